@@ -1,0 +1,291 @@
+//! The JSON-RPC client the gateway calls Lotus with: one pooled keep-alive HTTP client per upstream, request ids
+//! matched to replies, a timeout per call, and errors that tell a refused connection, a timeout, a 401, a non-JSON
+//! reply and a JSON-RPC error apart.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::auth::{Caller, PermSet, TokenError};
+use crate::error::{ApiError, Code};
+use crate::lotus::methods::{self, Method};
+
+/// A JSON-RPC error object as Lotus sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+/// What can go wrong calling the upstream, as the caller of the client needs to tell it apart.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UpstreamError {
+    /// The node answered HTTP 401: it did not accept the token sent.
+    #[error("the node rejected the token (HTTP 401)")]
+    Unauthorized,
+    /// No connection could be made (refused, unresolvable, reset before a reply).
+    #[error("cannot reach the node: {0}")]
+    Unreachable(String),
+    /// No reply within the configured timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The node said it is overloaded or not ready (HTTP 429 or 503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A reply that is not a JSON-RPC response to this request.
+    #[error("invalid reply: {0}")]
+    BadResponse(String),
+    /// The node answered with a JSON-RPC error.
+    #[error("JSON-RPC error {}: {}", .0.code, .0.message)]
+    Rpc(RpcError),
+    /// This upstream is not configured.
+    #[error("{0}")]
+    NotConfigured(String),
+}
+
+#[derive(Serialize)]
+struct Request<'a, P: Serialize> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    params: P,
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct Response<'a> {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<RpcError>,
+}
+
+/// Options of one upstream.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The JSON-RPC URL, e.g. `http://127.0.0.1:1234/rpc/v1`. `None` when the upstream is not configured.
+    pub url: Option<url::Url>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_idle_per_host: usize,
+    /// The sentence a caller gets when the upstream is not configured.
+    pub not_configured: String,
+}
+
+/// A Lotus JSON-RPC client.
+pub struct Client {
+    http: reqwest::Client,
+    opts: ClientOptions,
+    table: &'static [Method],
+    next_id: AtomicU64,
+}
+
+/// The ceiling of what a snippet of a bad reply may show in an error.
+const SNIPPET: usize = 120;
+
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIPPET)]);
+    let mut s: String = text.chars().filter(|c| !c.is_control()).collect();
+    if bytes.len() > SNIPPET {
+        s.push('…');
+    }
+    s
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions, table: &'static [Method]) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .pool_max_idle_per_host(opts.max_idle_per_host)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .user_agent(concat!("lotus-rest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            opts,
+            table,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    pub fn url(&self) -> Option<&url::Url> {
+        self.opts.url.as_ref()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.opts.timeout
+    }
+
+    /// Sends one JSON-RPC request and returns the raw `result`. This is the transport; it checks no permission.
+    pub async fn request<P: Serialize>(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        params: P,
+    ) -> Result<Box<RawValue>, UpstreamError> {
+        let url = self
+            .opts
+            .url
+            .as_ref()
+            .ok_or_else(|| UpstreamError::NotConfigured(self.opts.not_configured.clone()))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = serde_json::to_vec(&Request {
+            jsonrpc: "2.0",
+            method,
+            params,
+            id,
+        })
+        .map_err(|e| UpstreamError::BadResponse(format!("cannot encode the request: {e}")))?;
+        let mut req = self
+            .http
+            .post(url.clone())
+            .timeout(self.opts.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let timeout = self.opts.timeout;
+        let map_send = |e: reqwest::Error| {
+            if e.is_timeout() {
+                UpstreamError::Timeout(timeout)
+            } else {
+                // The error's source chain says why (refused, reset, DNS); the URL carries no secret.
+                let mut why = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    why = format!("{why}: {s}");
+                    source = s.source();
+                }
+                UpstreamError::Unreachable(why)
+            }
+        };
+        let res = req.send().await.map_err(map_send)?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(map_send)?;
+        match status.as_u16() {
+            401 => return Err(UpstreamError::Unauthorized),
+            429 | 503 => {
+                return Err(UpstreamError::Unavailable(format!(
+                    "the Lotus node answered HTTP {status}: {}",
+                    snippet(&bytes)
+                )))
+            }
+            _ => {}
+        }
+        let reply: Response<'_> = serde_json::from_slice(&bytes).map_err(|e| {
+            UpstreamError::BadResponse(format!(
+                "HTTP {status} with a body that is not a JSON-RPC response ({e}): {}",
+                snippet(&bytes)
+            ))
+        })?;
+        // Lotus answers parse and protocol errors without an id; anything else must carry ours.
+        match &reply.id {
+            Some(v) if v.as_u64() == Some(id) => {}
+            None | Some(serde_json::Value::Null) if reply.error.is_some() => {}
+            other => {
+                return Err(UpstreamError::BadResponse(format!(
+                    "reply id {} does not match request id {id}",
+                    other
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "(none)".into())
+                )))
+            }
+        }
+        if let Some(err) = reply.error {
+            return Err(UpstreamError::Rpc(err));
+        }
+        match reply.result {
+            Some(raw) => Ok(raw.to_owned()),
+            None => Ok(RawValue::from_string("null".into()).expect("null is JSON")),
+        }
+    }
+
+    /// The permission Lotus requires for `method`; the gateway's guard uses it before any call leaves.
+    pub fn method(&self, name: &str) -> Option<&'static Method> {
+        methods::lookup(self.table, name)
+    }
+
+    /// Checks that the caller may invoke `method` upstream. A route whose declared permission is lower than the
+    /// method's would be a bug; this guard makes sure such a bug refuses instead of escalating.
+    pub fn guard(&self, caller: &Caller, method: &str) -> Result<(), ApiError> {
+        let Some(m) = self.method(method) else {
+            log::error!("refusing to call {method}: it is not in the method table");
+            return Err(ApiError::internal(format!(
+                "the gateway does not know the permission of {method}"
+            )));
+        };
+        if !caller.perms.contains(m.perm) {
+            return Err(ApiError::new(
+                Code::Forbidden,
+                format!(
+                    "this request calls {method}, which needs the '{}' permission; the token grants [{}]",
+                    m.perm,
+                    caller.perms.names().join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Calls `method` on behalf of `caller` and returns the result bytes untouched.
+    pub async fn call_raw<P: Serialize>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        params: P,
+    ) -> Result<Box<RawValue>, ApiError> {
+        self.guard(caller, method)?;
+        Ok(self
+            .request(caller.upstream_token.as_deref(), method, params)
+            .await?)
+    }
+
+    /// Calls `method` on behalf of `caller` and decodes the result.
+    pub async fn call<T: DeserializeOwned, P: Serialize>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        params: P,
+    ) -> Result<T, ApiError> {
+        let raw = self.call_raw(caller, method, params).await?;
+        serde_json::from_str(raw.get()).map_err(|e| {
+            ApiError::new(
+                Code::UpstreamBadResponse,
+                format!("the Lotus node's reply to {method} does not have the expected shape: {e}"),
+            )
+        })
+    }
+
+    /// Asks the node what a token allows (`Filecoin.AuthVerify`, a read method anyone may call).
+    /// A token the node refuses is a [`TokenError`]; a node that cannot answer is an [`ApiError`].
+    pub async fn auth_verify(
+        &self,
+        token: &str,
+    ) -> Result<Result<PermSet, TokenError>, ApiError> {
+        match self.request(None, "Filecoin.AuthVerify", [token]).await {
+            Ok(raw) => {
+                let names: Vec<String> = serde_json::from_str(raw.get()).map_err(|e| {
+                    ApiError::new(
+                        Code::UpstreamBadResponse,
+                        format!("the Lotus node's AuthVerify reply is not a list of permissions: {e}"),
+                    )
+                })?;
+                Ok(Ok(names.iter().filter_map(|n| n.parse().ok()).collect()))
+            }
+            Err(UpstreamError::Rpc(_)) | Err(UpstreamError::Unauthorized) => {
+                Ok(Err(TokenError::RejectedUpstream))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
