@@ -506,7 +506,15 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
         let token = bearer_token(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state is missing"))?;
-            let caller = state.auth.authenticate(token?, &state.node).await?;
+            let token = token?;
+            let anonymous = token.is_none();
+            let caller = state.auth.authenticate(token, &state.node).await?;
+            if anonymous && !caller.perms.contains(P::PERM) {
+                return Err(ApiError::unauthorized(format!(
+                    "this operation needs the '{}' permission and anonymous access does not grant it: send a Lotus token as \"Authorization: Bearer <token>\"",
+                    P::PERM
+                )));
+            }
             if !caller.perms.contains(P::PERM) {
                 return Err(ApiError::forbidden(P::PERM, caller.perms));
             }

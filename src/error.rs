@@ -206,6 +206,8 @@ fn classify_rpc(rpc: &RpcError) -> Code {
         Code::UpstreamMethodNotFound
     } else if rpc.code == -32602 || msg.contains("unmarshaling params") || msg.contains("invalid params") {
         Code::InvalidParameter
+    } else if msg.contains("greater than start point") || msg.contains("greater than head") {
+        Code::InvalidParameter
     } else if msg.contains("actor not found") {
         Code::ActorNotFound
     } else if msg.contains("null round") {

@@ -1,13 +1,110 @@
 //! lotus-rest: a resource-oriented REST API with a generated OpenAPI spec in front of Lotus.
 
+use std::sync::OnceLock;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{web, App};
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+
 pub mod addr;
 pub mod auth;
 pub mod error;
 pub mod lotus;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+pub mod settings;
 pub mod upstream;
 
 /// What every handler can reach.
 pub struct AppState {
     pub auth: auth::AuthConfig,
     pub node: upstream::Client,
+    pub network: Network,
+}
+
+/// The address network prefix (`f` mainnet, `t` testnets) that addresses in requests must carry.
+#[derive(Debug, Default)]
+pub struct Network {
+    configured: Option<char>,
+    learned: OnceLock<char>,
+}
+
+impl Network {
+    /// A fixed prefix, or `None` to learn it from the node's network name.
+    pub fn new(configured: Option<char>) -> Self {
+        Network {
+            configured,
+            learned: OnceLock::new(),
+        }
+    }
+
+    /// The prefix to enforce, once known. Before the node has told its network, either prefix is accepted.
+    pub fn prefix(&self) -> Option<char> {
+        self.configured.or_else(|| self.learned.get().copied())
+    }
+
+    /// Records the node's network name: `mainnet` uses `f`, every other network `t`.
+    pub fn learn(&self, network_name: &str) {
+        let prefix = if network_name == "mainnet" { 'f' } else { 't' };
+        let _ = self.learned.set(prefix);
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.prefix().is_some()
+    }
+}
+
+/// Declares every documented route, once: the app and the OpenAPI document are both made from this.
+fn api<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.service(routes::health::healthz)
+        .service(routes::health::readyz)
+        .service(scope::scope("/v1").configure(routes::v1))
+}
+
+/// The OpenAPI document of the gateway.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) = api(App::new().into_utoipa_app()).split_for_parts();
+    openapi::finish(spec)
+}
+
+/// The gateway application: routes, documentation, error shaping and access logs.
+pub fn app(
+    state: web::Data<AppState>,
+    spec: web::Data<utoipa::openapi::OpenApi>,
+    max_body_bytes: usize,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = api(App::new().into_utoipa_app()).split_for_parts();
+    let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+        .url("/openapi.json", spec.as_ref().clone());
+    let query_rules = web::Data::new(middleware::QueryRules::from_spec(&spec));
+    app.app_data(state)
+        .app_data(query_rules)
+        .app_data(spec)
+        .app_data(web::PathConfig::default().error_handler(error::extractors::path))
+        .app_data(web::QueryConfig::default().error_handler(error::extractors::query))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(max_body_bytes)
+                .error_handler(error::extractors::json),
+        )
+        .service(swagger)
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(middleware::not_found))
+        .wrap(actix_web::middleware::from_fn(middleware::strict_query))
+        .wrap(middleware::problems())
+        .wrap(actix_web::middleware::from_fn(middleware::access_log))
 }

@@ -1,1 +1,218 @@
-fn main() {}
+//! The `lotus-rest` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lotus_rest::auth::{AuthMode, Perm, Secret};
+use lotus_rest::settings::{Env, Overrides, SecretSource, Settings, DEFAULT_CONFIG};
+
+#[derive(Parser)]
+#[command(
+    name = "lotus-rest",
+    version,
+    about = "A REST API with an OpenAPI spec in front of a Filecoin Lotus node"
+)]
+struct Cli {
+    /// A TOML configuration file (see `lotus-rest config default`).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API in front of the configured Lotus node.
+    Run {
+        /// Listen address: a multiaddr such as /ip4/127.0.0.1/tcp/3453/http, or host:port.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Serve the REST API in front of a built-in simulated Lotus node (no Lotus needed; the data is simulated).
+    Demo {
+        /// Listen address: a multiaddr such as /ip4/127.0.0.1/tcp/3453/http, or host:port.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Token commands.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Mint a Lotus-compatible token with the secret the gateway verifies with.
+    CreateToken {
+        /// The permission to grant, with every permission below it: read, write, sign or admin.
+        #[arg(long)]
+        perm: Perm,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration file, commented.
+    Default,
+}
+
+impl clap::ValueEnum for Perm {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Perm::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+fn settings(cli_config: &Option<PathBuf>, listen: Option<String>) -> Result<Settings, String> {
+    Settings::load(
+        &Overrides {
+            config_file: cli_config.clone(),
+            listen,
+        },
+        &Env::from_process(),
+    )
+}
+
+fn create_token(settings: &Settings, perm: Perm) -> Result<String, String> {
+    let secret = match (&settings.secret, settings.auth_mode) {
+        (SecretSource::File(path), AuthMode::Own) => Secret::load_or_create(path)?,
+        (SecretSource::File(path), AuthMode::Passthrough) => Secret::load(path)?,
+        (SecretSource::Upstream, _) => {
+            return Err(format!(
+                "no JWT secret to sign with: in passthrough mode tokens are the node's, and its secret ({}) is not \
+                 readable here. Make one with `lotus auth create-token --perm {perm}`, or set [Auth] SecretFile",
+                lotus_rest::auth::repo_secret_path(&settings.repo).display()
+            ))
+        }
+    };
+    Ok(secret.mint(perm.up_to()))
+}
+
+async fn run(settings: Settings) -> Result<(), String> {
+    let listener = lotus_rest::server::bind(&settings)?;
+    serve(settings, listener).await
+}
+
+async fn serve(settings: Settings, listener: std::net::TcpListener) -> Result<(), String> {
+    let state = lotus_rest::server::state(&settings)?;
+    match &settings.node {
+        Some(node) => log::info!(
+            "Lotus node at {} (from {})",
+            node.url,
+            settings.node_source
+        ),
+        None => log::warn!(
+            "no Lotus node is configured (set [FullNode] ApiInfo, FULLNODE_API_INFO or LOTUS_PATH): every route \
+             that needs it answers 503"
+        ),
+    }
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listen address: {e}"))?;
+    log::info!(
+        "lotus-rest listening on {} ({local}); API docs at http://{local}/docs/",
+        settings.listen_text,
+    );
+    lotus_rest::server::serve(&settings, state, listener)
+        .map_err(|e| format!("cannot start the server: {e}"))?
+        .await
+        .map_err(|e| format!("the server failed: {e}"))
+}
+
+async fn demo(mut settings: Settings) -> Result<(), String> {
+    use lotus_rest::sim;
+    let secret = Secret::generate();
+    let sim_listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot start the simulated node: {e}"))?;
+    let mut config = sim::SimConfig::new(secret.clone());
+    config.block_time = settings.demo_block_time;
+    let node = sim::start(config, sim_listener)
+        .await
+        .map_err(|e| format!("cannot start the simulated node: {e}"))?;
+    settings.node = Some(
+        lotus_rest::addr::ApiInfo::parse(&node.url(), "/rpc/v1")
+            .map_err(|e| format!("the simulated node's address: {e}"))?,
+    );
+    settings.node_source = "the built-in simulated node".into();
+    settings.auth_mode = AuthMode::Passthrough;
+    let dir = std::env::temp_dir().join(format!("lotus-rest-demo-{}", std::process::id()));
+    let secret_path = dir.join("jwt-secret");
+    let _ = std::fs::remove_file(&secret_path);
+    secret.save(&secret_path)?;
+    settings.secret = SecretSource::File(secret_path);
+    let listener = lotus_rest::server::bind(&settings)?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listen address: {e}"))?;
+    let base = format!("http://{local}");
+    println!("lotus-rest demo: serving a SIMULATED Lotus node; its chain, actors and messages are made up.");
+    println!();
+    println!("  Swagger UI:   {base}/docs/");
+    println!("  OpenAPI:      {base}/openapi.json");
+    println!("  read token:   {}", node.token(Perm::Read));
+    println!("  admin token:  {}", node.token(Perm::Admin));
+    println!();
+    println!("  curl {base}/v1/chain/head");
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/node/version"
+    );
+    println!();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let result = serve(settings, listener).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Openapi => {
+            print!(
+                "{}",
+                lotus_rest::openapi::to_pretty_json(&lotus_rest::openapi())
+            );
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
+            print!("{DEFAULT_CONFIG}");
+            Ok(())
+        }
+        Command::Auth {
+            command: AuthCommand::CreateToken { perm },
+        } => settings(&cli.config, None)
+            .and_then(|s| create_token(&s, perm))
+            .map(|token| println!("{token}")),
+        Command::Run { listen } => match settings(&cli.config, listen) {
+            Ok(s) => run(s).await,
+            Err(e) => Err(e),
+        },
+        Command::Demo { listen } => match settings(&cli.config, listen) {
+            Ok(s) => demo(s).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

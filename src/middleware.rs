@@ -1,0 +1,204 @@
+//! What wraps every request: request ids and access logs, and the shaping of the framework's own error replies
+//! (unknown route, wrong verb) into problem documents.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+use crate::error::{ApiError, Code, PROBLEM_JSON};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id of a request, as taken from `X-Request-Id` or generated.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client's request id is kept when it is short, visible ASCII; otherwise a new one is made.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Logs one line per request: method, path (never the query, which may hold a token), status, latency and id;
+/// echoes the request id.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let mut res = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    log::info!(
+        target: "lotus_rest::access",
+        "{method} {path} {} {}us id={id}",
+        res.status().as_u16(),
+        start.elapsed().as_micros()
+    );
+    Ok(res)
+}
+
+/// Any route the gateway does not have.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        Code::RouteNotFound,
+        format!(
+            "no route {} {}: the routes are listed at /docs and /openapi.json",
+            req.method(),
+            req.path()
+        ),
+    )
+    .error_response()
+}
+
+fn is_problem(res: &ServiceResponse<impl MessageBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON))
+}
+
+/// The methods the spec lists for the route a request matched, for `Allow`.
+fn allowed_methods(req: &HttpRequest) -> Option<String> {
+    let pattern = req.match_pattern()?;
+    let spec = req.app_data::<web::Data<utoipa::openapi::OpenApi>>()?;
+    let item = spec.paths.paths.get(&pattern)?;
+    let mut methods = Vec::new();
+    for (name, present) in [
+        ("GET", item.get.is_some()),
+        ("PUT", item.put.is_some()),
+        ("POST", item.post.is_some()),
+        ("DELETE", item.delete.is_some()),
+        ("PATCH", item.patch.is_some()),
+    ] {
+        if present {
+            methods.push(name);
+        }
+    }
+    (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+fn reshape<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if is_problem(&res) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, _) = res.into_parts();
+    let err = match status.as_u16() {
+        405 => ApiError::new(
+            Code::MethodNotAllowed,
+            format!(
+                "{} is not allowed on {}{}",
+                req.method(),
+                req.path(),
+                allowed_methods(&req)
+                    .map(|m| format!("; allowed: {m}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        404 => ApiError::new(Code::RouteNotFound, format!("no route for {}", req.path())),
+        406 => ApiError::new(Code::NotAcceptable, "the requested media type cannot be produced"),
+        413 => ApiError::new(Code::PayloadTooLarge, "the request is too large"),
+        415 => ApiError::new(Code::UnsupportedMediaType, "unsupported media type"),
+        s if (400..500).contains(&s) => ApiError::new(Code::InvalidRequest, format!("the request is malformed ({status})")),
+        _ => ApiError::internal(format!("the gateway failed to answer ({status})")),
+    };
+    let mut response: HttpResponse<BoxBody> = err.error_response();
+    if status.as_u16() == 405 {
+        if let Some(allow) = allowed_methods(&req) {
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+/// Turns every error reply that is not already a problem document into one.
+pub fn problems<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(reshape)
+}
+
+/// The query parameters each documented operation takes, from the OpenAPI document: a parameter no operation
+/// declares is refused, never silently ignored.
+#[derive(Debug, Default)]
+pub struct QueryRules(std::collections::HashMap<(String, actix_web::http::Method), Vec<String>>);
+
+impl QueryRules {
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        use actix_web::http::Method;
+        use utoipa::openapi::path::ParameterIn;
+        let mut rules = std::collections::HashMap::new();
+        for (path, item) in &spec.paths.paths {
+            for (method, op) in [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+            ] {
+                let Some(op) = op else { continue };
+                let names = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter(|p| p.parameter_in == ParameterIn::Query)
+                    .map(|p| p.name.clone())
+                    .collect();
+                rules.insert((path.clone(), method), names);
+            }
+        }
+        QueryRules(rules)
+    }
+}
+
+/// Refuses query parameters the matched operation does not declare.
+pub async fn strict_query(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    if !req.query_string().is_empty() {
+        let allowed = req.match_pattern().and_then(|pattern| {
+            req.app_data::<web::Data<QueryRules>>()
+                .and_then(|rules| rules.0.get(&(pattern, req.method().clone())).cloned())
+        });
+        if let Some(allowed) = allowed {
+            let unknown: Vec<String> = url::form_urlencoded::parse(req.query_string().as_bytes())
+                .map(|(k, _)| k.into_owned())
+                .filter(|k| !allowed.contains(k))
+                .collect();
+            if let Some(first) = unknown.first() {
+                let takes = if allowed.is_empty() {
+                    "this route takes no query parameters".to_string()
+                } else {
+                    format!("this route takes: {}", allowed.join(", "))
+                };
+                let err = ApiError::new(
+                    Code::InvalidQuery,
+                    format!("unknown query parameter \"{first}\"; {takes}"),
+                );
+                let (http_req, _) = req.into_parts();
+                let res = ServiceResponse::new(http_req, err.error_response());
+                return Ok(res.map_into_right_body());
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}

@@ -1,0 +1,141 @@
+//! The OpenAPI document: collected from the route declarations, then completed with what every operation shares
+//! (the security scheme, the problem responses) so that no route has to repeat it.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr, ResponseBuilder, ServerBuilder, Tag,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::error::{Problem, RpcErrorInfo, PROBLEM_JSON};
+
+/// The tags in the order the documentation shows them.
+pub const TAGS: &[(&str, &str)] = &[
+    ("Node", "The node's version and network"),
+    ("Chain", "Tipsets, blocks and the head of the chain"),
+    ("Messages", "Messages and their receipts"),
+    ("Actors", "Actors, balances and address resolution"),
+    ("Health", "Liveness and readiness of the gateway"),
+];
+
+pub const SECURITY_SCHEME: &str = "lotus_token";
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Adds the standard problem responses an operation can give, unless it declares them itself.
+fn add_problems(op: &mut Operation, path: &str) {
+    let secured = op
+        .security
+        .as_ref()
+        .is_some_and(|reqs| !reqs.is_empty() && reqs.iter().any(|r| r != &Default::default()));
+    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || path.contains('{');
+    let mut wanted: Vec<(&str, &str)> = Vec::new();
+    if has_params || op.request_body.is_some() {
+        wanted.push(("400", "Invalid parameter, query or body"));
+    }
+    if secured {
+        wanted.extend([
+            ("401", "Missing, malformed or badly signed token"),
+            ("403", "The token lacks the permission this operation needs"),
+            ("404", "Not found (the object, the actor, or a null round)"),
+            ("502", "The Lotus node is unreachable or answered with an error"),
+            ("503", "The Lotus node is unavailable or not ready"),
+            ("504", "The Lotus node did not answer in time"),
+        ]);
+    }
+    for (status, description) in wanted {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| problem_response(description));
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+        item.head.as_mut(),
+        item.options.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Completes the collected document.
+pub fn finish(mut spec: OpenApi) -> OpenApi {
+    spec.info = InfoBuilder::new()
+        .title("lotus-rest")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "A resource-oriented REST API in front of a Filecoin Lotus node. Every operation maps onto Lotus \
+             JSON-RPC methods and needs the Lotus token permission named in its security scope \
+             (read < write < sign < admin); tokens made by `lotus auth create-token` work unchanged. \
+             Errors are RFC 9457 problem documents with a stable `code`.",
+        ))
+        .build();
+    spec.servers = Some(vec![ServerBuilder::new().url("/").build()]);
+    spec.tags = Some(
+        TAGS.iter()
+            .map(|(name, description)| {
+                let mut tag = Tag::new(*name);
+                tag.description = Some(description.to_string());
+                tag
+            })
+            .collect(),
+    );
+    let components = spec.components.get_or_insert_with(Default::default);
+    components.security_schemes.insert(
+        SECURITY_SCHEME.to_string(),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "A Lotus API token (`lotus auth create-token --perm read|write|sign|admin`). \
+                     Requests without a token get the anonymous permission (read by default).",
+                ))
+                .build(),
+        ),
+    );
+    components
+        .schemas
+        .insert(Problem::name().into_owned(), Problem::schema());
+    components
+        .schemas
+        .insert(RpcErrorInfo::name().into_owned(), RpcErrorInfo::schema());
+    let paths: BTreeMap<String, PathItem> = std::mem::take(&mut spec.paths.paths).into_iter().collect();
+    for (path, mut item) in paths {
+        for op in operations(&mut item) {
+            add_problems(op, &path);
+        }
+        spec.paths.paths.insert(path, item);
+    }
+    spec
+}
+
+/// The document as pretty JSON with a trailing newline, as committed in `openapi/openapi.json`.
+pub fn to_pretty_json(spec: &OpenApi) -> String {
+    let mut text = serde_json::to_string_pretty(spec).expect("the spec serializes");
+    text.push('\n');
+    text
+}

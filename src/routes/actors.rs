@@ -1,0 +1,131 @@
+//! Actors and addresses.
+
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::params;
+use super::raw_json;
+use crate::auth::{Authorized, Read};
+use crate::error::ApiError;
+use crate::lotus::types::{Actor, BigInt};
+use crate::AppState;
+
+const ADDRESS_EXAMPLE: &str = "f01234";
+
+/// An actor by address.
+///
+/// The actor at an address in the state of the tipset selected (`Filecoin.StateGetActor`).
+#[utoipa::path(
+    tag = "Actors",
+    params(("address" = String, Path, description = "A Filecoin address", example = "f01234"), params::AtTipset),
+    responses((status = 200, description = "The actor", body = Actor)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/actors/{address}")]
+pub async fn get_actor(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    at: web::Query<params::AtTipset>,
+) -> Result<HttpResponse, ApiError> {
+    let address = params::address(&state, "address", &path)?;
+    let key = at.key(&state, &auth.caller).await?;
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.StateGetActor", json!([address, key]))
+        .await?;
+    Ok(raw_json(raw))
+}
+
+/// An actor's balance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Balance {
+    /// The address asked for.
+    #[schema(example = "f01234")]
+    pub address: String,
+    /// The balance in attoFIL.
+    pub balance: BigInt,
+}
+
+/// An actor's balance.
+///
+/// The balance in attoFIL of the actor at an address, in the state of the tipset selected
+/// (`Filecoin.StateGetActor`).
+#[utoipa::path(
+    tag = "Actors",
+    params(("address" = String, Path, description = "A Filecoin address", example = "f01234"), params::AtTipset),
+    responses((status = 200, description = "The balance", body = Balance)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/actors/{address}/balance")]
+pub async fn get_actor_balance(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    at: web::Query<params::AtTipset>,
+) -> Result<HttpResponse, ApiError> {
+    let address = params::address(&state, "address", &path)?;
+    let key = at.key(&state, &auth.caller).await?;
+    let actor: Actor = state
+        .node
+        .call(&auth.caller, "Filecoin.StateGetActor", json!([address, key]))
+        .await?;
+    Ok(HttpResponse::Ok().json(Balance {
+        address,
+        balance: actor.balance,
+    }))
+}
+
+/// The ID address of an address.
+///
+/// Resolves an address to the actor's ID address (`Filecoin.StateLookupID`).
+#[utoipa::path(
+    tag = "Actors",
+    params(("address" = String, Path, description = "A Filecoin address", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
+    responses((status = 200, description = "The ID address, as a JSON string", body = String, example = json!(ADDRESS_EXAMPLE))),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/addresses/{address}/id")]
+pub async fn get_address_id(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    at: web::Query<params::AtTipset>,
+) -> Result<HttpResponse, ApiError> {
+    let address = params::address(&state, "address", &path)?;
+    let key = at.key(&state, &auth.caller).await?;
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.StateLookupID", json!([address, key]))
+        .await?;
+    Ok(raw_json(raw))
+}
+
+/// The key address of an account.
+///
+/// Resolves an ID address of an account actor to its public-key address (`Filecoin.StateAccountKey`).
+#[utoipa::path(
+    tag = "Actors",
+    params(("address" = String, Path, description = "A Filecoin address of an account actor", example = "f01234"), params::AtTipset),
+    responses((status = 200, description = "The key address, as a JSON string", body = String,
+        example = json!("f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"))),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/addresses/{address}/key")]
+pub async fn get_address_key(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    at: web::Query<params::AtTipset>,
+) -> Result<HttpResponse, ApiError> {
+    let address = params::address(&state, "address", &path)?;
+    let key = at.key(&state, &auth.caller).await?;
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.StateAccountKey", json!([address, key]))
+        .await?;
+    Ok(raw_json(raw))
+}

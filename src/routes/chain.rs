@@ -1,0 +1,126 @@
+//! Tipsets and blocks.
+
+use actix_web::{get, web, HttpResponse};
+use serde_json::json;
+
+use super::params;
+use super::raw_json;
+use crate::auth::{Authorized, Read};
+use crate::error::ApiError;
+use crate::lotus::types::{BlockHeader, BlockMessages, TipSet};
+use crate::AppState;
+
+/// The current head of the chain.
+///
+/// The tipset the node considers the head now (`Filecoin.ChainHead`).
+#[utoipa::path(
+    tag = "Chain",
+    responses((status = 200, description = "The head tipset", body = TipSet)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/chain/head")]
+pub async fn get_chain_head(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.ChainHead", json!([]))
+        .await?;
+    Ok(raw_json(raw))
+}
+
+/// A tipset by height.
+///
+/// The tipset at a chain epoch (`Filecoin.ChainGetTipSetByHeight`). A height at which no blocks were produced
+/// (a null round) is answered with 404 `null_round` rather than with another tipset; a height beyond the head
+/// with 400.
+#[utoipa::path(
+    tag = "Chain",
+    params(("height" = u64, Path, description = "The chain epoch", minimum = 0, example = 1000)),
+    responses((status = 200, description = "The tipset at that height", body = TipSet)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/tipsets/{height}")]
+pub async fn get_tipset_by_height(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let height = params::height("height", &path)?;
+    let raw = params::tipset_at_height(&state, &auth.caller, height).await?;
+    Ok(raw_json(raw))
+}
+
+/// A tipset by key.
+///
+/// The tipset whose blocks have these CIDs (`Filecoin.ChainGetTipSet`).
+#[utoipa::path(
+    tag = "Chain",
+    params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas",
+        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    responses((status = 200, description = "The tipset", body = TipSet)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/tipsets/key/{key}")]
+pub async fn get_tipset_by_key(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = params::tipset_key("key", &path)?;
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.ChainGetTipSet", json!([key]))
+        .await?;
+    Ok(raw_json(raw))
+}
+
+/// A block header by CID.
+///
+/// The header of a block (`Filecoin.ChainGetBlock`).
+#[utoipa::path(
+    tag = "Chain",
+    params(("cid" = String, Path, description = "The block's CID",
+        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    responses((status = 200, description = "The block header", body = BlockHeader)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/blocks/{cid}")]
+pub async fn get_block(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let cid = params::cid("cid", &path)?;
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.ChainGetBlock", json!([cid]))
+        .await?;
+    Ok(raw_json(raw))
+}
+
+/// The messages of a block.
+///
+/// The BLS and secp256k1 messages a block includes, and all their CIDs in block order
+/// (`Filecoin.ChainGetBlockMessages`).
+#[utoipa::path(
+    tag = "Chain",
+    params(("cid" = String, Path, description = "The block's CID",
+        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    responses((status = 200, description = "The block's messages", body = BlockMessages)),
+    security(("lotus_token" = ["read"]))
+)]
+#[get("/blocks/{cid}/messages")]
+pub async fn get_block_messages(
+    auth: Authorized<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let cid = params::cid("cid", &path)?;
+    let raw = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.ChainGetBlockMessages", json!([cid]))
+        .await?;
+    Ok(raw_json(raw))
+}

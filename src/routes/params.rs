@@ -1,0 +1,133 @@
+//! Path and query parameters shared by the routes, validated before anything is sent upstream.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::IntoParams;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Code};
+use crate::lotus::address::{parse_cid, Address};
+use crate::AppState;
+
+/// Checks a CID given in the path or query.
+pub fn cid(name: &str, value: &str) -> Result<Value, ApiError> {
+    let cid = parse_cid(value.trim())
+        .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))?;
+    Ok(json!({ "/": cid }))
+}
+
+/// Checks a Filecoin address given in the path or query, including its network prefix once the node's network
+/// is known.
+pub fn address(state: &AppState, name: &str, value: &str) -> Result<String, ApiError> {
+    Address::parse_for(value.trim(), state.network.prefix())
+        .map(|a| a.to_string())
+        .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))
+}
+
+/// Parses a non-negative chain epoch.
+pub fn height(name: &str, value: &str) -> Result<i64, ApiError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|h| *h >= 0)
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "invalid {name} \"{value}\": expected a non-negative integer chain epoch"
+            ))
+        })
+}
+
+/// A tipset key given as comma-separated block CIDs.
+pub fn tipset_key(name: &str, value: &str) -> Result<Value, ApiError> {
+    let cids: Vec<&str> = value.split(',').map(str::trim).collect();
+    if cids.iter().any(|c| c.is_empty()) {
+        return Err(ApiError::invalid_parameter(format!(
+            "invalid {name} \"{value}\": expected one or more block CIDs separated by commas"
+        )));
+    }
+    Ok(Value::Array(
+        cids.into_iter()
+            .map(|c| cid(name, c))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+/// The tipset a state read is made at: `height` or `tipset`, default the head.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AtTipset {
+    /// Read at the tipset at this height (a null round is refused with 404). Exclusive with `tipset`.
+    #[param(value_type = Option<u64>, minimum = 0, example = 1000)]
+    pub height: Option<String>,
+    /// Read at the tipset with this key: its block CIDs, separated by commas. Exclusive with `height`.
+    #[param(value_type = Option<String>, example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
+    pub tipset: Option<String>,
+}
+
+/// The `Height` of a tipset reply, read without decoding the rest.
+#[derive(Deserialize)]
+pub struct HeightOnly {
+    #[serde(rename = "Height")]
+    pub height: i64,
+}
+
+impl AtTipset {
+    /// Resolves the selection to the tipset key Lotus takes (`[]` for the head).
+    pub async fn key(&self, state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
+        match (&self.height, &self.tipset) {
+            (Some(_), Some(_)) => Err(ApiError::invalid_parameter(
+                "give either height or tipset, not both",
+            )),
+            (None, None) => Ok(json!([])),
+            (None, Some(key)) => tipset_key("tipset", key),
+            (Some(h), None) => {
+                let h = height("height", h)?;
+                let ts = tipset_at_height(state, caller, h).await?;
+                let key: TipsetKeyOnly = serde_json::from_str(ts.get()).map_err(|e| {
+                    ApiError::new(
+                        Code::UpstreamBadResponse,
+                        format!("the Lotus node's tipset has no usable Cids: {e}"),
+                    )
+                })?;
+                Ok(key.cids)
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TipsetKeyOnly {
+    #[serde(rename = "Cids")]
+    cids: Value,
+}
+
+/// Fetches the tipset at `height`, refusing null rounds: Lotus answers them with the previous tipset, which would
+/// silently give the caller something other than what was asked for.
+pub async fn tipset_at_height(
+    state: &AppState,
+    caller: &Caller,
+    height: i64,
+) -> Result<Box<serde_json::value::RawValue>, ApiError> {
+    let raw = state
+        .node
+        .call_raw(caller, "Filecoin.ChainGetTipSetByHeight", json!([height, []]))
+        .await?;
+    let found: HeightOnly = serde_json::from_str(raw.get()).map_err(|e| {
+        ApiError::new(
+            Code::UpstreamBadResponse,
+            format!("the Lotus node's tipset has no usable Height: {e}"),
+        )
+    })?;
+    if found.height != height {
+        return Err(ApiError::new(
+            Code::NullRound,
+            format!(
+                "height {height} is a null round: no blocks were produced at it; the nearest earlier tipset is at height {}",
+                found.height
+            ),
+        ));
+    }
+    Ok(raw)
+}

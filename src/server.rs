@@ -1,0 +1,115 @@
+//! Putting the pieces together: the application state from the settings, and the HTTP server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::{web, HttpServer};
+
+use crate::auth::{AuthConfig, AuthMode, Secret, Verifier, VerifyCache};
+use crate::settings::{SecretSource, Settings};
+use crate::upstream::{Client, ClientOptions};
+use crate::{AppState, Network};
+
+/// How many token verdicts of the node are remembered at most.
+const VERIFY_CACHE_CAPACITY: usize = 10_000;
+
+/// Builds the application state: the node client and the token verifier.
+pub fn state(settings: &Settings) -> Result<AppState, String> {
+    let node = Client::new(
+        ClientOptions {
+            url: settings.node.as_ref().map(|n| n.url.clone()),
+            timeout: settings.node_timeout,
+            connect_timeout: settings.node_connect_timeout,
+            max_idle_per_host: settings.node_max_idle,
+            not_configured: "no Lotus node is configured: set [FullNode] ApiInfo in the config file, \
+                             FULLNODE_API_INFO, or LOTUS_PATH to a Lotus repo"
+                .to_string(),
+        },
+        crate::lotus::methods::FULL_NODE,
+    )?;
+    let verifier = match (&settings.secret, settings.auth_mode) {
+        (SecretSource::File(path), AuthMode::Own) => Verifier::Local(Secret::load_or_create(path)?),
+        (SecretSource::File(path), AuthMode::Passthrough) => Verifier::Local(Secret::load(path)?),
+        (SecretSource::Upstream, _) => Verifier::Upstream(VerifyCache::new(
+            settings.verify_cache_ttl,
+            VERIFY_CACHE_CAPACITY,
+        )),
+    };
+    Ok(AppState {
+        auth: AuthConfig {
+            mode: settings.auth_mode,
+            verifier,
+            anonymous: settings.anonymous,
+            upstream_token: settings.upstream_token.clone(),
+        },
+        node,
+        network: Network::new(settings.address_network),
+    })
+}
+
+/// Learns the node's address network in the background, retrying until the node answers.
+fn learn_network(state: web::Data<AppState>) {
+    if state.network.is_known() || state.node.url().is_none() {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let token = state.auth.upstream_token.as_deref();
+            match state
+                .node
+                .request(token, "Filecoin.StateNetworkName", serde_json::json!([]))
+                .await
+                .map(|raw| serde_json::from_str::<String>(raw.get()))
+            {
+                Ok(Ok(name)) => {
+                    state.network.learn(&name);
+                    log::info!(
+                        "the node is on network {name}; addresses must use the '{}' prefix",
+                        state.network.prefix().unwrap_or('?')
+                    );
+                    return;
+                }
+                other => log::debug!("network name not known yet: {other:?}"),
+            }
+            actix_web::rt::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    });
+}
+
+/// Starts the gateway on a bound listener. The server runs on the current actix/tokio runtime.
+pub fn serve(
+    settings: &Settings,
+    state: AppState,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(state);
+    let spec = web::Data::new(crate::openapi());
+    learn_network(state.clone());
+    let max_body = settings.max_body_bytes;
+    let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), max_body))
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+    Ok(server)
+}
+
+/// Binds the configured listen address, warning when it is reachable from the network.
+pub fn bind(settings: &Settings) -> Result<TcpListener, String> {
+    let authority = settings.listen.authority();
+    let listener = TcpListener::bind(&authority).map_err(|e| {
+        format!(
+            "cannot listen on {} ({authority}): {e}",
+            settings.listen_text
+        )
+    })?;
+    if !settings.listen.is_loopback() {
+        log::warn!(
+            "listening on {} which is reachable from the network: tokens and data cross it in clear unless a \
+             TLS proxy is in front",
+            settings.listen_text
+        );
+    }
+    Ok(listener)
+}

@@ -1,0 +1,456 @@
+//! Configuration, the way Lotus users already work: built-in defaults, then a TOML file with Lotus-style keys
+//! (`[API] ListenAddress`), then `LOTUS_REST_<SECTION>_<KEY>` environment variables, then flags. The full-node
+//! upstream comes from the file, then `FULLNODE_API_INFO`, then the Lotus repo (`LOTUS_PATH`, default `~/.lotus`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::addr::{self, ApiInfo, HostPort};
+use crate::auth::{AuthMode, Perm, PermSet};
+
+/// The default configuration file, commented; `lotus-rest config default` prints it.
+pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may also be set in the environment as
+# LOTUS_REST_<SECTION>_<KEY>, e.g. LOTUS_REST_API_LISTENADDRESS=/ip4/0.0.0.0/tcp/3453/http.
+
+[API]
+  # Where the gateway listens: a multiaddr (/ip4/.../tcp/PORT/http, /ip6/.../tcp/PORT/http) or host:port.
+  # A non-loopback address is reachable from the network: a warning is logged at start.
+  ListenAddress = "/ip4/127.0.0.1/tcp/3453/http"
+  # The largest JSON request body accepted, in bytes.
+  MaxRequestBodyBytes = 1048576
+
+[FullNode]
+  # The Lotus node: TOKEN:MULTIADDR as in FULLNODE_API_INFO, or a bare multiaddr or URL.
+  # Empty: FULLNODE_API_INFO, then the Lotus repo's "api" and "token" files.
+  ApiInfo = ""
+  # The Lotus repo to read "api", "token" and the JWT secret from. Empty: $LOTUS_PATH, or ~/.lotus.
+  Repo = ""
+  # How long one call to the node may take.
+  Timeout = "30s"
+  # How long connecting to the node may take.
+  ConnectTimeout = "5s"
+  # Idle keep-alive connections kept open to the node.
+  MaxIdleConnections = 64
+
+[Auth]
+  # passthrough: the caller's Lotus token is verified and forwarded, so the node checks it again.
+  # own: tokens are verified with the gateway's own secret; the node is called with UpstreamToken
+  #      (or the token of FullNode ApiInfo / the repo).
+  Mode = "passthrough"
+  # What a request without a token may do: "read" (as Lotus does) or "none".
+  Anonymous = "read"
+  # The JWT secret, in Lotus's keystore format ({"Type":"jwt-hmac-secret","PrivateKey":"<base64>"}).
+  # passthrough, empty: <repo>/keystore/MF2XI2BNNJ3XILLQOJUXMYLUMU when readable, else tokens are checked by
+  # asking the node (Filecoin.AuthVerify). own, empty: ~/.lotus-rest/jwt-secret, created (mode 0600) when missing.
+  SecretFile = ""
+  # own mode: the token the gateway sends to the node. Empty: the token of FullNode ApiInfo or the repo.
+  UpstreamToken = ""
+  # How long the node's answer about a token is remembered, when tokens are checked by asking the node.
+  VerifyCacheTTL = "60s"
+
+[Chain]
+  # The address network prefix requests must use: "auto" (learned from the node's network name),
+  # "f" (mainnet) or "t" (test networks).
+  AddressNetwork = "auto"
+
+[Demo]
+  # lotus-rest demo: how often the simulated node produces an epoch.
+  BlockTime = "5s"
+"#;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    api: RawApi,
+    fullnode: RawFullNode,
+    auth: RawAuth,
+    chain: RawChain,
+    demo: RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    listenaddress: String,
+    maxrequestbodybytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFullNode {
+    apiinfo: String,
+    repo: String,
+    timeout: String,
+    connecttimeout: String,
+    maxidleconnections: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    mode: String,
+    anonymous: String,
+    secretfile: String,
+    upstreamtoken: String,
+    verifycachettl: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    addressnetwork: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemo {
+    blocktime: String,
+}
+
+/// Where the secret for verifying tokens comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file that must exist (passthrough) or is created when missing (own).
+    File(PathBuf),
+    /// Ask the node.
+    Upstream,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: HostPort,
+    pub listen_text: String,
+    pub max_body_bytes: usize,
+    /// The node, or `None` when no setting names one.
+    pub node: Option<ApiInfo>,
+    /// Which setting the node came from, for logs.
+    pub node_source: String,
+    pub node_timeout: Duration,
+    pub node_connect_timeout: Duration,
+    pub node_max_idle: usize,
+    pub repo: PathBuf,
+    pub auth_mode: AuthMode,
+    pub anonymous: PermSet,
+    pub secret: SecretSource,
+    pub upstream_token: Option<String>,
+    pub verify_cache_ttl: Duration,
+    pub address_network: Option<char>,
+    pub demo_block_time: Duration,
+}
+
+/// What the command line adds on top of the file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// The environment the settings read besides `LOTUS_REST_*` (kept apart so tests can supply their own).
+#[derive(Debug, Default, Clone)]
+pub struct Env {
+    pub fullnode_api_info: Option<String>,
+    pub lotus_path: Option<String>,
+    pub home: Option<PathBuf>,
+    /// `LOTUS_REST_*` variables.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env {
+            fullnode_api_info: std::env::var("FULLNODE_API_INFO").ok().filter(|v| !v.is_empty()),
+            lotus_path: std::env::var("LOTUS_PATH").ok().filter(|v| !v.is_empty()),
+            home: dirs::home_dir(),
+            vars: std::env::vars()
+                .filter(|(k, _)| k.starts_with("LOTUS_REST_"))
+                .collect(),
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, expected: &str) -> String {
+    format!("invalid value {value:?} for {key}: expected {expected}")
+}
+
+fn duration(key: &str, value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim())
+        .map_err(|e| bad(key, value, &format!("a duration such as \"30s\" or \"1m30s\" ({e})")))
+}
+
+fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Lowercases every key, so that `ListenAddress` in a file and `LISTENADDRESS` from the environment are one key.
+fn lowercase_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), lowercase_keys(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+impl Settings {
+    /// Loads the settings from the defaults, the file, the environment and the overrides.
+    pub fn load(overrides: &Overrides, env: &Env) -> Result<Self, String> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_CONFIG,
+            config::FileFormat::Toml,
+        ));
+        if let Some(path) = &overrides.config_file {
+            if !path.exists() {
+                return Err(format!("config file {} does not exist", path.display()));
+            }
+            builder = builder.add_source(
+                config::File::from(path.as_path()).format(config::FileFormat::Toml),
+            );
+        }
+        let vars: std::collections::HashMap<String, String> = env.vars.iter().cloned().collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("LOTUS_REST")
+                .separator("_")
+                .try_parsing(true)
+                .source(Some(vars)),
+        );
+        let merged = builder
+            .build()
+            .map_err(|e| format!("cannot read the configuration: {e}"))?;
+        let value: serde_json::Value = merged
+            .try_deserialize()
+            .map_err(|e| format!("cannot read the configuration: {e}"))?;
+        let raw: Raw = serde_json::from_value(lowercase_keys(value)).map_err(|e| {
+            format!(
+                "invalid configuration: {e} (see `lotus-rest config default` for every key)"
+            )
+        })?;
+        Self::resolve(raw, overrides, env)
+    }
+
+    fn resolve(raw: Raw, overrides: &Overrides, env: &Env) -> Result<Self, String> {
+        let listen_text = overrides
+            .listen
+            .clone()
+            .unwrap_or_else(|| raw.api.listenaddress.clone());
+        let listen_key = if overrides.listen.is_some() {
+            "--listen"
+        } else {
+            "[API] ListenAddress"
+        };
+        let listen = addr::parse_host_port(&listen_text).map_err(|e| {
+            format!("invalid value {listen_text:?} for {listen_key}: {e}")
+        })?;
+
+        let home = env.home.as_deref();
+        let repo = if !raw.fullnode.repo.trim().is_empty() {
+            expand_home(raw.fullnode.repo.trim(), home)
+        } else if let Some(path) = &env.lotus_path {
+            expand_home(path, home)
+        } else {
+            expand_home("~/.lotus", home)
+        };
+
+        let (node, node_source) = if !raw.fullnode.apiinfo.trim().is_empty() {
+            let info = ApiInfo::parse(&raw.fullnode.apiinfo, "/rpc/v1")
+                .map_err(|e| bad("[FullNode] ApiInfo", &raw.fullnode.apiinfo, &format!("TOKEN:MULTIADDR or a multiaddr or URL ({e})")))?;
+            (Some(info), "[FullNode] ApiInfo".to_string())
+        } else if let Some(value) = &env.fullnode_api_info {
+            let info = ApiInfo::parse(value, "/rpc/v1").map_err(|e| {
+                format!("invalid FULLNODE_API_INFO: {e}; expected TOKEN:MULTIADDR or a multiaddr")
+            })?;
+            (Some(info), "FULLNODE_API_INFO".to_string())
+        } else {
+            match read_repo(&repo)? {
+                Some(info) => (Some(info), format!("the Lotus repo {}", repo.display())),
+                None => (None, String::new()),
+            }
+        };
+
+        let auth_mode = match raw.auth.mode.trim() {
+            "passthrough" => AuthMode::Passthrough,
+            "own" => AuthMode::Own,
+            other => return Err(bad("[Auth] Mode", other, "\"passthrough\" or \"own\"")),
+        };
+        let anonymous = match raw.auth.anonymous.trim() {
+            "none" => PermSet::EMPTY,
+            "read" => Perm::Read.up_to(),
+            other => return Err(bad("[Auth] Anonymous", other, "\"read\" or \"none\"")),
+        };
+        let secret_file = raw.auth.secretfile.trim();
+        let secret = match (auth_mode, secret_file.is_empty()) {
+            (_, false) => SecretSource::File(expand_home(secret_file, home)),
+            (AuthMode::Own, true) => {
+                SecretSource::File(expand_home("~/.lotus-rest/jwt-secret", home))
+            }
+            (AuthMode::Passthrough, true) => {
+                let path = crate::auth::repo_secret_path(&repo);
+                if std::fs::File::open(&path).is_ok() {
+                    SecretSource::File(path)
+                } else {
+                    SecretSource::Upstream
+                }
+            }
+        };
+        let upstream_token = match auth_mode {
+            AuthMode::Passthrough => None,
+            AuthMode::Own => Some(raw.auth.upstreamtoken.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .or_else(|| node.as_ref().and_then(|n| n.token.clone())),
+        };
+        let address_network = match raw.chain.addressnetwork.trim() {
+            "auto" => None,
+            "f" | "mainnet" => Some('f'),
+            "t" | "testnet" => Some('t'),
+            other => {
+                return Err(bad(
+                    "[Chain] AddressNetwork",
+                    other,
+                    "\"auto\", \"f\" (mainnet) or \"t\" (test networks)",
+                ))
+            }
+        };
+        let positive = |key: &str, v: u64| {
+            if v == 0 {
+                Err(bad(key, "0", "a positive number"))
+            } else {
+                usize::try_from(v).map_err(|_| bad(key, &v.to_string(), "a smaller number"))
+            }
+        };
+        let node_timeout = duration("[FullNode] Timeout", &raw.fullnode.timeout)?;
+        if node_timeout.is_zero() {
+            return Err(bad("[FullNode] Timeout", &raw.fullnode.timeout, "a positive duration"));
+        }
+        let demo_block_time = duration("[Demo] BlockTime", &raw.demo.blocktime)?;
+        if demo_block_time < Duration::from_millis(100) {
+            return Err(bad("[Demo] BlockTime", &raw.demo.blocktime, "at least 100ms"));
+        }
+        Ok(Settings {
+            listen,
+            listen_text,
+            max_body_bytes: positive("[API] MaxRequestBodyBytes", raw.api.maxrequestbodybytes)?,
+            node,
+            node_source,
+            node_timeout,
+            node_connect_timeout: duration("[FullNode] ConnectTimeout", &raw.fullnode.connecttimeout)?,
+            node_max_idle: positive("[FullNode] MaxIdleConnections", raw.fullnode.maxidleconnections)?,
+            repo,
+            auth_mode,
+            anonymous,
+            secret,
+            upstream_token,
+            verify_cache_ttl: duration("[Auth] VerifyCacheTTL", &raw.auth.verifycachettl)?,
+            address_network,
+            demo_block_time,
+        })
+    }
+}
+
+/// Reads a Lotus repo's `api` (multiaddr) and `token` files; `None` when the repo has no `api` file.
+fn read_repo(repo: &Path) -> Result<Option<ApiInfo>, String> {
+    let api_path = repo.join("api");
+    let Ok(api) = std::fs::read_to_string(&api_path) else {
+        return Ok(None);
+    };
+    let mut info = ApiInfo::parse(api.trim(), "/rpc/v1")
+        .map_err(|e| format!("invalid {}: {e}", api_path.display()))?;
+    info.token = std::fs::read_to_string(repo.join("token"))
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    Ok(Some(info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env {
+            home: Some(PathBuf::from("/nonexistent-home")),
+            ..Env::default()
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::load(&Overrides::default(), &env()).unwrap();
+        assert_eq!(s.listen.authority(), "127.0.0.1:3453");
+        assert!(s.node.is_none());
+        assert_eq!(s.auth_mode, AuthMode::Passthrough);
+        assert_eq!(s.anonymous, Perm::Read.up_to());
+        assert_eq!(s.secret, SecretSource::Upstream);
+        assert_eq!(s.node_timeout, Duration::from_secs(30));
+        assert_eq!(s.repo, PathBuf::from("/nonexistent-home/.lotus"));
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[API]\nListenAddress = \"/ip4/127.0.0.1/tcp/4000/http\"\n[FullNode]\nApiInfo = \"tok:/ip4/127.0.0.1/tcp/1234/http\"\n[Auth]\nAnonymous = \"none\"\n",
+        )
+        .unwrap();
+        let mut env = env();
+        env.fullnode_api_info = Some("/ip4/10.0.0.9/tcp/1234/http".into());
+        env.vars = vec![("LOTUS_REST_FULLNODE_TIMEOUT".into(), "2s".into())];
+        let mut o = Overrides {
+            config_file: Some(file),
+            listen: None,
+        };
+        let s = Settings::load(&o, &env).unwrap();
+        assert_eq!(s.listen.port, 4000);
+        assert_eq!(s.node.as_ref().unwrap().url.as_str(), "http://127.0.0.1:1234/rpc/v1");
+        assert_eq!(s.node_source, "[FullNode] ApiInfo");
+        assert_eq!(s.node_timeout, Duration::from_secs(2));
+        assert!(s.anonymous.is_empty());
+        o.listen = Some("127.0.0.1:5000".into());
+        assert_eq!(Settings::load(&o, &env).unwrap().listen.port, 5000);
+    }
+
+    #[test]
+    fn fullnode_api_info_then_repo() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("api"), "/ip4/127.0.0.1/tcp/1234/http\n").unwrap();
+        std::fs::write(dir.path().join("token"), "repotoken\n").unwrap();
+        let mut env = env();
+        env.lotus_path = Some(dir.path().display().to_string());
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.node.as_ref().unwrap().token.as_deref(), Some("repotoken"));
+        env.fullnode_api_info = Some("envtoken:/ip4/127.0.0.1/tcp/9/http".into());
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.node.as_ref().unwrap().token.as_deref(), Some("envtoken"));
+        assert_eq!(s.node_source, "FULLNODE_API_INFO");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_is_expected() {
+        let cases = [
+            ("LOTUS_REST_API_LISTENADDRESS", "/ip4/1.2.3/tcp/1", "[API] ListenAddress"),
+            ("LOTUS_REST_FULLNODE_TIMEOUT", "soon", "[FullNode] Timeout"),
+            ("LOTUS_REST_AUTH_MODE", "magic", "[Auth] Mode"),
+            ("LOTUS_REST_AUTH_ANONYMOUS", "admin", "[Auth] Anonymous"),
+            ("LOTUS_REST_CHAIN_ADDRESSNETWORK", "x", "[Chain] AddressNetwork"),
+            ("LOTUS_REST_FULLNODE_APIINFO", "tok:/ip4/x/tcp/1", "[FullNode] ApiInfo"),
+        ];
+        for (key, value, named) in cases {
+            let mut env = env();
+            env.vars = vec![(key.into(), value.into())];
+            let err = Settings::load(&Overrides::default(), &env).unwrap_err();
+            assert!(err.contains(named) && err.contains("expected"), "{key}: {err}");
+        }
+        let mut env = env();
+        env.vars = vec![("LOTUS_REST_API_NOSUCHKEY".into(), "1".into())];
+        let err = Settings::load(&Overrides::default(), &env).unwrap_err();
+        assert!(err.contains("nosuchkey"), "{err}");
+    }
+}

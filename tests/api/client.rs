@@ -1,0 +1,99 @@
+//! The upstream client tells each kind of upstream fault apart, against a small HTTP server that misbehaves on
+//! purpose (one path per fault).
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use lotus_rest::lotus::methods::FULL_NODE;
+use lotus_rest::upstream::{Client, ClientOptions, UpstreamError};
+use serde_json::{json, Value};
+
+async fn misbehave(req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+    let id = body["id"].clone();
+    match req.path() {
+        "/unauthorized" => HttpResponse::Unauthorized().finish(),
+        "/html" => HttpResponse::Ok().content_type("text/html").body("<html>proxy error</html>"),
+        "/wrong-id" => HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": 424242, "result": 1})),
+        "/rpc-error" => HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id,
+            "error": {"code": 11, "message": "resolution lookup failed (f0999): actor not found", "data": {"x": 1}}})),
+        "/busy" => HttpResponse::ServiceUnavailable().body("try later"),
+        "/stall" => {
+            actix_web::rt::time::sleep(Duration::from_secs(10)).await;
+            HttpResponse::Ok().finish()
+        }
+        "/server-error" => HttpResponse::InternalServerError().body("panic: runtime error"),
+        _ => HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id, "result": {"ok": true}})),
+    }
+}
+
+fn client(base: &str, path: &str) -> Client {
+    Client::new(
+        ClientOptions {
+            url: Some(format!("{base}{path}").parse().unwrap()),
+            timeout: Duration::from_millis(300),
+            connect_timeout: Duration::from_secs(1),
+            max_idle_per_host: 4,
+            not_configured: "not configured".into(),
+        },
+        FULL_NODE,
+    )
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn each_fault_is_its_own_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(|| App::new().default_service(web::to(misbehave)))
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let call = |path: &'static str| {
+        let c = client(&base, path);
+        async move { c.request(None, "Filecoin.ChainHead", json!([])).await }
+    };
+    assert_eq!(call("/ok").await.unwrap().get(), r#"{"ok":true}"#);
+    assert_eq!(call("/unauthorized").await.unwrap_err(), UpstreamError::Unauthorized);
+    assert!(matches!(call("/html").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("proxy error")));
+    assert!(matches!(call("/server-error").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("500")));
+    assert!(matches!(call("/wrong-id").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("424242")));
+    assert!(matches!(call("/busy").await.unwrap_err(), UpstreamError::Unavailable(_)));
+    match call("/rpc-error").await.unwrap_err() {
+        UpstreamError::Rpc(e) => {
+            assert_eq!(e.code, 11);
+            assert!(e.message.contains("actor not found"));
+            assert_eq!(e.data, Some(json!({"x": 1})));
+        }
+        other => panic!("{other:?}"),
+    }
+    let start = Instant::now();
+    assert_eq!(call("/stall").await.unwrap_err(), UpstreamError::Timeout(Duration::from_millis(300)));
+    assert!(start.elapsed() < Duration::from_secs(2));
+
+    handle.stop(false).await;
+    assert!(matches!(call("/ok").await.unwrap_err(), UpstreamError::Unreachable(_)));
+}
+
+#[actix_web::test]
+async fn an_unconfigured_upstream_says_so() {
+    let c = Client::new(
+        ClientOptions {
+            url: None,
+            timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            max_idle_per_host: 1,
+            not_configured: "set FULLNODE_API_INFO".into(),
+        },
+        FULL_NODE,
+    )
+    .unwrap();
+    assert_eq!(
+        c.request(None, "Filecoin.ChainHead", json!([])).await.unwrap_err(),
+        UpstreamError::NotConfigured("set FULLNODE_API_INFO".into())
+    );
+}

@@ -1,0 +1,208 @@
+//! The test harness: a simulated Lotus node and a gateway in front of it, both on 127.0.0.1:0.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use lotus_rest::auth::{Perm, PermSet, Secret};
+use lotus_rest::settings::{Env, Overrides, Settings};
+use lotus_rest::sim::{self, SimHandle};
+use serde_json::Value;
+
+pub struct Options {
+    /// `passthrough` or `own`.
+    pub mode: &'static str,
+    /// Whether the gateway is given the node's JWT secret (passthrough) — otherwise it asks the node.
+    pub secret_known: bool,
+    pub anonymous: &'static str,
+    pub timeout: &'static str,
+    pub block_time: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: "passthrough",
+            secret_known: true,
+            anonymous: "read",
+            timeout: "2s",
+            block_time: Duration::from_secs(3600),
+        }
+    }
+}
+
+pub struct Harness {
+    pub sim: SimHandle,
+    pub secret: Secret,
+    /// The gateway's own secret, in `own` mode.
+    pub own_secret: Option<Secret>,
+    pub base: String,
+    pub http: reqwest::Client,
+    server: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(opts: Options) -> Self {
+        let secret = Secret::generate();
+        let mut config = sim::SimConfig::new(secret.clone());
+        config.block_time = opts.block_time;
+        let sim = sim::start(config, TcpListener::bind("127.0.0.1:0").unwrap())
+            .await
+            .expect("the simulated node starts");
+        let dir = tempfile::tempdir().unwrap();
+        let mut vars = vec![
+            ("LOTUS_REST_AUTH_MODE".to_string(), opts.mode.to_string()),
+            ("LOTUS_REST_AUTH_ANONYMOUS".to_string(), opts.anonymous.to_string()),
+            ("LOTUS_REST_FULLNODE_TIMEOUT".to_string(), opts.timeout.to_string()),
+        ];
+        let mut own_secret = None;
+        match opts.mode {
+            "own" => {
+                let path = dir.path().join("own-secret");
+                let own = Secret::generate();
+                own.save(&path).unwrap();
+                own_secret = Some(own);
+                vars.push(("LOTUS_REST_AUTH_SECRETFILE".into(), path.display().to_string()));
+                // The gateway calls the node with an admin token of the node's.
+                let node_token = sim.token(Perm::Admin);
+                vars.push((
+                    "LOTUS_REST_FULLNODE_APIINFO".into(),
+                    format!("{node_token}:{}", sim.url()),
+                ));
+            }
+            _ => {
+                if opts.secret_known {
+                    let path = dir.path().join("node-secret");
+                    secret.save(&path).unwrap();
+                    vars.push(("LOTUS_REST_AUTH_SECRETFILE".into(), path.display().to_string()));
+                }
+                vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), sim.url()));
+            }
+        }
+        let env = Env {
+            fullnode_api_info: None,
+            lotus_path: Some(dir.path().join("no-repo").display().to_string()),
+            home: Some(dir.path().to_path_buf()),
+            vars,
+        };
+        let settings = Settings::load(
+            &Overrides {
+                config_file: None,
+                listen: Some("127.0.0.1:0".into()),
+            },
+            &env,
+        )
+        .expect("settings load");
+        let listener = lotus_rest::server::bind(&settings).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = lotus_rest::server::state(&settings).expect("state builds");
+        let server = lotus_rest::server::serve(&settings, state, listener).unwrap();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Harness {
+            sim,
+            secret,
+            own_secret,
+            base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+            server: handle,
+            _dir: dir,
+        }
+    }
+
+    /// A token of the node's secret granting exactly `perms`.
+    pub fn token(&self, perms: &[Perm]) -> String {
+        self.secret.mint(perms.iter().copied().collect::<PermSet>())
+    }
+
+    /// A token as `lotus auth create-token --perm P` makes it.
+    pub fn token_up_to(&self, perm: Perm) -> String {
+        self.secret.mint(perm.up_to())
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(reqwest::Method::GET, path, token).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Reply::from(req.send().await.expect("the gateway answers")).await
+    }
+
+    /// Waits until the gateway has learned the node's address network (it asks in the background at start).
+    pub async fn wait_network_learned(&self) {
+        for _ in 0..100 {
+            let r = self.get("/v1/actors/f01000", None).await;
+            if r.status == 400 {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the gateway never learned the node's network");
+    }
+
+    pub async fn stop(&self) {
+        self.server.stop(false).await;
+        self.sim.stop().await;
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(res: reqwest::Response) -> Self {
+        Reply {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            text: res.text().await.unwrap(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem document with this status and code, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["status"], status, "{body}");
+        assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+        assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+        assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)), "{body}");
+        body
+    }
+}
+
+/// The shared Lotus API data, when it is beside the project.
+pub fn shared_api_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/lotus-api");
+    dir.is_dir().then_some(dir)
+}

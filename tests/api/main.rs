@@ -1,0 +1,12 @@
+//! Integration tests: the gateway in front of the simulated Lotus node, over real HTTP on 127.0.0.1.
+
+mod common;
+
+mod cli;
+mod client;
+mod errors;
+mod faults;
+mod modes;
+mod permissions;
+mod routes;
+mod spec;

@@ -1,0 +1,195 @@
+//! Every route in the spec, five ways: no token, a malformed token, an `alg: none` token, a token just below the
+//! route's permission and one at it. Refused requests never reach the node; every Lotus method a route calls needs
+//! no more than the route's own permission.
+
+use base64::Engine;
+use lotus_rest::auth::{Perm, PermSet};
+use lotus_rest::lotus::methods;
+use serde_json::Value;
+
+use crate::common::{shared_api_dir, Harness};
+
+pub struct Operation {
+    pub method: reqwest::Method,
+    pub path: String,
+    pub perm: Option<Perm>,
+    pub operation_id: String,
+}
+
+/// The operations of the spec, with the permission of their security scope.
+pub fn operations() -> Vec<Operation> {
+    let spec = serde_json::to_value(lotus_rest::openapi()).unwrap();
+    let mut ops = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (verb, op) in item.as_object().unwrap() {
+            let method = verb.to_uppercase().parse().unwrap();
+            let scopes: Vec<&str> = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|req| req.get("lotus_token"))
+                .flat_map(|s| s.as_array().unwrap().iter().map(|v| v.as_str().unwrap()))
+                .collect();
+            assert!(scopes.len() <= 1, "{path}: one permission per operation");
+            ops.push(Operation {
+                method,
+                path: path.clone(),
+                perm: scopes.first().map(|s| s.parse().unwrap()),
+                operation_id: op["operationId"].as_str().unwrap().to_string(),
+            });
+        }
+    }
+    ops
+}
+
+/// A concrete URL for a route, with values the simulated node holds.
+pub async fn concrete(h: &Harness, path: &str) -> String {
+    let head = h.sim.head();
+    let height = (1..head.height).rev().find(|x| h.sim.tipset_at(*x).is_some()).unwrap();
+    let ts = h.sim.tipset_at(height).unwrap();
+    let block = ts.cids[0].root.clone();
+    let msgs = h.get(&format!("/v1/blocks/{block}/messages"), Some(&h.token_up_to(Perm::Admin))).await.json();
+    let message = msgs["Cids"]
+        .as_array()
+        .and_then(|c| c.first())
+        .map(|c| c["/"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| block.clone());
+    let account = h.sim.accounts().into_iter().next().unwrap();
+    let key: Vec<String> = ts.cids.iter().map(|c| c.root.clone()).collect();
+    let cid = if path.starts_with("/v1/messages") { message } else { block };
+    path.replace("{height}", &height.to_string())
+        .replace("{key}", &key.join(","))
+        .replace("{cid}", &cid)
+        .replace("{address}", &account.id)
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+/// The set just below `perm`: what `--perm` one level lower grants, or nothing at all below read.
+fn just_below(perm: Perm) -> PermSet {
+    match perm {
+        Perm::Read => PermSet::EMPTY,
+        Perm::Write => Perm::Read.up_to(),
+        Perm::Sign => Perm::Write.up_to(),
+        Perm::Admin => Perm::Sign.up_to(),
+    }
+}
+
+#[actix_web::test]
+async fn every_route_checks_its_permission_before_calling_the_node() {
+    let h = Harness::start().await;
+    let ops = operations();
+    assert!(ops.len() >= 13, "the spec lists the routes");
+    let malformed = "not.a-token";
+    let alg_none = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(r#"{"Allow":["read","write","sign","admin"]}"#)
+    );
+    let other_secret = lotus_rest::auth::Secret::generate().mint(Perm::Admin.up_to());
+    for op in &ops {
+        let Some(perm) = op.perm else { continue };
+        let url = concrete(&h, &op.path).await;
+        let label = format!("{} {url}", op.method);
+
+        for bad in [malformed, alg_none.as_str(), other_secret.as_str()] {
+            h.sim.reset_calls();
+            let r = h.send(op.method.clone(), &url, Some(bad)).await;
+            r.problem(401, "unauthorized");
+            assert!(
+                r.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")),
+                "{label}: WWW-Authenticate"
+            );
+            assert!(h.sim.calls().is_empty(), "{label}: a refused request reached the node");
+        }
+
+        for insufficient in [just_below(perm), Perm::ALL.into_iter().filter(|p| *p != perm).collect()] {
+            h.sim.reset_calls();
+            let token = h.secret.mint(insufficient);
+            let r = h.send(op.method.clone(), &url, Some(&token)).await;
+            let p = r.problem(403, "insufficient_permission");
+            assert!(
+                p["detail"].as_str().unwrap().contains(&format!("'{perm}'")),
+                "{label}: the detail names the permission: {p}"
+            );
+            assert!(h.sim.calls().is_empty(), "{label}: a refused request reached the node");
+        }
+
+        h.sim.reset_calls();
+        let r = h.send(op.method.clone(), &url, None).await;
+        if perm == Perm::Read {
+            assert!(r.status < 300, "{label}: anonymous read: {} {}", r.status, r.text);
+        } else {
+            r.problem(401, "unauthorized");
+            assert!(h.sim.calls().is_empty(), "{label}");
+        }
+
+        h.sim.reset_calls();
+        let token = h.token_up_to(perm);
+        let r = h.send(op.method.clone(), &url, Some(&token)).await;
+        assert!(r.status < 300, "{label}: with a {perm} token: {} {}", r.status, r.text);
+        let calls = h.sim.calls();
+        assert!(!calls.is_empty(), "{label}: the route calls the node");
+        for call in calls {
+            let needed = methods::full_node_perm(&call)
+                .unwrap_or_else(|| panic!("{label} calls {call}, which is not in the method table"));
+            assert!(needed <= perm, "{label} ({perm}) calls {call}, which needs {needed}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_read_token_never_causes_a_call_above_read() {
+    let h = Harness::start().await;
+    let token = h.token_up_to(Perm::Read);
+    for op in operations() {
+        let url = concrete(&h, &op.path).await;
+        h.sim.reset_calls();
+        let _ = h.send(op.method.clone(), &url, Some(&token)).await;
+        for call in h.sim.calls() {
+            assert_eq!(
+                methods::full_node_perm(&call),
+                Some(Perm::Read),
+                "{} {url} sent {call} for a read token",
+                op.method
+            );
+        }
+    }
+}
+
+#[test]
+fn method_table_matches_the_lotus_api() {
+    let Some(dir) = shared_api_dir() else {
+        eprintln!("skipped: ../shared/lotus-api is not beside the project; the table is checked by its own unit tests");
+        return;
+    };
+    for (file, table) in [("methods-full.tsv", methods::FULL_NODE), ("methods-miner.tsv", methods::MINER)] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let rows: Vec<(String, String)> = text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                (cols[0].to_string(), cols[1].to_string())
+            })
+            .collect();
+        assert_eq!(rows.len(), table.len(), "{file}: number of methods");
+        for (name, perm) in rows {
+            let m = methods::lookup(table, &name).unwrap_or_else(|| panic!("{name} missing from the table"));
+            assert_eq!(m.perm.as_str(), perm, "{name}");
+        }
+    }
+}
+
+#[test]
+fn spec_scopes_name_real_permissions() {
+    for op in operations() {
+        if op.path.starts_with("/v1/") {
+            assert!(op.perm.is_some(), "{} has no permission scope", op.operation_id);
+        }
+    }
+    let _ = Value::Null;
+}

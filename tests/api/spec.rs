@@ -1,0 +1,122 @@
+//! The OpenAPI document: committed, current, and complete for every operation.
+
+use std::collections::HashSet;
+
+use crate::common::Harness;
+
+fn committed_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json")
+}
+
+#[test]
+fn committed_spec_is_current() {
+    let generated = lotus_rest::openapi::to_pretty_json(&lotus_rest::openapi());
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(committed_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json differs from what the code generates: run `cargo run -- openapi > openapi/openapi.json` \
+         (or the tests with UPDATE_OPENAPI=1) and commit it"
+    );
+}
+
+#[test]
+fn every_operation_is_documented() {
+    let spec = serde_json::to_value(lotus_rest::openapi()).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let tags: HashSet<&str> = spec["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut ids = HashSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (verb, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            let prefix = id.split('_').next().unwrap();
+            assert!(
+                ["get", "list", "create", "update", "delete", "put", "post", "replace"].contains(&prefix)
+                    || ["healthz", "readyz"].contains(&id),
+                "{verb} {path}: operationId {id} is not <verb>_<resource>"
+            );
+            assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{id}: summary");
+            let tag = op["tags"][0].as_str().unwrap_or_else(|| panic!("{id}: tag"));
+            assert!(tags.contains(tag), "{id}: tag {tag} is not declared");
+            assert!(op["security"].is_array(), "{id}: security");
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                assert!(param["description"].as_str().is_some(), "{id}: {name} has no description");
+                assert!(param["schema"].is_object(), "{id}: {name} has no schema");
+                assert!(param.get("example").is_some() || param["schema"].get("example").is_some(),
+                    "{id}: {name} has no example");
+            }
+            let ok = &op["responses"]["200"]["content"]["application/json"]["schema"];
+            assert!(ok.is_object(), "{id}: 200 has a schema");
+            assert_ne!(ok.get("type").and_then(|t| t.as_str()), Some("object"), "{id}: 200 is modelled, not a bare object");
+            if path.starts_with("/v1/") {
+                for status in ["401", "403", "502", "503", "504"] {
+                    assert_eq!(
+                        op["responses"][status]["content"]["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{id}: {status}"
+                    );
+                }
+            }
+        }
+    }
+    for schema in ["TipSet", "BlockHeader", "Message", "MsgLookup", "Actor", "BlockMessages", "Problem"] {
+        assert!(spec["components"]["schemas"][schema].is_object(), "schema {schema}");
+    }
+}
+
+#[actix_web::test]
+async fn the_spec_and_swagger_ui_are_served() {
+    let h = Harness::start().await;
+    let r = h.get("/openapi.json", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::to_value(lotus_rest::openapi()).unwrap());
+    let r = h.get("/docs/", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("swagger-ui"), "{}", r.text);
+    let r = h.get("/docs/swagger-initializer.js", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("/openapi.json"), "{}", r.text);
+    let r = h.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.len() > 100_000, "the bundle is served from the binary");
+}
+
+/// Validates the committed document with openapi-spec-validator (PyPI), which `.ci/run` installs; says so and
+/// passes when it is not installed.
+#[test]
+fn the_spec_validates_as_openapi_3_1() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: openapi-spec-validator is not installed (pip install openapi-spec-validator)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, lotus_rest::openapi::to_pretty_json(&lotus_rest::openapi())).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json; from openapi_spec_validator import validate; \
+             from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator; \
+             validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator); print('valid')",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the spec is not valid OpenAPI 3.1: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
