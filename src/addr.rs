@@ -119,7 +119,11 @@ fn parse_plain(input: &str) -> Result<HostPort, String> {
     let host = match bare.parse::<IpAddr>() {
         Ok(ip) => Host::Ip(ip),
         Err(_) if is_dns_name(bare) => Host::Dns(bare.to_string()),
-        Err(_) => return Err(format!("invalid host \"{host}\" in \"{input}\": expected {EXPECTED}")),
+        Err(_) => {
+            return Err(format!(
+                "invalid host \"{host}\" in \"{input}\": expected {EXPECTED}"
+            ))
+        }
     };
     Ok(HostPort {
         host,
@@ -147,8 +151,11 @@ pub fn upstream_url(input: &str, default_path: &str) -> Result<url::Url, String>
     let text = if input.starts_with('/') {
         format!("{}{default_path}", parse_multiaddr(input)?.base_url())
     } else if input.contains("://") {
-        let mut url = url::Url::parse(input)
-            .map_err(|e| format!("invalid URL \"{input}\" ({e}): expected http(s)://host:port/rpc/v1 or a multiaddr"))?;
+        let mut url = url::Url::parse(input).map_err(|e| {
+            format!(
+                "invalid URL \"{input}\" ({e}): expected http(s)://host:port/rpc/v1 or a multiaddr"
+            )
+        })?;
         let scheme = match url.scheme() {
             "http" | "ws" => "http",
             "https" | "wss" => "https",
@@ -225,7 +232,14 @@ mod tests {
 
     #[test]
     fn bad_addresses_say_what_is_expected() {
-        for bad in ["/ip4/1.2.3/tcp/1", "/ip4/127.0.0.1", "/tcp/80", "nonsense", "host:99999", "/ip4/127.0.0.1/udp/1"] {
+        for bad in [
+            "/ip4/1.2.3/tcp/1",
+            "/ip4/127.0.0.1",
+            "/tcp/80",
+            "nonsense",
+            "host:99999",
+            "/ip4/127.0.0.1/udp/1",
+        ] {
             let err = parse_host_port(bad).unwrap_err();
             assert!(err.contains(bad) || err.contains("expected"), "{err}");
         }
@@ -233,7 +247,8 @@ mod tests {
 
     #[test]
     fn api_info() {
-        let info = ApiInfo::parse("eyJhbGc.eyJB.sig:/ip4/127.0.0.1/tcp/1234/http", "/rpc/v1").unwrap();
+        let info =
+            ApiInfo::parse("eyJhbGc.eyJB.sig:/ip4/127.0.0.1/tcp/1234/http", "/rpc/v1").unwrap();
         assert_eq!(info.token.as_deref(), Some("eyJhbGc.eyJB.sig"));
         assert_eq!(info.url.as_str(), "http://127.0.0.1:1234/rpc/v1");
         let bare = ApiInfo::parse("/ip4/10.0.0.1/tcp/1234/http", "/rpc/v1").unwrap();

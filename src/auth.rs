@@ -120,7 +120,10 @@ pub struct Claims {
 
 /// Permission names Lotus does not know are ignored, as Lotus ignores them.
 fn perms_from_names<S: AsRef<str>>(names: &[S]) -> PermSet {
-    names.iter().filter_map(|n| n.as_ref().parse().ok()).collect()
+    names
+        .iter()
+        .filter_map(|n| n.as_ref().parse().ok())
+        .collect()
 }
 
 /// An HMAC secret that signs and verifies Lotus tokens.
@@ -235,12 +238,9 @@ impl Secret {
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
         validation.validate_aud = false;
-        let data = jsonwebtoken::decode::<Claims>(
-            token,
-            &DecodingKey::from_secret(&self.0),
-            &validation,
-        )
-        .map_err(|e| TokenError::from_jwt(&e))?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.0), &validation)
+                .map_err(|e| TokenError::from_jwt(&e))?;
         Ok(perms_from_names(&data.claims.allow))
     }
 }
@@ -324,11 +324,14 @@ pub enum Verifier {
     Upstream(VerifyCache),
 }
 
+/// When the node answered about a token, and what.
+type Verdict = (Instant, Result<PermSet, TokenError>);
+
 /// Remembers what the node said about tokens, for a bounded time and number of tokens.
 pub struct VerifyCache {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<[u8; 32], (Instant, Result<PermSet, TokenError>)>>,
+    entries: Mutex<HashMap<[u8; 32], Verdict>>,
 }
 
 impl VerifyCache {
@@ -554,7 +557,8 @@ mod tests {
         assert_eq!(other.verify(VECTOR), Err(TokenError::BadSignature));
         let none = format!(
             "{}.{}.",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(r#"{"alg":"none","typ":"JWT"}"#),
             VECTOR.split('.').nth(1).unwrap()
         );
         assert!(Secret::new(vec![0; 32]).verify(&none).is_err());
@@ -568,10 +572,7 @@ mod tests {
 
     #[test]
     fn up_to_grants_everything_below() {
-        assert_eq!(
-            Perm::Sign.up_to().names(),
-            vec!["read", "write", "sign"]
-        );
+        assert_eq!(Perm::Sign.up_to().names(), vec!["read", "write", "sign"]);
         assert!(!Perm::Read.up_to().contains(Perm::Write));
     }
 

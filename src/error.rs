@@ -91,7 +91,9 @@ pub struct Problem {
     #[schema(example = 400)]
     pub status: u16,
     /// What went wrong with this request and what to do about it.
-    #[schema(example = "invalid CID \"bafyxx\" in path parameter cid: expected a CID such as bafy2bzaced...")]
+    #[schema(
+        example = "invalid CID \"bafyxx\" in path parameter cid: expected a CID such as bafy2bzaced..."
+    )]
     pub detail: String,
     /// A stable, snake_case error code.
     #[schema(example = "invalid_parameter")]
@@ -186,7 +188,9 @@ impl ResponseError for ApiError {
             let desc = self.detail.replace('"', "'");
             res.insert_header((
                 header::WWW_AUTHENTICATE,
-                format!("Bearer realm=\"lotus\", error=\"invalid_token\", error_description=\"{desc}\""),
+                format!(
+                    "Bearer realm=\"lotus\", error=\"invalid_token\", error_description=\"{desc}\""
+                ),
             ));
         }
         if let Some(secs) = self.retry_after {
@@ -204,9 +208,12 @@ fn classify_rpc(rpc: &RpcError) -> Code {
         Code::UpstreamForbidden
     } else if rpc.code == -32601 || msg.contains("method not found") {
         Code::UpstreamMethodNotFound
-    } else if rpc.code == -32602 || msg.contains("unmarshaling params") || msg.contains("invalid params") {
-        Code::InvalidParameter
-    } else if msg.contains("greater than start point") || msg.contains("greater than head") {
+    } else if rpc.code == -32602
+        || msg.contains("unmarshaling params")
+        || msg.contains("invalid params")
+        || msg.contains("greater than start point")
+        || msg.contains("greater than head")
+    {
         Code::InvalidParameter
     } else if msg.contains("actor not found") {
         Code::ActorNotFound
@@ -273,7 +280,11 @@ pub mod extractors {
         let PathError::Deserialize(e) = err else {
             return ApiError::new(Code::InvalidParameter, "invalid path parameter").into();
         };
-        ApiError::new(Code::InvalidParameter, format!("invalid path parameter: {e}")).into()
+        ApiError::new(
+            Code::InvalidParameter,
+            format!("invalid path parameter: {e}"),
+        )
+        .into()
     }
 
     pub fn query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -290,11 +301,14 @@ pub mod extractors {
                 Code::UnsupportedMediaType,
                 "the request body must be sent with Content-Type: application/json".to_string(),
             ),
-            JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => (
+            JsonPayloadError::Overflow { limit }
+            | JsonPayloadError::OverflowKnownLength { limit, .. } => (
                 Code::PayloadTooLarge,
                 format!("the request body is larger than the limit of {limit} bytes"),
             ),
-            JsonPayloadError::Deserialize(e) => (Code::InvalidBody, format!("invalid JSON body: {e}")),
+            JsonPayloadError::Deserialize(e) => {
+                (Code::InvalidBody, format!("invalid JSON body: {e}"))
+            }
             other => (Code::InvalidBody, format!("invalid request body: {other}")),
         };
         ApiError::new(code, detail).into()
@@ -324,11 +338,23 @@ mod tests {
             data: None,
         };
         let cases = [
-            (rpc(1, "resolution lookup failed (f0999): actor not found"), Code::ActorNotFound),
-            (rpc(12, "looking for tipset with height: null round"), Code::NullRound),
+            (
+                rpc(1, "resolution lookup failed (f0999): actor not found"),
+                Code::ActorNotFound,
+            ),
+            (
+                rpc(12, "looking for tipset with height: null round"),
+                Code::NullRound,
+            ),
             (rpc(1, "blockstore: block not found"), Code::NotFound),
-            (rpc(1, "missing permission to invoke 'MpoolPush' (need 'write')"), Code::UpstreamForbidden),
-            (rpc(-32601, "method 'Filecoin.X' not found"), Code::UpstreamMethodNotFound),
+            (
+                rpc(1, "missing permission to invoke 'MpoolPush' (need 'write')"),
+                Code::UpstreamForbidden,
+            ),
+            (
+                rpc(-32601, "method 'Filecoin.X' not found"),
+                Code::UpstreamMethodNotFound,
+            ),
             (rpc(-32602, "wrong param count"), Code::InvalidParameter),
             (rpc(1, "something else broke"), Code::UpstreamError),
         ];

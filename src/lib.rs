@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod settings;
+pub mod sim;
 pub mod upstream;
 
 /// What every handler can reach.

@@ -65,16 +65,6 @@ enum ConfigCommand {
     Default,
 }
 
-impl clap::ValueEnum for Perm {
-    fn value_variants<'a>() -> &'a [Self] {
-        &Perm::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
-}
-
 fn settings(cli_config: &Option<PathBuf>, listen: Option<String>) -> Result<Settings, String> {
     Settings::load(
         &Overrides {
@@ -165,9 +155,7 @@ async fn demo(mut settings: Settings) -> Result<(), String> {
     println!("  admin token:  {}", node.token(Perm::Admin));
     println!();
     println!("  curl {base}/v1/chain/head");
-    println!(
-        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/node/version"
-    );
+    println!("  curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/node/version");
     println!();
     use std::io::Write;
     let _ = std::io::stdout().flush();

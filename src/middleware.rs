@@ -51,8 +51,23 @@ pub async fn access_log(
     Ok(res)
 }
 
-/// Any route the gateway does not have.
+/// Any request no route takes: 405 with `Allow` when the path exists with other methods, else 404.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if let Some(allow) = allowed_methods(&req) {
+        let mut res = ApiError::new(
+            Code::MethodNotAllowed,
+            format!(
+                "{} is not allowed on {}; allowed: {allow}",
+                req.method(),
+                req.path()
+            ),
+        )
+        .error_response();
+        if let Ok(v) = HeaderValue::from_str(&allow) {
+            res.headers_mut().insert(header::ALLOW, v);
+        }
+        return res;
+    }
     ApiError::new(
         Code::RouteNotFound,
         format!(
@@ -112,10 +127,16 @@ fn reshape<B: MessageBody + 'static>(
             ),
         ),
         404 => ApiError::new(Code::RouteNotFound, format!("no route for {}", req.path())),
-        406 => ApiError::new(Code::NotAcceptable, "the requested media type cannot be produced"),
+        406 => ApiError::new(
+            Code::NotAcceptable,
+            "the requested media type cannot be produced",
+        ),
         413 => ApiError::new(Code::PayloadTooLarge, "the request is too large"),
         415 => ApiError::new(Code::UnsupportedMediaType, "unsupported media type"),
-        s if (400..500).contains(&s) => ApiError::new(Code::InvalidRequest, format!("the request is malformed ({status})")),
+        s if (400..500).contains(&s) => ApiError::new(
+            Code::InvalidRequest,
+            format!("the request is malformed ({status})"),
+        ),
         _ => ApiError::internal(format!("the gateway failed to answer ({status})")),
     };
     let mut response: HttpResponse<BoxBody> = err.error_response();

@@ -53,7 +53,10 @@ fn add_problems(op: &mut Operation, path: &str) {
             ("401", "Missing, malformed or badly signed token"),
             ("403", "The token lacks the permission this operation needs"),
             ("404", "Not found (the object, the actor, or a null round)"),
-            ("502", "The Lotus node is unreachable or answered with an error"),
+            (
+                "502",
+                "The Lotus node is unreachable or answered with an error",
+            ),
             ("503", "The Lotus node is unavailable or not ready"),
             ("504", "The Lotus node did not answer in time"),
         ]);
@@ -123,7 +126,8 @@ pub fn finish(mut spec: OpenApi) -> OpenApi {
     components
         .schemas
         .insert(RpcErrorInfo::name().into_owned(), RpcErrorInfo::schema());
-    let paths: BTreeMap<String, PathItem> = std::mem::take(&mut spec.paths.paths).into_iter().collect();
+    let paths: BTreeMap<String, PathItem> =
+        std::mem::take(&mut spec.paths.paths).into_iter().collect();
     for (path, mut item) in paths {
         for op in operations(&mut item) {
             add_problems(op, &path);

@@ -21,9 +21,10 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             timeout: settings.node_timeout,
             connect_timeout: settings.node_connect_timeout,
             max_idle_per_host: settings.node_max_idle,
-            not_configured: "no Lotus node is configured: set [FullNode] ApiInfo in the config file, \
+            not_configured:
+                "no Lotus node is configured: set [FullNode] ApiInfo in the config file, \
                              FULLNODE_API_INFO, or LOTUS_PATH to a Lotus repo"
-                .to_string(),
+                    .to_string(),
         },
         crate::lotus::methods::FULL_NODE,
     )?;

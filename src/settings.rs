@@ -161,7 +161,9 @@ pub struct Env {
 impl Env {
     pub fn from_process() -> Self {
         Env {
-            fullnode_api_info: std::env::var("FULLNODE_API_INFO").ok().filter(|v| !v.is_empty()),
+            fullnode_api_info: std::env::var("FULLNODE_API_INFO")
+                .ok()
+                .filter(|v| !v.is_empty()),
             lotus_path: std::env::var("LOTUS_PATH").ok().filter(|v| !v.is_empty()),
             home: dirs::home_dir(),
             vars: std::env::vars()
@@ -176,8 +178,13 @@ fn bad(key: &str, value: &str, expected: &str) -> String {
 }
 
 fn duration(key: &str, value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value.trim())
-        .map_err(|e| bad(key, value, &format!("a duration such as \"30s\" or \"1m30s\" ({e})")))
+    humantime::parse_duration(value.trim()).map_err(|e| {
+        bad(
+            key,
+            value,
+            &format!("a duration such as \"30s\" or \"1m30s\" ({e})"),
+        )
+    })
 }
 
 fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
@@ -187,32 +194,37 @@ fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Lowercases every key, so that `ListenAddress` in a file and `LISTENADDRESS` from the environment are one key.
-fn lowercase_keys(value: serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), lowercase_keys(v)))
-                .collect(),
-        ),
-        other => other,
+/// Lowercases every key of a TOML document, so that `[API] ListenAddress` in a file and
+/// `LOTUS_REST_API_LISTENADDRESS` in the environment are one key when the sources are merged.
+fn lowercase_toml(text: &str) -> Result<String, String> {
+    fn lower(value: toml::Value) -> toml::Value {
+        match value {
+            toml::Value::Table(table) => toml::Value::Table(
+                table
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), lower(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
     }
+    let value: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
+    toml::to_string(&lower(value)).map_err(|e| e.to_string())
 }
 
 impl Settings {
     /// Loads the settings from the defaults, the file, the environment and the overrides.
     pub fn load(overrides: &Overrides, env: &Env) -> Result<Self, String> {
         let mut builder = config::Config::builder().add_source(config::File::from_str(
-            DEFAULT_CONFIG,
+            &lowercase_toml(DEFAULT_CONFIG).expect("the default configuration is valid TOML"),
             config::FileFormat::Toml,
         ));
         if let Some(path) = &overrides.config_file {
-            if !path.exists() {
-                return Err(format!("config file {} does not exist", path.display()));
-            }
-            builder = builder.add_source(
-                config::File::from(path.as_path()).format(config::FileFormat::Toml),
-            );
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+            let text = lowercase_toml(&text)
+                .map_err(|e| format!("config file {} is not valid TOML: {e}", path.display()))?;
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Toml));
         }
         let vars: std::collections::HashMap<String, String> = env.vars.iter().cloned().collect();
         builder = builder.add_source(
@@ -227,10 +239,8 @@ impl Settings {
         let value: serde_json::Value = merged
             .try_deserialize()
             .map_err(|e| format!("cannot read the configuration: {e}"))?;
-        let raw: Raw = serde_json::from_value(lowercase_keys(value)).map_err(|e| {
-            format!(
-                "invalid configuration: {e} (see `lotus-rest config default` for every key)"
-            )
+        let raw: Raw = serde_json::from_value(value).map_err(|e| {
+            format!("invalid configuration: {e} (see `lotus-rest config default` for every key)")
         })?;
         Self::resolve(raw, overrides, env)
     }
@@ -245,9 +255,8 @@ impl Settings {
         } else {
             "[API] ListenAddress"
         };
-        let listen = addr::parse_host_port(&listen_text).map_err(|e| {
-            format!("invalid value {listen_text:?} for {listen_key}: {e}")
-        })?;
+        let listen = addr::parse_host_port(&listen_text)
+            .map_err(|e| format!("invalid value {listen_text:?} for {listen_key}: {e}"))?;
 
         let home = env.home.as_deref();
         let repo = if !raw.fullnode.repo.trim().is_empty() {
@@ -259,8 +268,13 @@ impl Settings {
         };
 
         let (node, node_source) = if !raw.fullnode.apiinfo.trim().is_empty() {
-            let info = ApiInfo::parse(&raw.fullnode.apiinfo, "/rpc/v1")
-                .map_err(|e| bad("[FullNode] ApiInfo", &raw.fullnode.apiinfo, &format!("TOKEN:MULTIADDR or a multiaddr or URL ({e})")))?;
+            let info = ApiInfo::parse(&raw.fullnode.apiinfo, "/rpc/v1").map_err(|e| {
+                bad(
+                    "[FullNode] ApiInfo",
+                    &raw.fullnode.apiinfo,
+                    &format!("TOKEN:MULTIADDR or a multiaddr or URL ({e})"),
+                )
+            })?;
             (Some(info), "[FullNode] ApiInfo".to_string())
         } else if let Some(value) = &env.fullnode_api_info {
             let info = ApiInfo::parse(value, "/rpc/v1").map_err(|e| {
@@ -326,11 +340,19 @@ impl Settings {
         };
         let node_timeout = duration("[FullNode] Timeout", &raw.fullnode.timeout)?;
         if node_timeout.is_zero() {
-            return Err(bad("[FullNode] Timeout", &raw.fullnode.timeout, "a positive duration"));
+            return Err(bad(
+                "[FullNode] Timeout",
+                &raw.fullnode.timeout,
+                "a positive duration",
+            ));
         }
         let demo_block_time = duration("[Demo] BlockTime", &raw.demo.blocktime)?;
         if demo_block_time < Duration::from_millis(100) {
-            return Err(bad("[Demo] BlockTime", &raw.demo.blocktime, "at least 100ms"));
+            return Err(bad(
+                "[Demo] BlockTime",
+                &raw.demo.blocktime,
+                "at least 100ms",
+            ));
         }
         Ok(Settings {
             listen,
@@ -339,8 +361,14 @@ impl Settings {
             node,
             node_source,
             node_timeout,
-            node_connect_timeout: duration("[FullNode] ConnectTimeout", &raw.fullnode.connecttimeout)?,
-            node_max_idle: positive("[FullNode] MaxIdleConnections", raw.fullnode.maxidleconnections)?,
+            node_connect_timeout: duration(
+                "[FullNode] ConnectTimeout",
+                &raw.fullnode.connecttimeout,
+            )?,
+            node_max_idle: positive(
+                "[FullNode] MaxIdleConnections",
+                raw.fullnode.maxidleconnections,
+            )?,
             repo,
             auth_mode,
             anonymous,
@@ -409,7 +437,10 @@ mod tests {
         };
         let s = Settings::load(&o, &env).unwrap();
         assert_eq!(s.listen.port, 4000);
-        assert_eq!(s.node.as_ref().unwrap().url.as_str(), "http://127.0.0.1:1234/rpc/v1");
+        assert_eq!(
+            s.node.as_ref().unwrap().url.as_str(),
+            "http://127.0.0.1:1234/rpc/v1"
+        );
         assert_eq!(s.node_source, "[FullNode] ApiInfo");
         assert_eq!(s.node_timeout, Duration::from_secs(2));
         assert!(s.anonymous.is_empty());
@@ -435,18 +466,33 @@ mod tests {
     #[test]
     fn bad_values_name_the_key_and_what_is_expected() {
         let cases = [
-            ("LOTUS_REST_API_LISTENADDRESS", "/ip4/1.2.3/tcp/1", "[API] ListenAddress"),
+            (
+                "LOTUS_REST_API_LISTENADDRESS",
+                "/ip4/1.2.3/tcp/1",
+                "[API] ListenAddress",
+            ),
             ("LOTUS_REST_FULLNODE_TIMEOUT", "soon", "[FullNode] Timeout"),
             ("LOTUS_REST_AUTH_MODE", "magic", "[Auth] Mode"),
             ("LOTUS_REST_AUTH_ANONYMOUS", "admin", "[Auth] Anonymous"),
-            ("LOTUS_REST_CHAIN_ADDRESSNETWORK", "x", "[Chain] AddressNetwork"),
-            ("LOTUS_REST_FULLNODE_APIINFO", "tok:/ip4/x/tcp/1", "[FullNode] ApiInfo"),
+            (
+                "LOTUS_REST_CHAIN_ADDRESSNETWORK",
+                "x",
+                "[Chain] AddressNetwork",
+            ),
+            (
+                "LOTUS_REST_FULLNODE_APIINFO",
+                "tok:/ip4/x/tcp/1",
+                "[FullNode] ApiInfo",
+            ),
         ];
         for (key, value, named) in cases {
             let mut env = env();
             env.vars = vec![(key.into(), value.into())];
             let err = Settings::load(&Overrides::default(), &env).unwrap_err();
-            assert!(err.contains(named) && err.contains("expected"), "{key}: {err}");
+            assert!(
+                err.contains(named) && err.contains("expected"),
+                "{key}: {err}"
+            );
         }
         let mut env = env();
         env.vars = vec![("LOTUS_REST_API_NOSUCHKEY".into(), "1".into())];

@@ -268,16 +268,15 @@ impl Client {
 
     /// Asks the node what a token allows (`Filecoin.AuthVerify`, a read method anyone may call).
     /// A token the node refuses is a [`TokenError`]; a node that cannot answer is an [`ApiError`].
-    pub async fn auth_verify(
-        &self,
-        token: &str,
-    ) -> Result<Result<PermSet, TokenError>, ApiError> {
+    pub async fn auth_verify(&self, token: &str) -> Result<Result<PermSet, TokenError>, ApiError> {
         match self.request(None, "Filecoin.AuthVerify", [token]).await {
             Ok(raw) => {
                 let names: Vec<String> = serde_json::from_str(raw.get()).map_err(|e| {
                     ApiError::new(
                         Code::UpstreamBadResponse,
-                        format!("the Lotus node's AuthVerify reply is not a list of permissions: {e}"),
+                        format!(
+                            "the Lotus node's AuthVerify reply is not a list of permissions: {e}"
+                        ),
                     )
                 })?;
                 Ok(Ok(names.iter().filter_map(|n| n.parse().ok()).collect()))

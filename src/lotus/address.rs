@@ -48,7 +48,9 @@ fn base32_decode(text: &str) -> Option<Vec<u8>> {
     if text.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }
-    BASE32_NOPAD.decode(text.to_ascii_uppercase().as_bytes()).ok()
+    BASE32_NOPAD
+        .decode(text.to_ascii_uppercase().as_bytes())
+        .ok()
 }
 
 impl Address {
@@ -108,14 +110,15 @@ impl Address {
             let (ns, sub) = rest
                 .split_once('f')
                 .ok_or_else(|| err("a delegated address has <namespace>f<subaddress> after f4"))?;
-            let ns: u64 = ns
-                .parse()
-                .map_err(|_| err("the namespace of a delegated address must be a decimal actor ID"))?;
+            let ns: u64 = ns.parse().map_err(|_| {
+                err("the namespace of a delegated address must be a decimal actor ID")
+            })?;
             (Some(ns), sub)
         } else {
             (None, rest)
         };
-        let raw = base32_decode(encoded).ok_or_else(|| err("the payload is not lower-case base32"))?;
+        let raw =
+            base32_decode(encoded).ok_or_else(|| err("the payload is not lower-case base32"))?;
         if raw.len() <= CHECKSUM_LEN {
             return Err(err("the payload is too short"));
         }

@@ -80,7 +80,11 @@ pub const FULL_NODE: &[Method] = &[
     m("Filecoin.EthGetMessageCidByTransactionHash", Read, "Eth"),
     m("Filecoin.EthGetStorageAt", Read, "Eth"),
     m("Filecoin.EthGetTransactionByBlockHashAndIndex", Read, "Eth"),
-    m("Filecoin.EthGetTransactionByBlockNumberAndIndex", Read, "Eth"),
+    m(
+        "Filecoin.EthGetTransactionByBlockNumberAndIndex",
+        Read,
+        "Eth",
+    ),
     m("Filecoin.EthGetTransactionByHash", Read, "Eth"),
     m("Filecoin.EthGetTransactionByHashLimited", Read, "Eth"),
     m("Filecoin.EthGetTransactionCount", Read, "Eth"),
@@ -233,7 +237,11 @@ pub const FULL_NODE: &[Method] = &[
     m("Filecoin.StateGetClaims", Read, "State"),
     m("Filecoin.StateGetNetworkParams", Read, "State"),
     m("Filecoin.StateGetRandomnessDigestFromBeacon", Read, "State"),
-    m("Filecoin.StateGetRandomnessDigestFromTickets", Read, "State"),
+    m(
+        "Filecoin.StateGetRandomnessDigestFromTickets",
+        Read,
+        "State",
+    ),
     m("Filecoin.StateGetRandomnessFromBeacon", Read, "State"),
     m("Filecoin.StateGetRandomnessFromTickets", Read, "State"),
     m("Filecoin.StateListActors", Read, "State"),
@@ -356,7 +364,11 @@ pub const MINER: &[Method] = &[
     m("Filecoin.SectorGetExpectedSealDuration", Read, "Sector"),
     m("Filecoin.SectorGetSealDelay", Read, "Sector"),
     m("Filecoin.SectorMarkForUpgrade", Admin, "Sector"),
-    m("Filecoin.SectorMatchPendingPiecesToOpenSectors", Admin, "Sector"),
+    m(
+        "Filecoin.SectorMatchPendingPiecesToOpenSectors",
+        Admin,
+        "Sector",
+    ),
     m("Filecoin.SectorNumAssignerMeta", Read, "Sector"),
     m("Filecoin.SectorNumFree", Admin, "Sector"),
     m("Filecoin.SectorNumReservations", Read, "Sector"),
@@ -428,7 +440,12 @@ mod tests {
     fn tables_are_sorted_and_unique() {
         for table in [FULL_NODE, MINER] {
             for pair in table.windows(2) {
-                assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+                assert!(
+                    pair[0].name < pair[1].name,
+                    "{} before {}",
+                    pair[0].name,
+                    pair[1].name
+                );
             }
         }
     }
@@ -437,7 +454,10 @@ mod tests {
     fn lookups() {
         assert_eq!(full_node_perm("Filecoin.ChainHead"), Some(Perm::Read));
         assert_eq!(full_node_perm("Filecoin.WalletList"), Some(Perm::Write));
-        assert_eq!(full_node_perm("Filecoin.MpoolPushMessage"), Some(Perm::Sign));
+        assert_eq!(
+            full_node_perm("Filecoin.MpoolPushMessage"),
+            Some(Perm::Sign)
+        );
         assert_eq!(full_node_perm("Filecoin.AuthNew"), Some(Perm::Admin));
         assert_eq!(full_node_perm("Filecoin.NoSuchThing"), None);
         assert_eq!(FULL_NODE.len(), 280);

@@ -34,7 +34,11 @@ pub async fn get_actor(
     let key = at.key(&state, &auth.caller).await?;
     let raw = state
         .node
-        .call_raw(&auth.caller, "Filecoin.StateGetActor", json!([address, key]))
+        .call_raw(
+            &auth.caller,
+            "Filecoin.StateGetActor",
+            json!([address, key]),
+        )
         .await?;
     Ok(raw_json(raw))
 }
@@ -71,7 +75,11 @@ pub async fn get_actor_balance(
     let key = at.key(&state, &auth.caller).await?;
     let actor: Actor = state
         .node
-        .call(&auth.caller, "Filecoin.StateGetActor", json!([address, key]))
+        .call(
+            &auth.caller,
+            "Filecoin.StateGetActor",
+            json!([address, key]),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(Balance {
         address,
@@ -85,7 +93,8 @@ pub async fn get_actor_balance(
 #[utoipa::path(
     tag = "Actors",
     params(("address" = String, Path, description = "A Filecoin address", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
-    responses((status = 200, description = "The ID address, as a JSON string", body = String, example = json!(ADDRESS_EXAMPLE))),
+    responses((status = 200, description = "The ID address, as a JSON string", body = String,
+        content_type = "application/json", example = json!(ADDRESS_EXAMPLE))),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/addresses/{address}/id")]
@@ -99,7 +108,11 @@ pub async fn get_address_id(
     let key = at.key(&state, &auth.caller).await?;
     let raw = state
         .node
-        .call_raw(&auth.caller, "Filecoin.StateLookupID", json!([address, key]))
+        .call_raw(
+            &auth.caller,
+            "Filecoin.StateLookupID",
+            json!([address, key]),
+        )
         .await?;
     Ok(raw_json(raw))
 }
@@ -111,6 +124,7 @@ pub async fn get_address_id(
     tag = "Actors",
     params(("address" = String, Path, description = "A Filecoin address of an account actor", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The key address, as a JSON string", body = String,
+        content_type = "application/json",
         example = json!("f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"))),
     security(("lotus_token" = ["read"]))
 )]
@@ -125,7 +139,11 @@ pub async fn get_address_key(
     let key = at.key(&state, &auth.caller).await?;
     let raw = state
         .node
-        .call_raw(&auth.caller, "Filecoin.StateAccountKey", json!([address, key]))
+        .call_raw(
+            &auth.caller,
+            "Filecoin.StateAccountKey",
+            json!([address, key]),
+        )
         .await?;
     Ok(raw_json(raw))
 }

@@ -112,8 +112,18 @@ pub async fn tipset_at_height(
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     let raw = state
         .node
-        .call_raw(caller, "Filecoin.ChainGetTipSetByHeight", json!([height, []]))
-        .await?;
+        .call_raw(
+            caller,
+            "Filecoin.ChainGetTipSetByHeight",
+            json!([height, []]),
+        )
+        .await
+        .map_err(|mut e| {
+            if e.code == Code::InvalidParameter {
+                e.detail = format!("height {height} is beyond the current head of the chain");
+            }
+            e
+        })?;
     let found: HeightOnly = serde_json::from_str(raw.get()).map_err(|e| {
         ApiError::new(
             Code::UpstreamBadResponse,

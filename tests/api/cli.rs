@@ -33,8 +33,14 @@ impl Running {
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         for (pipe, buf) in [
-            (Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, stdout.clone()),
-            (Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>, stderr.clone()),
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+                stdout.clone(),
+            ),
+            (
+                Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
+                stderr.clone(),
+            ),
         ] {
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -44,18 +50,33 @@ impl Running {
                 }
             });
         }
-        Running { child, stdout, stderr }
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     fn wait_for(&self, what: &str, in_stderr: bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let text = if in_stderr { &self.stderr } else { &self.stdout }.lock().unwrap().clone();
+            let text = if in_stderr {
+                &self.stderr
+            } else {
+                &self.stdout
+            }
+            .lock()
+            .unwrap()
+            .clone();
             if text.contains(what) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "never saw {what:?}; stdout: {}; stderr: {}",
-                self.stdout.lock().unwrap(), self.stderr.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what:?}; stdout: {}; stderr: {}",
+                self.stdout.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -99,7 +120,11 @@ fn demo_serves_with_tokens_logs_and_no_token_in_logs() {
     assert_eq!(res.status(), 200);
     let head: serde_json::Value = res.json().unwrap();
     assert!(head["Height"].as_i64().unwrap() > 0);
-    let res = client.get(format!("{base}/v1/node/version")).bearer_auth(&admin).send().unwrap();
+    let res = client
+        .get(format!("{base}/v1/node/version"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
     assert_eq!(res.status(), 200);
     let res = client.get(format!("{base}/docs/")).send().unwrap();
     assert_eq!(res.status(), 200);
@@ -108,7 +133,10 @@ fn demo_serves_with_tokens_logs_and_no_token_in_logs() {
     let line = logs.lines().find(|l| l.contains("id=cli-test-1")).unwrap();
     assert!(line.contains("GET /v1/chain/head 200"), "{line}");
     assert!(line.contains("us id="), "latency in the line: {line}");
-    assert!(!logs.contains(&read) && !logs.contains(&admin), "a token appeared in the logs");
+    assert!(
+        !logs.contains(&read) && !logs.contains(&admin),
+        "a token appeared in the logs"
+    );
 }
 
 #[test]
@@ -123,8 +151,16 @@ fn a_public_listen_address_is_warned_about() {
 #[test]
 fn bad_configuration_exits_non_zero_naming_the_key() {
     for (key, value, named) in [
-        ("LOTUS_REST_API_LISTENADDRESS", "/ip4/1.2.3/tcp/1", "[API] ListenAddress"),
-        ("LOTUS_REST_FULLNODE_TIMEOUT", "forever", "[FullNode] Timeout"),
+        (
+            "LOTUS_REST_API_LISTENADDRESS",
+            "/ip4/1.2.3/tcp/1",
+            "[API] ListenAddress",
+        ),
+        (
+            "LOTUS_REST_FULLNODE_TIMEOUT",
+            "forever",
+            "[FullNode] Timeout",
+        ),
         ("LOTUS_REST_AUTH_MODE", "trust-me", "[Auth] Mode"),
     ] {
         let out = lotus_rest().args(["run"]).env(key, value).output().unwrap();
@@ -152,18 +188,32 @@ fn config_default_is_the_configuration_that_loads() {
     let out = lotus_rest().args(["config", "default"]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("ListenAddress = \"/ip4/127.0.0.1/tcp/3453/http\""), "{text}");
+    assert!(
+        text.contains("ListenAddress = \"/ip4/127.0.0.1/tcp/3453/http\""),
+        "{text}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     std::fs::write(&path, &text).unwrap();
     // The printed file, used as the config file, is accepted as it is.
     let out = lotus_rest()
-        .args(["--config", path.to_str().unwrap(), "auth", "create-token", "--perm", "read"])
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "auth",
+            "create-token",
+            "--perm",
+            "read",
+        ])
         .env("HOME", dir.path())
         .env("LOTUS_REST_AUTH_MODE", "own")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -188,7 +238,11 @@ fn create_token_with_the_lotus_repo_secret_matches_lotus() {
         .env("LOTUS_PATH", repo.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The token `lotus auth create-token --perm write` makes with a zero secret.
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().trim(),
@@ -205,7 +259,11 @@ fn create_token_in_own_mode_creates_a_private_secret() {
         .env("LOTUS_REST_AUTH_MODE", "own")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap();
     let path = home.path().join(".lotus-rest/jwt-secret");
     let secret = Secret::load(&path).unwrap();
@@ -213,7 +271,10 @@ fn create_token_in_own_mode_creates_a_private_secret() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let out = lotus_rest()
         .args(["auth", "create-token", "--perm", "root"])

@@ -58,11 +58,23 @@ async fn each_fault_is_its_own_error() {
         async move { c.request(None, "Filecoin.ChainHead", json!([])).await }
     };
     assert_eq!(call("/ok").await.unwrap().get(), r#"{"ok":true}"#);
-    assert_eq!(call("/unauthorized").await.unwrap_err(), UpstreamError::Unauthorized);
-    assert!(matches!(call("/html").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("proxy error")));
-    assert!(matches!(call("/server-error").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("500")));
-    assert!(matches!(call("/wrong-id").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("424242")));
-    assert!(matches!(call("/busy").await.unwrap_err(), UpstreamError::Unavailable(_)));
+    assert_eq!(
+        call("/unauthorized").await.unwrap_err(),
+        UpstreamError::Unauthorized
+    );
+    assert!(
+        matches!(call("/html").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("proxy error"))
+    );
+    assert!(
+        matches!(call("/server-error").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("500"))
+    );
+    assert!(
+        matches!(call("/wrong-id").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("424242"))
+    );
+    assert!(matches!(
+        call("/busy").await.unwrap_err(),
+        UpstreamError::Unavailable(_)
+    ));
     match call("/rpc-error").await.unwrap_err() {
         UpstreamError::Rpc(e) => {
             assert_eq!(e.code, 11);
@@ -72,11 +84,17 @@ async fn each_fault_is_its_own_error() {
         other => panic!("{other:?}"),
     }
     let start = Instant::now();
-    assert_eq!(call("/stall").await.unwrap_err(), UpstreamError::Timeout(Duration::from_millis(300)));
+    assert_eq!(
+        call("/stall").await.unwrap_err(),
+        UpstreamError::Timeout(Duration::from_millis(300))
+    );
     assert!(start.elapsed() < Duration::from_secs(2));
 
     handle.stop(false).await;
-    assert!(matches!(call("/ok").await.unwrap_err(), UpstreamError::Unreachable(_)));
+    assert!(matches!(
+        call("/ok").await.unwrap_err(),
+        UpstreamError::Unreachable(_)
+    ));
 }
 
 #[actix_web::test]
@@ -93,7 +111,9 @@ async fn an_unconfigured_upstream_says_so() {
     )
     .unwrap();
     assert_eq!(
-        c.request(None, "Filecoin.ChainHead", json!([])).await.unwrap_err(),
+        c.request(None, "Filecoin.ChainHead", json!([]))
+            .await
+            .unwrap_err(),
         UpstreamError::NotConfigured("set FULLNODE_API_INFO".into())
     );
 }

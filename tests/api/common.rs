@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use lotus_rest::auth::{Perm, PermSet, Secret};
+use lotus_rest::auth::{Perm, Secret};
 use lotus_rest::settings::{Env, Overrides, Settings};
 use lotus_rest::sim::{self, SimHandle};
 use serde_json::Value;
@@ -37,7 +37,6 @@ pub struct Harness {
     pub own_secret: Option<Secret>,
     pub base: String,
     pub http: reqwest::Client,
-    server: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
 }
 
@@ -56,8 +55,14 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut vars = vec![
             ("LOTUS_REST_AUTH_MODE".to_string(), opts.mode.to_string()),
-            ("LOTUS_REST_AUTH_ANONYMOUS".to_string(), opts.anonymous.to_string()),
-            ("LOTUS_REST_FULLNODE_TIMEOUT".to_string(), opts.timeout.to_string()),
+            (
+                "LOTUS_REST_AUTH_ANONYMOUS".to_string(),
+                opts.anonymous.to_string(),
+            ),
+            (
+                "LOTUS_REST_FULLNODE_TIMEOUT".to_string(),
+                opts.timeout.to_string(),
+            ),
         ];
         let mut own_secret = None;
         match opts.mode {
@@ -66,7 +71,10 @@ impl Harness {
                 let own = Secret::generate();
                 own.save(&path).unwrap();
                 own_secret = Some(own);
-                vars.push(("LOTUS_REST_AUTH_SECRETFILE".into(), path.display().to_string()));
+                vars.push((
+                    "LOTUS_REST_AUTH_SECRETFILE".into(),
+                    path.display().to_string(),
+                ));
                 // The gateway calls the node with an admin token of the node's.
                 let node_token = sim.token(Perm::Admin);
                 vars.push((
@@ -78,7 +86,10 @@ impl Harness {
                 if opts.secret_known {
                     let path = dir.path().join("node-secret");
                     secret.save(&path).unwrap();
-                    vars.push(("LOTUS_REST_AUTH_SECRETFILE".into(), path.display().to_string()));
+                    vars.push((
+                        "LOTUS_REST_AUTH_SECRETFILE".into(),
+                        path.display().to_string(),
+                    ));
                 }
                 vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), sim.url()));
             }
@@ -101,9 +112,8 @@ impl Harness {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = lotus_rest::server::state(&settings).expect("state builds");
         let server = lotus_rest::server::serve(&settings, state, listener).unwrap();
-        let handle = server.handle();
         actix_web::rt::spawn(server);
-        Harness {
+        let h = Harness {
             sim,
             secret,
             own_secret,
@@ -112,14 +122,12 @@ impl Harness {
                 .timeout(Duration::from_secs(20))
                 .build()
                 .unwrap(),
-            server: handle,
             _dir: dir,
-        }
-    }
-
-    /// A token of the node's secret granting exactly `perms`.
-    pub fn token(&self, perms: &[Perm]) -> String {
-        self.secret.mint(perms.iter().copied().collect::<PermSet>())
+        };
+        // The gateway asks the node for its network at start; tests count calls from a clean log.
+        h.wait_network_learned().await;
+        h.sim.reset_calls();
+        h
     }
 
     /// A token as `lotus auth create-token --perm P` makes it.
@@ -141,8 +149,13 @@ impl Harness {
 
     /// Waits until the gateway has learned the node's address network (it asks in the background at start).
     pub async fn wait_network_learned(&self) {
+        let token = self
+            .own_secret
+            .as_ref()
+            .unwrap_or(&self.secret)
+            .mint(Perm::Read.up_to());
         for _ in 0..100 {
-            let r = self.get("/v1/actors/f01000", None).await;
+            let r = self.get("/v1/actors/f01000", Some(&token)).await;
             if r.status == 400 {
                 return;
             }
@@ -151,10 +164,54 @@ impl Harness {
         panic!("the gateway never learned the node's network");
     }
 
-    pub async fn stop(&self) {
-        self.server.stop(false).await;
-        self.sim.stop().await;
+    /// Values the simulated node holds: a non-null tipset below the head whose blocks carry messages, one of
+    /// its blocks, one of its messages and an account.
+    pub async fn sample(&self) -> Sample {
+        let admin = self.token_up_to(Perm::Admin);
+        let head = self.sim.head().height;
+        for height in (1..head).rev() {
+            let Some(ts) = self.sim.tipset_at(height) else {
+                continue;
+            };
+            for cid in &ts.cids {
+                let r = self
+                    .get(&format!("/v1/blocks/{}/messages", cid.root), Some(&admin))
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text);
+                let messages = r.json();
+                if let Some(first) = messages["Cids"].as_array().and_then(|c| c.first()) {
+                    let sample = Sample {
+                        height,
+                        key: ts
+                            .cids
+                            .iter()
+                            .map(|c| c.root.clone())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        block: cid.root.clone(),
+                        message: first["/"].as_str().unwrap().to_string(),
+                        block_messages: messages,
+                        tipset: serde_json::to_value(&ts).unwrap(),
+                        account: self.sim.accounts().into_iter().next().unwrap(),
+                    };
+                    self.sim.reset_calls();
+                    return sample;
+                }
+            }
+        }
+        panic!("the simulated chain has no messages below the head");
     }
+}
+
+pub struct Sample {
+    pub height: i64,
+    /// The tipset key, as comma-separated CIDs.
+    pub key: String,
+    pub tipset: Value,
+    pub block: String,
+    pub block_messages: Value,
+    pub message: String,
+    pub account: lotus_rest::sim::SimAccount,
 }
 
 pub struct Reply {
@@ -173,8 +230,7 @@ impl Reply {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -194,9 +250,18 @@ impl Reply {
         let body = self.json();
         assert_eq!(body["code"], code, "{body}");
         assert_eq!(body["status"], status, "{body}");
-        assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-        assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-        assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)), "{body}");
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        assert!(
+            body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        assert!(
+            body["type"].as_str().is_some_and(|t| t.ends_with(code)),
+            "{body}"
+        );
         body
     }
 }

@@ -14,7 +14,10 @@ async fn a_stopped_node_is_502_within_a_second() {
     let elapsed = start.elapsed();
     let p = r.problem(502, "upstream_unreachable");
     assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
-    assert!(p["detail"].as_str().unwrap().contains("cannot reach"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("cannot reach"),
+        "{p}"
+    );
 }
 
 #[actix_web::test]
@@ -60,5 +63,8 @@ async fn no_node_configured_is_503_saying_how_to_configure_one() {
     let res = reqwest::get(format!("{base}/v1/chain/head")).await.unwrap();
     let r = crate::common::Reply::from(res).await;
     let p = r.problem(503, "upstream_unavailable");
-    assert!(p["detail"].as_str().unwrap().contains("FULLNODE_API_INFO"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("FULLNODE_API_INFO"),
+        "{p}"
+    );
 }

@@ -7,7 +7,7 @@ use lotus_rest::auth::{Perm, PermSet};
 use lotus_rest::lotus::methods;
 use serde_json::Value;
 
-use crate::common::{shared_api_dir, Harness};
+use crate::common::{shared_api_dir, Harness, Sample};
 
 pub struct Operation {
     pub method: reqwest::Method,
@@ -43,24 +43,16 @@ pub fn operations() -> Vec<Operation> {
 }
 
 /// A concrete URL for a route, with values the simulated node holds.
-pub async fn concrete(h: &Harness, path: &str) -> String {
-    let head = h.sim.head();
-    let height = (1..head.height).rev().find(|x| h.sim.tipset_at(*x).is_some()).unwrap();
-    let ts = h.sim.tipset_at(height).unwrap();
-    let block = ts.cids[0].root.clone();
-    let msgs = h.get(&format!("/v1/blocks/{block}/messages"), Some(&h.token_up_to(Perm::Admin))).await.json();
-    let message = msgs["Cids"]
-        .as_array()
-        .and_then(|c| c.first())
-        .map(|c| c["/"].as_str().unwrap().to_string())
-        .unwrap_or_else(|| block.clone());
-    let account = h.sim.accounts().into_iter().next().unwrap();
-    let key: Vec<String> = ts.cids.iter().map(|c| c.root.clone()).collect();
-    let cid = if path.starts_with("/v1/messages") { message } else { block };
-    path.replace("{height}", &height.to_string())
-        .replace("{key}", &key.join(","))
-        .replace("{cid}", &cid)
-        .replace("{address}", &account.id)
+pub fn concrete(sample: &Sample, path: &str) -> String {
+    let cid = if path.starts_with("/v1/messages") {
+        &sample.message
+    } else {
+        &sample.block
+    };
+    path.replace("{height}", &sample.height.to_string())
+        .replace("{key}", &sample.key)
+        .replace("{cid}", cid)
+        .replace("{address}", &sample.account.id)
 }
 
 fn b64(s: &str) -> String {
@@ -80,6 +72,7 @@ fn just_below(perm: Perm) -> PermSet {
 #[actix_web::test]
 async fn every_route_checks_its_permission_before_calling_the_node() {
     let h = Harness::start().await;
+    let sample = h.sample().await;
     let ops = operations();
     assert!(ops.len() >= 13, "the spec lists the routes");
     let malformed = "not.a-token";
@@ -91,7 +84,7 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
     let other_secret = lotus_rest::auth::Secret::generate().mint(Perm::Admin.up_to());
     for op in &ops {
         let Some(perm) = op.perm else { continue };
-        let url = concrete(&h, &op.path).await;
+        let url = concrete(&sample, &op.path);
         let label = format!("{} {url}", op.method);
 
         for bad in [malformed, alg_none.as_str(), other_secret.as_str()] {
@@ -99,13 +92,20 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
             let r = h.send(op.method.clone(), &url, Some(bad)).await;
             r.problem(401, "unauthorized");
             assert!(
-                r.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")),
+                r.header("www-authenticate")
+                    .is_some_and(|v| v.starts_with("Bearer")),
                 "{label}: WWW-Authenticate"
             );
-            assert!(h.sim.calls().is_empty(), "{label}: a refused request reached the node");
+            assert!(
+                h.sim.calls().is_empty(),
+                "{label}: a refused request reached the node"
+            );
         }
 
-        for insufficient in [just_below(perm), Perm::ALL.into_iter().filter(|p| *p != perm).collect()] {
+        for insufficient in [
+            just_below(perm),
+            Perm::ALL.into_iter().filter(|p| *p != perm).collect(),
+        ] {
             h.sim.reset_calls();
             let token = h.secret.mint(insufficient);
             let r = h.send(op.method.clone(), &url, Some(&token)).await;
@@ -114,13 +114,21 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
                 p["detail"].as_str().unwrap().contains(&format!("'{perm}'")),
                 "{label}: the detail names the permission: {p}"
             );
-            assert!(h.sim.calls().is_empty(), "{label}: a refused request reached the node");
+            assert!(
+                h.sim.calls().is_empty(),
+                "{label}: a refused request reached the node"
+            );
         }
 
         h.sim.reset_calls();
         let r = h.send(op.method.clone(), &url, None).await;
         if perm == Perm::Read {
-            assert!(r.status < 300, "{label}: anonymous read: {} {}", r.status, r.text);
+            assert!(
+                r.status < 300,
+                "{label}: anonymous read: {} {}",
+                r.status,
+                r.text
+            );
         } else {
             r.problem(401, "unauthorized");
             assert!(h.sim.calls().is_empty(), "{label}");
@@ -129,13 +137,22 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
         h.sim.reset_calls();
         let token = h.token_up_to(perm);
         let r = h.send(op.method.clone(), &url, Some(&token)).await;
-        assert!(r.status < 300, "{label}: with a {perm} token: {} {}", r.status, r.text);
+        assert!(
+            r.status < 300,
+            "{label}: with a {perm} token: {} {}",
+            r.status,
+            r.text
+        );
         let calls = h.sim.calls();
         assert!(!calls.is_empty(), "{label}: the route calls the node");
         for call in calls {
-            let needed = methods::full_node_perm(&call)
-                .unwrap_or_else(|| panic!("{label} calls {call}, which is not in the method table"));
-            assert!(needed <= perm, "{label} ({perm}) calls {call}, which needs {needed}");
+            let needed = methods::full_node_perm(&call).unwrap_or_else(|| {
+                panic!("{label} calls {call}, which is not in the method table")
+            });
+            assert!(
+                needed <= perm,
+                "{label} ({perm}) calls {call}, which needs {needed}"
+            );
         }
     }
 }
@@ -144,8 +161,9 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
 async fn a_read_token_never_causes_a_call_above_read() {
     let h = Harness::start().await;
     let token = h.token_up_to(Perm::Read);
+    let sample = h.sample().await;
     for op in operations() {
-        let url = concrete(&h, &op.path).await;
+        let url = concrete(&sample, &op.path);
         h.sim.reset_calls();
         let _ = h.send(op.method.clone(), &url, Some(&token)).await;
         for call in h.sim.calls() {
@@ -165,7 +183,10 @@ fn method_table_matches_the_lotus_api() {
         eprintln!("skipped: ../shared/lotus-api is not beside the project; the table is checked by its own unit tests");
         return;
     };
-    for (file, table) in [("methods-full.tsv", methods::FULL_NODE), ("methods-miner.tsv", methods::MINER)] {
+    for (file, table) in [
+        ("methods-full.tsv", methods::FULL_NODE),
+        ("methods-miner.tsv", methods::MINER),
+    ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         let rows: Vec<(String, String)> = text
             .lines()
@@ -178,7 +199,8 @@ fn method_table_matches_the_lotus_api() {
             .collect();
         assert_eq!(rows.len(), table.len(), "{file}: number of methods");
         for (name, perm) in rows {
-            let m = methods::lookup(table, &name).unwrap_or_else(|| panic!("{name} missing from the table"));
+            let m = methods::lookup(table, &name)
+                .unwrap_or_else(|| panic!("{name} missing from the table"));
             assert_eq!(m.perm.as_str(), perm, "{name}");
         }
     }
@@ -188,7 +210,11 @@ fn method_table_matches_the_lotus_api() {
 fn spec_scopes_name_real_permissions() {
     for op in operations() {
         if op.path.starts_with("/v1/") {
-            assert!(op.perm.is_some(), "{} has no permission scope", op.operation_id);
+            assert!(
+                op.perm.is_some(),
+                "{} has no permission scope",
+                op.operation_id
+            );
         }
     }
     let _ = Value::Null;

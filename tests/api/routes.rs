@@ -5,24 +5,6 @@ use serde_json::Value;
 
 use crate::common::Harness;
 
-/// A non-null tipset below the head whose blocks carry messages, with one of its blocks and messages.
-async fn tipset_with_messages(h: &Harness) -> (Value, String, String) {
-    let head = h.sim.head().height;
-    for height in (1..head).rev() {
-        let Some(ts) = h.sim.tipset_at(height) else { continue };
-        for cid in &ts.cids {
-            let r = h.get(&format!("/v1/blocks/{}/messages", cid.root), None).await;
-            assert_eq!(r.status, 200, "{}", r.text);
-            let msgs = r.json();
-            if let Some(first) = msgs["Cids"].as_array().and_then(|c| c.first()) {
-                let msg = first["/"].as_str().unwrap().to_string();
-                return (serde_json::to_value(&ts).unwrap(), cid.root.clone(), msg);
-            }
-        }
-    }
-    panic!("the simulated chain has no messages below the head");
-}
-
 #[actix_web::test]
 async fn chain_head_is_the_nodes_head() {
     let h = Harness::start().await;
@@ -53,7 +35,9 @@ async fn tipsets_by_height_and_by_key() {
         .iter()
         .map(|c| c["/"].as_str().unwrap())
         .collect();
-    let r = h.get(&format!("/v1/tipsets/key/{}", key.join(",")), None).await;
+    let r = h
+        .get(&format!("/v1/tipsets/key/{}", key.join(",")), None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), want);
 }
@@ -61,10 +45,17 @@ async fn tipsets_by_height_and_by_key() {
 #[actix_web::test]
 async fn null_rounds_are_404_not_the_previous_tipset() {
     let h = Harness::start().await;
-    let null = *h.sim.null_rounds().first().expect("the sim has null rounds");
+    let null = *h
+        .sim
+        .null_rounds()
+        .first()
+        .expect("the sim has null rounds");
     let r = h.get(&format!("/v1/tipsets/{null}"), None).await;
     let p = r.problem(404, "null_round");
-    assert!(p["detail"].as_str().unwrap().contains(&null.to_string()), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains(&null.to_string()),
+        "{p}"
+    );
     // A state read at a null round is refused the same way.
     let r = h.get(&format!("/v1/network?height={null}"), None).await;
     r.problem(404, "null_round");
@@ -75,13 +66,21 @@ async fn height_beyond_head_is_400() {
     let h = Harness::start().await;
     let beyond = h.sim.head().height + 1000;
     let r = h.get(&format!("/v1/tipsets/{beyond}"), None).await;
-    r.problem(400, "invalid_parameter");
+    let p = r.problem(400, "invalid_parameter");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("beyond the current head"),
+        "{p}"
+    );
 }
 
 #[actix_web::test]
 async fn blocks_their_messages_and_the_messages_themselves() {
     let h = Harness::start().await;
-    let (ts, block, msg) = tipset_with_messages(&h).await;
+    let sample = h.sample().await;
+    let (ts, block, msg) = (&sample.tipset, &sample.block, &sample.message);
     let r = h.get(&format!("/v1/blocks/{block}"), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let header = r.json();
@@ -95,22 +94,44 @@ async fn blocks_their_messages_and_the_messages_themselves() {
     let r = h.get(&format!("/v1/messages/{msg}"), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let message = r.json();
-    assert_eq!(message["CID"]["/"], msg.as_str());
+    // The block lists BLS messages, then signed secp256k1 messages (whose CID is the signed message's);
+    // the message route answers the unsigned message either way.
+    let bm = &sample.block_messages;
+    let bls = bm["BlsMessages"].as_array().unwrap();
+    let index = bm["Cids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["/"] == msg.as_str())
+        .unwrap();
+    let expected = if index < bls.len() {
+        bls[index].clone()
+    } else {
+        bm["SecpkMessages"][index - bls.len()]["Message"].clone()
+    };
+    assert_eq!(message, expected);
     assert!(message["From"].as_str().unwrap().starts_with('t'));
 }
 
 #[actix_web::test]
 async fn receipts_point_at_the_executing_tipset() {
     let h = Harness::start().await;
-    let (ts, _, msg) = tipset_with_messages(&h).await;
+    let sample = h.sample().await;
+    let (ts, msg) = (&sample.tipset, &sample.message);
     let r = h.get(&format!("/v1/messages/{msg}/receipt"), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let lookup = r.json();
     let included = ts["Height"].as_i64().unwrap();
     let executed = lookup["Height"].as_i64().unwrap();
     assert!(executed > included, "{lookup}");
-    let exec_ts = h.sim.tipset_at(executed).expect("executed in a real tipset");
-    assert_eq!(lookup["TipSet"], serde_json::to_value(&exec_ts.cids).unwrap());
+    let exec_ts = h
+        .sim
+        .tipset_at(executed)
+        .expect("executed in a real tipset");
+    assert_eq!(
+        lookup["TipSet"],
+        serde_json::to_value(&exec_ts.cids).unwrap()
+    );
     assert_eq!(lookup["Receipt"]["ExitCode"], 0);
     assert_eq!(lookup["Message"]["/"], msg.as_str());
 }
@@ -121,7 +142,10 @@ async fn a_message_not_yet_executed_is_404() {
     // Messages of the head have not been executed yet.
     let head = h.sim.head();
     for block in &head.cids {
-        let msgs = h.get(&format!("/v1/blocks/{}/messages", block.root), None).await.json();
+        let msgs = h
+            .get(&format!("/v1/blocks/{}/messages", block.root), None)
+            .await
+            .json();
         if let Some(first) = msgs["Cids"].as_array().and_then(|c| c.first()) {
             let cid = first["/"].as_str().unwrap();
             let r = h.get(&format!("/v1/messages/{cid}/receipt"), None).await;
@@ -131,7 +155,10 @@ async fn a_message_not_yet_executed_is_404() {
     }
     // The head carries no message: a CID nobody sent is not found either.
     let r = h
-        .get("/v1/messages/bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s/receipt", None)
+        .get(
+            "/v1/messages/bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s/receipt",
+            None,
+        )
         .await;
     r.problem(404, "message_not_found");
 }
@@ -144,19 +171,28 @@ async fn actors_balances_and_addresses() {
     let r = h.get(&format!("/v1/actors/{}", account.id), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let actor = r.json();
-    assert!(actor["Balance"].as_str().unwrap().parse::<u128>().is_ok(), "{actor}");
+    assert!(
+        actor["Balance"].as_str().unwrap().parse::<u128>().is_ok(),
+        "{actor}"
+    );
 
-    let r = h.get(&format!("/v1/actors/{}/balance", account.robust), None).await;
+    let r = h
+        .get(&format!("/v1/actors/{}/balance", account.robust), None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let balance = r.json();
     assert_eq!(balance["Address"], account.robust.as_str());
     assert_eq!(balance["Balance"], actor["Balance"]);
 
-    let r = h.get(&format!("/v1/addresses/{}/id", account.robust), None).await;
+    let r = h
+        .get(&format!("/v1/addresses/{}/id", account.robust), None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), Value::String(account.id.clone()));
 
-    let r = h.get(&format!("/v1/addresses/{}/key", account.id), None).await;
+    let r = h
+        .get(&format!("/v1/addresses/{}/key", account.id), None)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), Value::String(account.robust.clone()));
 
@@ -184,7 +220,10 @@ async fn state_reads_at_a_height_or_tipset_key() {
         vec!["Filecoin.ChainGetTipSetByHeight", "Filecoin.StateGetActor"]
     );
     let by_key = h
-        .get(&format!("/v1/actors/{}?tipset={}", account.id, key.join(",")), None)
+        .get(
+            &format!("/v1/actors/{}?tipset={}", account.id, key.join(",")),
+            None,
+        )
         .await;
     assert_eq!(by_key.status, 200, "{}", by_key.text);
     assert_eq!(by_height.json(), by_key.json());

@@ -38,29 +38,45 @@ fn every_operation_is_documented() {
             let id = op["operationId"].as_str().unwrap();
             let prefix = id.split('_').next().unwrap();
             assert!(
-                ["get", "list", "create", "update", "delete", "put", "post", "replace"].contains(&prefix)
+                ["get", "list", "create", "update", "delete", "put", "post", "replace"]
+                    .contains(&prefix)
                     || ["healthz", "readyz"].contains(&id),
                 "{verb} {path}: operationId {id} is not <verb>_<resource>"
             );
             assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
-            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{id}: summary");
-            let tag = op["tags"][0].as_str().unwrap_or_else(|| panic!("{id}: tag"));
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id}: summary"
+            );
+            let tag = op["tags"][0]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: tag"));
             assert!(tags.contains(tag), "{id}: tag {tag} is not declared");
             assert!(op["security"].is_array(), "{id}: security");
             for param in op["parameters"].as_array().into_iter().flatten() {
                 let name = param["name"].as_str().unwrap();
-                assert!(param["description"].as_str().is_some(), "{id}: {name} has no description");
+                assert!(
+                    param["description"].as_str().is_some(),
+                    "{id}: {name} has no description"
+                );
                 assert!(param["schema"].is_object(), "{id}: {name} has no schema");
-                assert!(param.get("example").is_some() || param["schema"].get("example").is_some(),
-                    "{id}: {name} has no example");
+                assert!(
+                    param.get("example").is_some() || param["schema"].get("example").is_some(),
+                    "{id}: {name} has no example"
+                );
             }
             let ok = &op["responses"]["200"]["content"]["application/json"]["schema"];
             assert!(ok.is_object(), "{id}: 200 has a schema");
-            assert_ne!(ok.get("type").and_then(|t| t.as_str()), Some("object"), "{id}: 200 is modelled, not a bare object");
+            assert_ne!(
+                ok.get("type").and_then(|t| t.as_str()),
+                Some("object"),
+                "{id}: 200 is modelled, not a bare object"
+            );
             if path.starts_with("/v1/") {
                 for status in ["401", "403", "502", "503", "504"] {
                     assert_eq!(
-                        op["responses"][status]["content"]["application/problem+json"]["schema"]["$ref"],
+                        op["responses"][status]["content"]["application/problem+json"]["schema"]
+                            ["$ref"],
                         "#/components/schemas/Problem",
                         "{id}: {status}"
                     );
@@ -68,8 +84,19 @@ fn every_operation_is_documented() {
             }
         }
     }
-    for schema in ["TipSet", "BlockHeader", "Message", "MsgLookup", "Actor", "BlockMessages", "Problem"] {
-        assert!(spec["components"]["schemas"][schema].is_object(), "schema {schema}");
+    for schema in [
+        "TipSet",
+        "BlockHeader",
+        "Message",
+        "MsgLookup",
+        "Actor",
+        "BlockMessages",
+        "Problem",
+    ] {
+        assert!(
+            spec["components"]["schemas"][schema].is_object(),
+            "schema {schema}"
+        );
     }
 }
 
@@ -78,7 +105,10 @@ async fn the_spec_and_swagger_ui_are_served() {
     let h = Harness::start().await;
     let r = h.get("/openapi.json", None).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.json(), serde_json::to_value(lotus_rest::openapi()).unwrap());
+    assert_eq!(
+        r.json(),
+        serde_json::to_value(lotus_rest::openapi()).unwrap()
+    );
     let r = h.get("/docs/", None).await;
     assert_eq!(r.status, 200);
     assert!(r.text.contains("swagger-ui"), "{}", r.text);
@@ -87,7 +117,10 @@ async fn the_spec_and_swagger_ui_are_served() {
     assert!(r.text.contains("/openapi.json"), "{}", r.text);
     let r = h.get("/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(r.status, 200);
-    assert!(r.text.len() > 100_000, "the bundle is served from the binary");
+    assert!(
+        r.text.len() > 100_000,
+        "the bundle is served from the binary"
+    );
 }
 
 /// Validates the committed document with openapi-spec-validator (PyPI), which `.ci/run` installs; says so and
@@ -98,12 +131,18 @@ fn the_spec_validates_as_openapi_3_1() {
         .args(["-c", "import openapi_spec_validator"])
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: openapi-spec-validator is not installed (pip install openapi-spec-validator)");
+        eprintln!(
+            "skipped: openapi-spec-validator is not installed (pip install openapi-spec-validator)"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("openapi.json");
-    std::fs::write(&path, lotus_rest::openapi::to_pretty_json(&lotus_rest::openapi())).unwrap();
+    std::fs::write(
+        &path,
+        lotus_rest::openapi::to_pretty_json(&lotus_rest::openapi()),
+    )
+    .unwrap();
     let out = std::process::Command::new("python3")
         .args([
             "-c",

@@ -1,0 +1,259 @@
+//! A simulated Lotus full node: a deterministic chain served over Lotus's JSON-RPC 2.0 HTTP API.
+//!
+//! It backs the `demo` mode, the integration tests and the benchmarks. It speaks the same wire protocol as
+//! `lotus daemon` on `/rpc/v1` and `/rpc/v0` (token handling, error codes and messages, HTTP statuses, batches),
+//! and its answers are built from the crate's own Lotus types, so they match the gateway's OpenAPI schemas.
+//!
+//! The chain starts at height `history` and grows by one epoch every `block_time`; some heights are null rounds.
+//! Every request is recorded in a call log, and replies can be delayed on demand to exercise timeouts.
+
+mod chain;
+mod rpc;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::{Perm, Secret};
+use crate::lotus::types::TipSet;
+
+use chain::Chain;
+pub use chain::{SimAccount, SimActorKind};
+
+/// The name of the simulated network (`StateNetworkName`).
+pub const NETWORK_NAME: &str = "simnet";
+/// How many calls the call log keeps.
+const CALL_LOG_LIMIT: usize = 100_000;
+/// The largest request body accepted, as in Lotus.
+const MAX_REQUEST_BYTES: usize = 100 << 20;
+
+/// How the simulated node behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// How often a new epoch is produced. Zero keeps the chain still.
+    pub block_time: Duration,
+    /// The epochs generated at start; the head is at this height then.
+    pub history: i64,
+    /// The seed every block, message and address is derived from.
+    pub seed: u64,
+    /// Heights `h` with `h % n == n - 1` are null rounds, except height 0 and the head at start; 0 disables them.
+    pub null_round_every: i64,
+    /// The secret tokens are verified and minted with.
+    pub secret: Secret,
+}
+
+impl SimConfig {
+    pub fn new(secret: Secret) -> Self {
+        SimConfig {
+            block_time: Duration::from_secs(5),
+            history: 200,
+            seed: 1,
+            null_round_every: 7,
+            secret,
+        }
+    }
+}
+
+/// What the HTTP workers and the chain ticker share.
+pub(crate) struct Shared {
+    chain: RwLock<Chain>,
+    calls: Mutex<VecDeque<String>>,
+    stall: Mutex<Option<Duration>>,
+    secret: Secret,
+    session: String,
+    block_time: Duration,
+}
+
+impl Shared {
+    fn record(&self, methods: Vec<String>) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        for method in methods {
+            if calls.len() >= CALL_LOG_LIMIT {
+                calls.pop_front();
+            }
+            calls.push_back(method);
+        }
+    }
+
+    fn stall(&self) -> Option<Duration> {
+        *self.stall.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn chain(&self) -> std::sync::RwLockReadGuard<'_, Chain> {
+        self.chain.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: ServerHandle,
+    ticker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A running simulated node. Clones refer to the same node.
+#[derive(Clone)]
+pub struct SimHandle {
+    inner: Arc<Inner>,
+}
+
+impl SimHandle {
+    /// The address the node listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The v1 endpoint, e.g. `http://127.0.0.1:1234/rpc/v1`.
+    pub fn url(&self) -> String {
+        format!("http://{}/rpc/v1", self.inner.addr)
+    }
+
+    /// A token granting `perm` and every permission below it, as `lotus auth create-token --perm` makes.
+    pub fn token(&self, perm: Perm) -> String {
+        self.inner.shared.secret.mint(perm.up_to())
+    }
+
+    /// The methods of every request received since start or the last [`reset_calls`](Self::reset_calls), in
+    /// order, refused ones included (at most the last 100 000).
+    pub fn calls(&self) -> Vec<String> {
+        let calls = self.inner.shared.calls.lock();
+        calls
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    pub fn reset_calls(&self) {
+        let calls = self.inner.shared.calls.lock();
+        calls.unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Delays every reply by `delay` while set.
+    pub fn set_stall(&self, delay: Option<Duration>) {
+        *self
+            .inner
+            .shared
+            .stall
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = delay;
+    }
+
+    /// Stops the HTTP server (connections are refused afterwards) and the chain.
+    pub async fn stop(&self) {
+        let ticker = self
+            .inner
+            .ticker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
+        self.inner.server.stop(false).await;
+    }
+
+    /// The current head.
+    pub fn head(&self) -> TipSet {
+        self.inner.shared.chain().head().tipset.clone()
+    }
+
+    /// The tipset at `height`; `None` for a null round or a height beyond the head.
+    pub fn tipset_at(&self, height: i64) -> Option<TipSet> {
+        self.inner.shared.chain().tipset_at(height).cloned()
+    }
+
+    /// The heights that are null rounds so far.
+    pub fn null_rounds(&self) -> Vec<i64> {
+        self.inner.shared.chain().null_rounds().to_vec()
+    }
+
+    /// The actors the node knows: accounts and miners.
+    pub fn accounts(&self) -> Vec<SimAccount> {
+        self.inner.shared.chain().accounts()
+    }
+
+    /// The network name; addresses use the `t` prefix.
+    pub fn network_name(&self) -> &str {
+        NETWORK_NAME
+    }
+}
+
+/// Starts a simulated node on `listener`. Must be called within a Tokio runtime (an actix one is fine): the HTTP
+/// server (two workers) and the chain ticker run as tasks until [`SimHandle::stop`].
+pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let block_ms = config.block_time.as_millis() as u64;
+    let history = config.history.max(0);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    // Genesis is placed so that the head at start carries the current time.
+    let genesis_ms = now_ms.saturating_sub(history as u64 * block_ms);
+    let chain = Chain::new(
+        config.seed,
+        history,
+        config.null_round_every,
+        genesis_ms,
+        block_ms,
+    );
+    let shared = Arc::new(Shared {
+        chain: RwLock::new(chain),
+        calls: Mutex::new(VecDeque::new()),
+        stall: Mutex::new(None),
+        secret: config.secret.clone(),
+        session: uuid::Uuid::new_v4().to_string(),
+        block_time: config.block_time,
+    });
+
+    let data = web::Data::from(shared.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
+            .route("/rpc/v1", web::post().to(rpc::handle))
+            .route("/rpc/v0", web::post().to(rpc::handle))
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    let server_handle = server.handle();
+    tokio::spawn(server);
+
+    let ticker = (!config.block_time.is_zero()).then(|| {
+        let shared = shared.clone();
+        let period = config.block_time;
+        tokio::spawn(async move {
+            let mut interval =
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                shared
+                    .chain
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .advance();
+            }
+        })
+    });
+
+    Ok(SimHandle {
+        inner: Arc::new(Inner {
+            shared,
+            addr,
+            server: server_handle,
+            ticker: Mutex::new(ticker),
+        }),
+    })
+}

@@ -1,0 +1,440 @@
+//! The JSON-RPC 2.0 endpoint of the simulated node, answering as Lotus does: same status codes, error codes and
+//! messages, same order of checks (token, method, parameters, permission).
+
+use std::fmt::Display;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::Shared;
+use crate::auth::{Perm, PermSet};
+use crate::lotus::address::{parse_cid, Address};
+use crate::lotus::methods::{lookup, FULL_NODE};
+use crate::lotus::types::{Cid, NodeVersion};
+
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+/// The code Lotus gives every error a method returns.
+const METHOD_ERROR: i64 = 1;
+
+/// The network version the simulated chain runs.
+const NETWORK_VERSION: u32 = 25;
+/// The v1 API version, encoded as Lotus encodes it (2.3.0).
+const API_VERSION: u32 = 2 << 16 | 3 << 8;
+
+/// A JSON-RPC error.
+#[derive(Debug)]
+struct Failure {
+    code: i64,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn method(message: impl Into<String>) -> Self {
+        Failure::new(METHOD_ERROR, message)
+    }
+
+    /// The HTTP status Lotus answers a single request failing with this error with.
+    fn status(&self) -> StatusCode {
+        match self.code {
+            PARSE_ERROR | METHOD_NOT_FOUND | INVALID_PARAMS => StatusCode::INTERNAL_SERVER_ERROR,
+            INVALID_REQUEST => StatusCode::BAD_REQUEST,
+            _ => StatusCode::OK,
+        }
+    }
+}
+
+/// A method call with its parameters decoded.
+enum Call {
+    ChainHead,
+    ChainGetGenesis,
+    ChainGetTipSet(Vec<Cid>),
+    ChainGetTipSetByHeight(i64, Vec<Cid>),
+    ChainGetTipSetAfterHeight(i64, Vec<Cid>),
+    ChainGetBlock(Cid),
+    ChainGetBlockMessages(Cid),
+    ChainGetMessage(Cid),
+    ChainGetParentMessages(Cid),
+    ChainGetParentReceipts(Cid),
+    ChainGetMessagesInTipset(Vec<Cid>),
+    StateSearchMsg(Vec<Cid>, Cid, i64),
+    StateGetActor(Address, Vec<Cid>),
+    StateLookupID(Address, Vec<Cid>),
+    StateLookupRobustAddress(Address, Vec<Cid>),
+    StateAccountKey(Address, Vec<Cid>),
+    StateListActors(Vec<Cid>),
+    StateListMiners(Vec<Cid>),
+    StateNetworkName,
+    StateNetworkVersion(Vec<Cid>),
+    WalletBalance(Address),
+    Version,
+    Session,
+    AuthVerify(String),
+    AuthNew(Vec<String>),
+}
+
+/// The positional parameters of one request, decoded with Lotus's error messages.
+struct Params<'a> {
+    method: &'a str,
+    values: &'a [Value],
+}
+
+impl Params<'_> {
+    fn expect(&self, count: usize) -> Result<(), Failure> {
+        if self.values.len() == count {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                INVALID_PARAMS,
+                format!(
+                    "wrong param count (method '{}'): {} != {count}",
+                    self.method,
+                    self.values.len()
+                ),
+            ))
+        }
+    }
+
+    fn bad(&self, go_type: &str, e: impl Display) -> Failure {
+        Failure::new(
+            INVALID_PARAMS,
+            format!(
+                "unmarshaling params for '{}' (param: {go_type}): {e}",
+                self.method
+            ),
+        )
+    }
+
+    fn decode<T: DeserializeOwned>(&self, i: usize, go_type: &str) -> Result<T, Failure> {
+        serde_json::from_value(self.values[i].clone()).map_err(|e| self.bad(go_type, e))
+    }
+
+    fn cid(&self, i: usize) -> Result<Cid, Failure> {
+        const GO_TYPE: &str = "*cid.Cid";
+        let cid: Cid = self.decode(i, GO_TYPE)?;
+        parse_cid(&cid.root)
+            .map(Cid::new)
+            .map_err(|e| self.bad(GO_TYPE, e))
+    }
+
+    /// A tipset key: an array of CIDs; `[]` and `null` mean the head.
+    fn tsk(&self, i: usize) -> Result<Vec<Cid>, Failure> {
+        const GO_TYPE: &str = "*types.TipSetKey";
+        let key: Option<Vec<Cid>> = self.decode(i, GO_TYPE)?;
+        key.unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                parse_cid(&c.root)
+                    .map(Cid::new)
+                    .map_err(|e| self.bad(GO_TYPE, e))
+            })
+            .collect()
+    }
+
+    fn address(&self, i: usize) -> Result<Address, Failure> {
+        const GO_TYPE: &str = "*address.Address";
+        let text: String = self.decode(i, GO_TYPE)?;
+        Address::parse(&text).map_err(|e| self.bad(GO_TYPE, e))
+    }
+
+    fn epoch(&self, i: usize) -> Result<i64, Failure> {
+        self.decode(i, "*abi.ChainEpoch")
+    }
+}
+
+/// Decodes a call to a method the simulated node implements; `None` for any other method.
+fn parse(method: &str, values: &[Value]) -> Result<Option<Call>, Failure> {
+    let p = Params { method, values };
+    let name = method.strip_prefix("Filecoin.").unwrap_or(method);
+    let call = match name {
+        "ChainHead" => p.expect(0).map(|_| Call::ChainHead),
+        "ChainGetGenesis" => p.expect(0).map(|_| Call::ChainGetGenesis),
+        "ChainGetTipSet" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::ChainGetTipSet(p.tsk(0)?))),
+        "ChainGetTipSetByHeight" => p
+            .expect(2)
+            .and_then(|_| Ok(Call::ChainGetTipSetByHeight(p.epoch(0)?, p.tsk(1)?))),
+        "ChainGetTipSetAfterHeight" => p
+            .expect(2)
+            .and_then(|_| Ok(Call::ChainGetTipSetAfterHeight(p.epoch(0)?, p.tsk(1)?))),
+        "ChainGetBlock" => p.expect(1).and_then(|_| Ok(Call::ChainGetBlock(p.cid(0)?))),
+        "ChainGetBlockMessages" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::ChainGetBlockMessages(p.cid(0)?))),
+        "ChainGetMessage" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::ChainGetMessage(p.cid(0)?))),
+        "ChainGetParentMessages" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::ChainGetParentMessages(p.cid(0)?))),
+        "ChainGetParentReceipts" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::ChainGetParentReceipts(p.cid(0)?))),
+        "ChainGetMessagesInTipset" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::ChainGetMessagesInTipset(p.tsk(0)?))),
+        "StateSearchMsg" => p.expect(4).and_then(|_| {
+            let key = p.tsk(0)?;
+            let cid = p.cid(1)?;
+            let limit = p.epoch(2)?;
+            let _allow_replaced: bool = p.decode(3, "*bool")?;
+            Ok(Call::StateSearchMsg(key, cid, limit))
+        }),
+        "StateGetActor" => p
+            .expect(2)
+            .and_then(|_| Ok(Call::StateGetActor(p.address(0)?, p.tsk(1)?))),
+        "StateLookupID" => p
+            .expect(2)
+            .and_then(|_| Ok(Call::StateLookupID(p.address(0)?, p.tsk(1)?))),
+        "StateLookupRobustAddress" => p
+            .expect(2)
+            .and_then(|_| Ok(Call::StateLookupRobustAddress(p.address(0)?, p.tsk(1)?))),
+        "StateAccountKey" => p
+            .expect(2)
+            .and_then(|_| Ok(Call::StateAccountKey(p.address(0)?, p.tsk(1)?))),
+        "StateListActors" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::StateListActors(p.tsk(0)?))),
+        "StateListMiners" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::StateListMiners(p.tsk(0)?))),
+        "StateNetworkName" => p.expect(0).map(|_| Call::StateNetworkName),
+        "StateNetworkVersion" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::StateNetworkVersion(p.tsk(0)?))),
+        "WalletBalance" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::WalletBalance(p.address(0)?))),
+        "Version" => p.expect(0).map(|_| Call::Version),
+        "Session" => p.expect(0).map(|_| Call::Session),
+        "AuthVerify" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::AuthVerify(p.decode(0, "*string")?))),
+        "AuthNew" => p
+            .expect(1)
+            .and_then(|_| Ok(Call::AuthNew(p.decode(0, "*[]auth.Permission")?))),
+        _ => return Ok(None),
+    };
+    call.map(Some)
+}
+
+fn to_json<T: Serialize>(value: T) -> Value {
+    serde_json::to_value(value).expect("the simulated node's types serialize")
+}
+
+/// Runs a decoded call against the simulated node.
+fn execute(shared: &Shared, call: Call) -> Result<Value, Failure> {
+    let chain = shared.chain.read().unwrap_or_else(|e| e.into_inner());
+    let result = match call {
+        Call::ChainHead => Ok(to_json(&chain.head().tipset)),
+        Call::ChainGetGenesis => Ok(to_json(chain.genesis())),
+        Call::ChainGetTipSet(key) => chain.tipset(&key).map(|t| to_json(&t.tipset)),
+        Call::ChainGetTipSetByHeight(h, key) => chain.tipset_by_height(h, &key).map(to_json),
+        Call::ChainGetTipSetAfterHeight(h, key) => chain.tipset_after_height(h, &key).map(to_json),
+        Call::ChainGetBlock(cid) => chain.block(&cid).map(to_json),
+        Call::ChainGetBlockMessages(cid) => chain.block_messages(&cid).map(to_json),
+        Call::ChainGetMessage(cid) => chain.message(&cid).map(to_json),
+        Call::ChainGetParentMessages(cid) => chain.parent_messages(&cid),
+        Call::ChainGetParentReceipts(cid) => chain.parent_receipts(&cid).map(to_json),
+        Call::ChainGetMessagesInTipset(key) => chain.tipset_messages(&key),
+        Call::StateSearchMsg(key, cid, limit) => {
+            chain.search_message(&key, &cid, limit).map(to_json)
+        }
+        Call::StateGetActor(addr, key) => chain.actor(&addr, &key).map(to_json),
+        Call::StateLookupID(addr, key) => chain.lookup_id(&addr, &key).map(to_json),
+        Call::StateLookupRobustAddress(addr, key) => chain.lookup_robust(&addr, &key).map(to_json),
+        Call::StateAccountKey(addr, key) => chain.account_key(&addr, &key).map(to_json),
+        Call::StateListActors(key) => chain.list_actors(&key).map(to_json),
+        Call::StateListMiners(key) => chain.list_miners(&key).map(to_json),
+        Call::StateNetworkName => Ok(to_json(super::NETWORK_NAME)),
+        Call::StateNetworkVersion(key) => chain.tipset(&key).map(|_| to_json(NETWORK_VERSION)),
+        // Lotus answers a zero balance for an address without an actor.
+        Call::WalletBalance(addr) => Ok(chain
+            .actor(&addr, &[])
+            .map(|a| to_json(a.balance))
+            .unwrap_or_else(|_| json!("0"))),
+        Call::Version => Ok(to_json(NodeVersion {
+            version: "1.36.2+simnet".into(),
+            api_version: API_VERSION,
+            block_delay: shared.block_time.as_secs(),
+            agent: Some("lotus-rest-sim".into()),
+        })),
+        Call::Session => Ok(to_json(&shared.session)),
+        Call::AuthVerify(token) => shared
+            .secret
+            .verify(&token)
+            .map(|perms| to_json(perms.names()))
+            .map_err(|e| format!("JWT Verification failed: {e}")),
+        Call::AuthNew(names) => {
+            let perms: PermSet = names
+                .iter()
+                .filter_map(|n| n.parse::<Perm>().ok())
+                .collect();
+            // Lotus returns the token as a byte slice, which JSON carries as base64.
+            let token = shared.secret.mint(perms);
+            Ok(to_json(
+                base64::engine::general_purpose::STANDARD.encode(token),
+            ))
+        }
+    };
+    result.map_err(Failure::method)
+}
+
+/// Answers one JSON-RPC request object: the reply and the HTTP status it would have alone.
+fn handle_one(shared: &Shared, perms: PermSet, request: &Value) -> (StatusCode, Value) {
+    let Some(object) = request.as_object() else {
+        let failure = Failure::new(
+            INVALID_REQUEST,
+            "invalid request: expected a JSON-RPC request object",
+        );
+        return (failure.status(), error_reply(Value::Null, failure));
+    };
+    let id = object.get("id").cloned().unwrap_or(Value::Null);
+    let result = (|| {
+        let method = object
+            .get("method")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure::new(INVALID_REQUEST, "invalid request: missing method name"))?;
+        let Some(meta) = lookup(FULL_NODE, method) else {
+            return Err(Failure::new(
+                METHOD_NOT_FOUND,
+                format!("method '{method}' not found"),
+            ));
+        };
+        let params = match object.get("params") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(values)) => values.as_slice(),
+            Some(_) => {
+                return Err(Failure::new(
+                    INVALID_PARAMS,
+                    format!("unmarshaling params for '{method}': expected an array of parameters"),
+                ))
+            }
+        };
+        let call = parse(method, params)?;
+        if !perms.contains(meta.perm) {
+            let name = method.strip_prefix("Filecoin.").unwrap_or(method);
+            return Err(Failure::method(format!(
+                "missing permission to invoke '{name}' (need '{}')",
+                meta.perm
+            )));
+        }
+        let Some(call) = call else {
+            return Err(Failure::new(
+                METHOD_NOT_FOUND,
+                format!("method '{method}' not found: the simulated node does not support it"),
+            ));
+        };
+        execute(shared, call)
+    })();
+    match result {
+        Ok(value) => (
+            StatusCode::OK,
+            json!({"jsonrpc": "2.0", "result": value, "id": id}),
+        ),
+        Err(failure) => (failure.status(), error_reply(id, failure)),
+    }
+}
+
+fn error_reply(id: Value, failure: Failure) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": failure.code, "message": failure.message},
+    })
+}
+
+fn reply(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(serde_json::to_vec(body).expect("JSON values serialize"))
+}
+
+/// The permissions of the caller, as Lotus's auth handler decides them: no token gives `read`; a token must come
+/// as `Authorization: Bearer <token>` or `?token=<token>` and verify, else the request is refused with 401.
+fn caller_perms(req: &HttpRequest, shared: &Shared) -> Result<PermSet, ()> {
+    let header = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => value.to_str().map_err(|_| ())?.to_owned(),
+        None => String::new(),
+    };
+    let header = if header.is_empty() {
+        url::form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, _)| k == "token")
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(_, v)| format!("Bearer {v}"))
+            .unwrap_or_default()
+    } else {
+        header
+    };
+    if header.is_empty() {
+        return Ok(Perm::Read.up_to());
+    }
+    let token = header.strip_prefix("Bearer ").ok_or(())?;
+    shared.secret.verify(token).map_err(|_| ())
+}
+
+/// The method names a request body names, for the call log.
+fn method_names(body: &Result<Value, serde_json::Error>) -> Vec<String> {
+    let name = |v: &Value| {
+        v.get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("<invalid request>")
+            .to_owned()
+    };
+    match body {
+        Ok(Value::Array(items)) if !items.is_empty() => items.iter().map(name).collect(),
+        Ok(value) => vec![name(value)],
+        Err(_) => vec!["<unparseable request>".to_owned()],
+    }
+}
+
+/// `POST /rpc/v1` and `/rpc/v0`.
+pub(super) async fn handle(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    shared.record(method_names(&parsed));
+    if let Some(delay) = shared.stall() {
+        tokio::time::sleep(delay).await;
+    }
+    let Ok(perms) = caller_perms(&req, &shared) else {
+        return HttpResponse::Unauthorized().finish();
+    };
+    match parsed {
+        Err(e) => {
+            let failure = Failure::new(PARSE_ERROR, format!("Parse error: {e}"));
+            reply(failure.status(), &error_reply(Value::Null, failure))
+        }
+        Ok(Value::Array(items)) if items.is_empty() => {
+            let failure = Failure::new(INVALID_REQUEST, "invalid request: empty batch");
+            reply(failure.status(), &error_reply(Value::Null, failure))
+        }
+        Ok(Value::Array(items)) => {
+            let replies: Vec<Value> = items
+                .iter()
+                .map(|item| handle_one(&shared, perms, item).1)
+                .collect();
+            reply(StatusCode::OK, &Value::Array(replies))
+        }
+        Ok(request) => {
+            let (status, body) = handle_one(&shared, perms, &request);
+            reply(status, &body)
+        }
+    }
+}
