@@ -37,6 +37,19 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Check a running gateway: exit 0 when its /readyz answers 200 (for container health checks; no shell or curl
+    /// needed).
+    Healthcheck {
+        /// The URL to check. Default: /readyz on the configured listen address.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Check /healthz (the process is up) instead of /readyz (the node answers).
+        #[arg(long)]
+        live: bool,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Token commands.
     Auth {
         #[command(subcommand)]
@@ -164,6 +177,50 @@ async fn demo(mut settings: Settings) -> Result<(), String> {
     result
 }
 
+async fn healthcheck(
+    config: &Option<PathBuf>,
+    url: Option<String>,
+    live: bool,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let settings = settings(config, None)?;
+            let mut target = settings.listen.clone();
+            // A wildcard listen address is checked through loopback.
+            if let lotus_rest::addr::Host::Ip(ip) = target.host {
+                if ip.is_unspecified() {
+                    target.host = lotus_rest::addr::Host::Ip(if ip.is_ipv4() {
+                        std::net::Ipv4Addr::LOCALHOST.into()
+                    } else {
+                        std::net::Ipv6Addr::LOCALHOST.into()
+                    });
+                }
+            }
+            let path = if live { "/healthz" } else { "/readyz" };
+            format!("{}{path}", target.base_url())
+        }
+    };
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let res = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("{url}: {status}");
+        Ok(())
+    } else {
+        Err(format!("{url}: {status} {body}"))
+    }
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -175,6 +232,9 @@ async fn main() -> ExitCode {
                 lotus_rest::openapi::to_pretty_json(&lotus_rest::openapi())
             );
             Ok(())
+        }
+        Command::Healthcheck { url, live, timeout } => {
+            healthcheck(&cli.config, url, live, timeout).await
         }
         Command::Config {
             command: ConfigCommand::Default,

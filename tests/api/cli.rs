@@ -129,6 +129,32 @@ fn demo_serves_with_tokens_logs_and_no_token_in_logs() {
     let res = client.get(format!("{base}/docs/")).send().unwrap();
     assert_eq!(res.status(), 200);
 
+    // The container health check.
+    let out = lotus_rest()
+        .args(["healthcheck", "--url", &format!("{base}/readyz")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = lotus_rest()
+        .args([
+            "healthcheck",
+            "--timeout",
+            "2s",
+            "--url",
+            &format!("http://{closed}/readyz"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
     let logs = demo.wait_for("id=cli-test-1", true);
     let line = logs.lines().find(|l| l.contains("id=cli-test-1")).unwrap();
     assert!(line.contains("GET /v1/chain/head 200"), "{line}");
