@@ -464,6 +464,7 @@ impl AuthConfig {
         &self,
         token: Option<String>,
         node: &crate::upstream::Client,
+        metrics: &crate::metrics::Metrics,
     ) -> Result<Caller, ApiError> {
         let Some(token) = token else {
             return Ok(Caller {
@@ -474,8 +475,12 @@ impl AuthConfig {
         let perms = match &self.verifier {
             Verifier::Local(secret) => secret.verify(&token),
             Verifier::Upstream(cache) => match cache.get(&token) {
-                Some(result) => result,
+                Some(result) => {
+                    metrics.token_cache(true);
+                    result
+                }
                 None => {
+                    metrics.token_cache(false);
                     let result = match precheck(&token) {
                         Err(e) => Err(e),
                         Ok(()) => node.auth_verify(&token).await?,
@@ -511,7 +516,10 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
             let state = state.ok_or_else(|| ApiError::internal("application state is missing"))?;
             let token = token?;
             let anonymous = token.is_none();
-            let caller = state.auth.authenticate(token, &state.node).await?;
+            let caller = state
+                .auth
+                .authenticate(token, &state.node, &state.metrics)
+                .await?;
             if anonymous && !caller.perms.contains(P::PERM) {
                 return Err(ApiError::unauthorized(format!(
                     "this operation needs the '{}' permission and anonymous access does not grant it: send a Lotus token as \"Authorization: Bearer <token>\"",

@@ -11,12 +11,14 @@ pub mod addr;
 pub mod auth;
 pub mod error;
 pub mod lotus;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod settings;
 pub mod sim;
+pub mod tls;
 pub mod upstream;
 
 /// What every handler can reach.
@@ -24,6 +26,7 @@ pub struct AppState {
     pub auth: auth::AuthConfig,
     pub node: upstream::Client,
     pub network: Network,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 /// The address network prefix (`f` mainnet, `t` testnets) that addresses in requests must carry.
@@ -58,6 +61,23 @@ impl Network {
     }
 }
 
+/// HTTP options of the app that come from the settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS; empty turns CORS off, `*` allows any.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            max_body_bytes: 1 << 20,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
 /// Declares every documented route, once: the app and the OpenAPI document are both made from this.
 fn api<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
@@ -65,6 +85,7 @@ where
 {
     app.service(routes::health::healthz)
         .service(routes::health::readyz)
+        .service(routes::health::get_metrics)
         .service(scope::scope("/v1").configure(routes::v1))
 }
 
@@ -78,7 +99,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(
     state: web::Data<AppState>,
     spec: web::Data<utoipa::openapi::OpenApi>,
-    max_body_bytes: usize,
+    http: &HttpOptions,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -99,7 +120,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(error::extractors::query))
         .app_data(
             web::JsonConfig::default()
-                .limit(max_body_bytes)
+                .limit(http.max_body_bytes)
                 .error_handler(error::extractors::json),
         )
         .service(swagger)
@@ -107,5 +128,9 @@ pub fn app(
         .default_service(web::to(middleware::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::strict_query))
         .wrap(middleware::problems())
+        .wrap(actix_web::middleware::Condition::new(
+            !http.cors_origins.is_empty(),
+            middleware::cors(&http.cors_origins),
+        ))
         .wrap(actix_web::middleware::from_fn(middleware::access_log))
 }

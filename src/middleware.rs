@@ -38,17 +38,43 @@ pub async fn access_log(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let metrics = req
+        .app_data::<web::Data<crate::AppState>>()
+        .map(|s| s.metrics.clone());
+    let in_flight = metrics.clone().map(InFlight::new);
     let mut res = next.call(req).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    let elapsed = start.elapsed();
+    let status = res.status().as_u16();
+    drop(in_flight);
+    if let Some(m) = metrics {
+        m.request_finished(&route, method.as_str(), status, elapsed);
+    }
     log::info!(
         target: "lotus_rest::access",
-        "{method} {path} {} {}us id={id}",
-        res.status().as_u16(),
-        start.elapsed().as_micros()
+        "{method} {path} {status} {}us id={id}",
+        elapsed.as_micros()
     );
     Ok(res)
+}
+
+/// Counts a request in flight until it is answered or abandoned.
+struct InFlight(std::sync::Arc<crate::metrics::Metrics>);
+
+impl InFlight {
+    fn new(metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        metrics.request_started();
+        InFlight(metrics)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.request_done();
+    }
 }
 
 /// Any request no route takes: 405 with `Allow` when the path exists with other methods, else 404.
@@ -222,4 +248,32 @@ pub async fn strict_query(
         }
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// CORS for the allowed origins: preflight requests are answered here, before any route or upstream call.
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_NONE_MATCH,
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            REQUEST_ID,
+            header::LOCATION,
+            header::ETAG,
+            header::RETRY_AFTER,
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
 }

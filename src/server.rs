@@ -15,6 +15,7 @@ const VERIFY_CACHE_CAPACITY: usize = 10_000;
 
 /// Builds the application state: the node client and the token verifier.
 pub fn state(settings: &Settings) -> Result<AppState, String> {
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
     let node = Client::new(
         ClientOptions {
             url: settings.node.as_ref().map(|n| n.url.clone()),
@@ -25,9 +26,12 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
                 "no Lotus node is configured: set [FullNode] ApiInfo in the config file, \
                              FULLNODE_API_INFO, or LOTUS_PATH to a Lotus repo"
                     .to_string(),
+            ca_file: settings.node_ca_file.clone(),
+            name: "node",
         },
         crate::lotus::methods::FULL_NODE,
-    )?;
+    )?
+    .with_metrics(metrics.clone());
     let verifier = match (&settings.secret, settings.auth_mode) {
         (SecretSource::File(path), AuthMode::Own) => Verifier::Local(Secret::load_or_create(path)?),
         (SecretSource::File(path), AuthMode::Passthrough) => Verifier::Local(Secret::load(path)?),
@@ -45,6 +49,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         },
         node,
         network: Network::new(settings.address_network),
+        metrics,
     })
 }
 
@@ -88,12 +93,25 @@ pub fn serve(
     let state = web::Data::new(state);
     let spec = web::Data::new(crate::openapi());
     learn_network(state.clone());
-    let max_body = settings.max_body_bytes;
-    let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), max_body))
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
-    Ok(server)
+    let http = crate::HttpOptions {
+        max_body_bytes: settings.max_body_bytes,
+        cors_origins: settings.cors_origins.clone(),
+    };
+    let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), &http))
+        .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64);
+    let server = match &settings.tls {
+        Some((cert, key)) => {
+            let store = crate::tls::CertStore::open(cert, key)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let config = store
+                .server_config()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            crate::tls::reload_on_sighup(store);
+            server.listen_rustls_0_23(listener, config)?
+        }
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 /// Binds the configured listen address, warning when it is reachable from the network.
@@ -105,7 +123,7 @@ pub fn bind(settings: &Settings) -> Result<TcpListener, String> {
             settings.listen_text
         )
     })?;
-    if !settings.listen.is_loopback() {
+    if !settings.listen.is_loopback() && settings.tls.is_none() {
         log::warn!(
             "listening on {} which is reachable from the network: tokens and data cross it in clear unless a \
              TLS proxy is in front",

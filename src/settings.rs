@@ -20,6 +20,17 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   ListenAddress = "/ip4/127.0.0.1/tcp/3453/http"
   # The largest JSON request body accepted, in bytes.
   MaxRequestBodyBytes = 1048576
+  # HTTPS: a PEM certificate chain and its private key. TLS is on when both are set or when the listen address
+  # ends in /https (or /tls/http). The files are read again on SIGHUP, without dropping connections.
+  TlsCertFile = ""
+  TlsKeyFile = ""
+  # Plain HTTP on an address other than loopback sends tokens across the network in clear: it is refused
+  # unless this is true (e.g. in a container behind a TLS-terminating proxy).
+  AllowInsecureHttp = false
+  # Origins allowed to call the API from a browser (CORS), separated by commas, or "*" for any. Empty: CORS off.
+  CorsAllowedOrigins = ""
+  # On SIGTERM or SIGINT: stop accepting, let requests in flight finish for at most this long, then exit.
+  ShutdownGracePeriod = "30s"
 
 [FullNode]
   # The Lotus node: TOKEN:MULTIADDR as in FULLNODE_API_INFO, or a bare multiaddr or URL.
@@ -33,6 +44,8 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   ConnectTimeout = "5s"
   # Idle keep-alive connections kept open to the node.
   MaxIdleConnections = 64
+  # For an https node: a PEM file of CA certificates to trust besides the public CAs.
+  CaFile = ""
 
 [Auth]
   # passthrough: the caller's Lotus token is verified and forwarded, so the node checks it again.
@@ -75,6 +88,11 @@ struct Raw {
 struct RawApi {
     listenaddress: String,
     maxrequestbodybytes: u64,
+    tlscertfile: String,
+    tlskeyfile: String,
+    allowinsecurehttp: bool,
+    corsallowedorigins: String,
+    shutdowngraceperiod: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +103,7 @@ struct RawFullNode {
     timeout: String,
     connecttimeout: String,
     maxidleconnections: u64,
+    cafile: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,6 +143,13 @@ pub struct Settings {
     pub listen: HostPort,
     pub listen_text: String,
     pub max_body_bytes: usize,
+    /// Certificate chain and key files, when the listener speaks TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub allow_insecure_http: bool,
+    /// Allowed CORS origins; empty: CORS off; `*`: any.
+    pub cors_origins: Vec<String>,
+    pub shutdown_grace: Duration,
+    pub node_ca_file: Option<PathBuf>,
     /// The node, or `None` when no setting names one.
     pub node: Option<ApiInfo>,
     /// Which setting the node came from, for logs.
@@ -354,7 +380,54 @@ impl Settings {
                 "at least 100ms",
             ));
         }
+        let cert = raw.api.tlscertfile.trim();
+        let key = raw.api.tlskeyfile.trim();
+        let tls = match (cert.is_empty(), key.is_empty()) {
+            (false, false) => Some((expand_home(cert, home), expand_home(key, home))),
+            (true, true) if listen.scheme == addr::Scheme::Https => {
+                return Err(format!(
+                    "{listen_key} {listen_text:?} asks for HTTPS: set [API] TlsCertFile and [API] TlsKeyFile to \
+                     a PEM certificate chain and private key"
+                ))
+            }
+            (true, true) => None,
+            _ => {
+                return Err(
+                    "[API] TlsCertFile and [API] TlsKeyFile go together: set both, or neither".to_string(),
+                )
+            }
+        };
+        if tls.is_none() && !listen.is_loopback() && !raw.api.allowinsecurehttp {
+            return Err(format!(
+                "refusing to serve plain HTTP on {listen_text} ({listen_key}): it is reachable from the network, \
+                 and Lotus tokens (which can sign messages and move funds) would cross it in clear. Serve HTTPS \
+                 ([API] TlsCertFile and TlsKeyFile, or a /https address), listen on loopback behind a TLS proxy, \
+                 or set [API] AllowInsecureHttp = true if the network is trusted"
+            ));
+        }
+        let cors_origins: Vec<String> = raw
+            .api
+            .corsallowedorigins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &cors_origins {
+            if origin != "*" && url::Url::parse(origin).map_or(true, |u| u.cannot_be_a_base()) {
+                return Err(bad(
+                    "[API] CorsAllowedOrigins",
+                    origin,
+                    "origins such as https://app.example.com, separated by commas, or \"*\"",
+                ));
+            }
+        }
+        let ca = raw.fullnode.cafile.trim();
         Ok(Settings {
+            tls,
+            allow_insecure_http: raw.api.allowinsecurehttp,
+            cors_origins,
+            shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
+            node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             listen,
             listen_text,
             max_body_bytes: positive("[API] MaxRequestBodyBytes", raw.api.maxrequestbodybytes)?,

@@ -76,6 +76,10 @@ pub struct ClientOptions {
     pub max_idle_per_host: usize,
     /// The sentence a caller gets when the upstream is not configured.
     pub not_configured: String,
+    /// A PEM file of CA certificates to trust for an `https` upstream, besides the public CAs.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The upstream's name in metrics (`node`, `miner`).
+    pub name: &'static str,
 }
 
 /// A Lotus JSON-RPC client.
@@ -84,6 +88,7 @@ pub struct Client {
     opts: ClientOptions,
     table: &'static [Method],
     next_id: AtomicU64,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 /// The ceiling of what a snippet of a bad reply may show in an error.
@@ -100,7 +105,20 @@ fn snippet(bytes: &[u8]) -> String {
 
 impl Client {
     pub fn new(opts: ClientOptions, table: &'static [Method]) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("CA file {} is not PEM certificates: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("CA file {} holds no certificate", path.display()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .connect_timeout(opts.connect_timeout)
             .pool_max_idle_per_host(opts.max_idle_per_host)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -113,7 +131,14 @@ impl Client {
             opts,
             table,
             next_id: AtomicU64::new(1),
+            metrics: None,
         })
+    }
+
+    /// Records every call in `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn url(&self) -> Option<&url::Url> {
@@ -126,6 +151,29 @@ impl Client {
 
     /// Sends one JSON-RPC request and returns the raw `result`. This is the transport; it checks no permission.
     pub async fn request<P: Serialize>(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        params: P,
+    ) -> Result<Box<RawValue>, UpstreamError> {
+        let start = std::time::Instant::now();
+        let result = self.send(token, method, params).await;
+        if let Some(m) = &self.metrics {
+            let kind = result.as_ref().err().map(|e| match e {
+                UpstreamError::Unauthorized => "unauthorized",
+                UpstreamError::Unreachable(_) => "unreachable",
+                UpstreamError::Timeout(_) => "timeout",
+                UpstreamError::Unavailable(_) => "unavailable",
+                UpstreamError::BadResponse(_) => "bad_response",
+                UpstreamError::Rpc(_) => "rpc_error",
+                UpstreamError::NotConfigured(_) => "not_configured",
+            });
+            m.upstream_call(self.opts.name, method, start.elapsed(), kind);
+        }
+        result
+    }
+
+    async fn send<P: Serialize>(
         &self,
         token: Option<&str>,
         method: &str,

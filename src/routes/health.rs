@@ -36,6 +36,23 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
+/// Prometheus metrics.
+///
+/// Requests by route, method and status, latency histograms by route, upstream calls by Lotus method with latency
+/// and errors, requests in flight and token verification cache hits, in Prometheus's text format.
+#[utoipa::path(
+    tag = "Health",
+    responses((status = 200, description = "The metrics", body = String,
+        content_type = "text/plain; version=0.0.4")),
+    security(())
+)]
+#[get("/metrics")]
+pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}
+
 /// Whether the node answers.
 ///
 /// Answers 200 when the node answers `Filecoin.ChainHead`, 503 with the reason when it does not.

@@ -68,9 +68,15 @@ pub(crate) struct Shared {
     secret: Secret,
     session: String,
     block_time: Duration,
+    /// Set by `stop`: a request that still arrives on an open connection has it cut, as a dead process would.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn record(&self, methods: Vec<String>) {
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         for method in methods {
@@ -156,6 +162,10 @@ impl SimHandle {
         if let Some(ticker) = ticker {
             ticker.abort();
         }
+        self.inner
+            .shared
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.inner.server.stop(false).await;
     }
 
@@ -212,6 +222,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         secret: config.secret.clone(),
         session: uuid::Uuid::new_v4().to_string(),
         block_time: config.block_time,
+        stopped: std::sync::atomic::AtomicBool::new(false),
     });
 
     let data = web::Data::from(shared.clone());

@@ -408,6 +408,15 @@ pub(super) async fn handle(
     body: web::Bytes,
     shared: web::Data<Shared>,
 ) -> HttpResponse {
+    if shared.is_stopped() {
+        // The node is down: the connection breaks instead of answering.
+        return HttpResponse::Ok().streaming(futures_util::stream::once(async {
+            Err::<web::Bytes, _>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the simulated node is stopped",
+            ))
+        }));
+    }
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     shared.record(method_names(&parsed));
     if let Some(delay) = shared.stall() {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use lotus_rest::auth::{Perm, Secret};
 
-fn lotus_rest() -> Command {
+pub fn lotus_rest() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lotus-rest"));
     for (k, _) in std::env::vars() {
         if k.starts_with("LOTUS_REST_") || k == "FULLNODE_API_INFO" || k == "LOTUS_PATH" {
@@ -17,14 +17,14 @@ fn lotus_rest() -> Command {
     cmd
 }
 
-struct Running {
-    child: Child,
+pub struct Running {
+    pub child: Child,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Running {
-    fn start(mut cmd: Command) -> Self {
+    pub fn start(mut cmd: Command) -> Self {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -57,7 +57,7 @@ impl Running {
         }
     }
 
-    fn wait_for(&self, what: &str, in_stderr: bool) -> String {
+    pub fn wait_for(&self, what: &str, in_stderr: bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let text = if in_stderr {
@@ -166,9 +166,22 @@ fn demo_serves_with_tokens_logs_and_no_token_in_logs() {
 }
 
 #[test]
-fn a_public_listen_address_is_warned_about() {
+fn plain_http_on_a_public_address_is_refused_unless_allowed() {
+    let out = lotus_rest()
+        .args(["demo", "--listen", "/ip4/0.0.0.0/tcp/0/http"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing to serve plain HTTP") && err.contains("in clear"),
+        "{err}"
+    );
+    assert!(err.contains("AllowInsecureHttp"), "{err}");
+
     let mut cmd = lotus_rest();
-    cmd.args(["demo", "--listen", "/ip4/0.0.0.0/tcp/0/http"]);
+    cmd.args(["demo", "--listen", "/ip4/0.0.0.0/tcp/0/http"])
+        .env("LOTUS_REST_API_ALLOWINSECUREHTTP", "true");
     let demo = Running::start(cmd);
     let logs = demo.wait_for("reachable from the network", true);
     assert!(logs.contains("WARN"), "{logs}");

@@ -35,6 +35,8 @@ fn client(base: &str, path: &str) -> Client {
             connect_timeout: Duration::from_secs(1),
             max_idle_per_host: 4,
             not_configured: "not configured".into(),
+            ca_file: None,
+            name: "node",
         },
         FULL_NODE,
     )
@@ -106,6 +108,8 @@ async fn an_unconfigured_upstream_says_so() {
             connect_timeout: Duration::from_secs(1),
             max_idle_per_host: 1,
             not_configured: "set FULLNODE_API_INFO".into(),
+            ca_file: None,
+            name: "node",
         },
         FULL_NODE,
     )

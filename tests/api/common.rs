@@ -16,6 +16,8 @@ pub struct Options {
     pub anonymous: &'static str,
     pub timeout: &'static str,
     pub block_time: Duration,
+    /// More settings, as `LOTUS_REST_*` environment variables.
+    pub vars: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -26,6 +28,7 @@ impl Default for Options {
             anonymous: "read",
             timeout: "2s",
             block_time: Duration::from_secs(3600),
+            vars: Vec::new(),
         }
     }
 }
@@ -64,6 +67,7 @@ impl Harness {
                 opts.timeout.to_string(),
             ),
         ];
+        vars.extend(opts.vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
         let mut own_secret = None;
         match opts.mode {
             "own" => {

@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod client;
+mod deploy;
 mod errors;
 mod faults;
 mod modes;

@@ -1,0 +1,381 @@
+//! Deployment: HTTPS with certificate reload, metrics, graceful shutdown, CORS.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use lotus_rest::auth::{Perm, Secret};
+
+use crate::cli::{lotus_rest, Running};
+use crate::common::{Harness, Options};
+
+/// A CA and a certificate for localhost and 127.0.0.1 signed by it, as PEM.
+struct Pki {
+    ca_pem: String,
+    cert_pem: String,
+    key_pem: String,
+}
+
+fn pki(name: &str) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("test CA {name}"));
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+fn client_trusting(ca_pem: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A simulated node in a thread of its own, for tests that run the gateway as a separate process.
+struct SimThread {
+    url: String,
+    secret: Secret,
+    handle: lotus_rest::sim::SimHandle,
+}
+
+fn sim_thread() -> SimThread {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let secret = Secret::generate();
+            let mut config = lotus_rest::sim::SimConfig::new(secret.clone());
+            config.block_time = Duration::from_secs(3600);
+            let sim = lotus_rest::sim::start(config, TcpListener::bind("127.0.0.1:0").unwrap())
+                .await
+                .unwrap();
+            tx.send(SimThread {
+                url: sim.url(),
+                secret,
+                handle: sim.clone(),
+            })
+            .unwrap();
+            std::future::pending::<()>().await;
+        })
+    });
+    rx.recv().unwrap()
+}
+
+#[test]
+fn https_serves_and_reloads_its_certificate_on_sighup() {
+    let sim = sim_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (pki("one"), pki("two"));
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, &first.cert_pem).unwrap();
+    std::fs::write(&key, &first.key_pem).unwrap();
+    let port = free_port();
+    let mut cmd = lotus_rest();
+    cmd.args([
+        "run",
+        "--listen",
+        &format!("/ip4/127.0.0.1/tcp/{port}/https"),
+    ])
+    .env("LOTUS_REST_FULLNODE_APIINFO", &sim.url)
+    .env("LOTUS_REST_API_TLSCERTFILE", &cert)
+    .env("LOTUS_REST_API_TLSKEYFILE", &key);
+    let gw = Running::start(cmd);
+    gw.wait_for("listening on", true);
+    let base = format!("https://localhost:{port}");
+
+    let old = client_trusting(&first.ca_pem);
+    let res = old.get(format!("{base}/v1/chain/head")).send().unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.json::<serde_json::Value>().unwrap()["Height"].is_i64());
+    let new = client_trusting(&second.ca_pem);
+    assert!(
+        new.get(format!("{base}/healthz")).send().is_err(),
+        "not yet the second certificate"
+    );
+    // Plain HTTP on the TLS port gets nowhere.
+    assert!(
+        reqwest::blocking::get(format!("http://127.0.0.1:{port}/healthz"))
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true)
+    );
+
+    std::fs::write(&cert, &second.cert_pem).unwrap();
+    std::fs::write(&key, &second.key_pem).unwrap();
+    let pid = gw.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    gw.wait_for("reloaded the TLS certificate", true);
+    let res = new.get(format!("{base}/healthz")).send().unwrap();
+    assert_eq!(res.status(), 200, "new handshakes get the new certificate");
+    // The connection opened before the reload is still served.
+    let res = old.get(format!("{base}/healthz")).send().unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A broken certificate file is refused at reload and the one in use stays.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    gw.wait_for("kept the TLS certificate in use", true);
+    let fresh = client_trusting(&second.ca_pem);
+    assert_eq!(
+        fresh
+            .get(format!("{base}/healthz"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[test]
+fn https_without_certificate_files_is_refused_at_start() {
+    let out = lotus_rest()
+        .args(["run", "--listen", "/ip4/127.0.0.1/tcp/0/https"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TlsCertFile"), "{err}");
+}
+
+#[test]
+fn sigterm_lets_a_slow_request_finish_then_exits_zero() {
+    let sim = sim_thread();
+    let port = free_port();
+    let mut cmd = lotus_rest();
+    cmd.args(["run", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LOTUS_REST_FULLNODE_APIINFO", &sim.url);
+    let mut gw = Running::start(cmd);
+    gw.wait_for("listening on", true);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(
+        reqwest::blocking::get(format!("{base}/healthz"))
+            .unwrap()
+            .status(),
+        200
+    );
+    let _ = &sim.secret;
+
+    sim.handle.set_stall(Some(Duration::from_millis(1500)));
+    let slow = std::thread::spawn(move || {
+        let res = reqwest::blocking::Client::new()
+            .get(format!("{base}/v1/chain/head"))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .unwrap();
+        (res.status().as_u16(), res.text().unwrap())
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let start = Instant::now();
+    let pid = gw.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let (status, body) = slow.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    let exit = loop {
+        if let Some(status) = gw.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the gateway did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
+/// The value of one sample line of the Prometheus text, 0 when absent.
+fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[actix_web::test]
+async fn metrics_count_exactly_the_requests_sent() {
+    let h = Harness::with(Options {
+        secret_known: false,
+        ..Options::default()
+    })
+    .await;
+    let before = h.get("/metrics", None).await;
+    assert_eq!(before.status, 200);
+    assert!(before
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
+    let before = before.text;
+    let token = h.token_up_to(Perm::Sign);
+    for _ in 0..7 {
+        assert_eq!(h.get("/v1/chain/head", Some(&token)).await.status, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(h.get("/v1/no-such-route", None).await.status, 404);
+    }
+    let after = h.get("/metrics", None).await.text;
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        sample(&after, name, labels) - sample(&before, name, labels)
+    };
+    let head = [
+        ("route", "/v1/chain/head"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    assert_eq!(delta("lotus_rest_http_requests_total", &head), 7.0);
+    assert_eq!(
+        delta(
+            "lotus_rest_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        delta(
+            "lotus_rest_http_request_duration_seconds_count",
+            &[("route", "/v1/chain/head")]
+        ),
+        7.0
+    );
+    assert_eq!(
+        delta(
+            "lotus_rest_upstream_calls_total",
+            &[("upstream", "node"), ("method", "Filecoin.ChainHead")]
+        ),
+        7.0
+    );
+    assert_eq!(
+        delta(
+            "lotus_rest_upstream_call_duration_seconds_count",
+            &[("method", "Filecoin.ChainHead")]
+        ),
+        7.0
+    );
+    assert_eq!(
+        delta("lotus_rest_token_verify_cache_total", &[("result", "miss")]),
+        1.0
+    );
+    assert_eq!(
+        delta("lotus_rest_token_verify_cache_total", &[("result", "hit")]),
+        6.0
+    );
+    // The scrape itself is the one request in flight.
+    assert_eq!(
+        sample(&after, "lotus_rest_http_requests_in_flight", &[]),
+        1.0
+    );
+
+    assert_eq!(h.get("/v1/actors/t0999999", None).await.status, 404);
+    let failed = h.get("/metrics", None).await.text;
+    assert_eq!(
+        sample(
+            &failed,
+            "lotus_rest_upstream_errors_total",
+            &[("method", "Filecoin.StateGetActor"), ("kind", "rpc_error")]
+        ),
+        1.0
+    );
+}
+
+#[actix_web::test]
+async fn cors_is_off_by_default_and_preflight_never_reaches_the_node() {
+    let off = Harness::start().await;
+    let res = off
+        .http
+        .get(format!("{}/v1/chain/head", off.base))
+        .header("Origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let h = Harness::with(Options {
+        vars: vec![(
+            "LOTUS_REST_API_CORSALLOWEDORIGINS",
+            "https://app.example".into(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    let res = h
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/chain/head", h.base),
+        )
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert!(h.sim.calls().is_empty(), "a preflight reached the node");
+    let res = h
+        .http
+        .get(format!("{}/v1/chain/head", h.base))
+        .header("Origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let res = h
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/chain/head", h.base),
+        )
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
