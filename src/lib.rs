@@ -27,6 +27,14 @@ pub struct AppState {
     pub node: upstream::Client,
     pub network: Network,
     pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub readiness: Readiness,
+}
+
+/// What `/readyz` requires.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness {
+    /// How far the node's head may be behind the clock; zero turns the check off.
+    pub max_sync_lag: std::time::Duration,
 }
 
 /// The address network prefix (`f` mainnet, `t` testnets) that addresses in requests must carry.

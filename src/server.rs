@@ -50,6 +50,9 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         node,
         network: Network::new(settings.address_network),
         metrics,
+        readiness: crate::Readiness {
+            max_sync_lag: settings.node_max_sync_lag,
+        },
     })
 }
 

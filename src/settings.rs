@@ -44,6 +44,8 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   ConnectTimeout = "5s"
   # Idle keep-alive connections kept open to the node.
   MaxIdleConnections = 64
+  # /readyz answers 503 while the node's head is further behind the clock than this ("0s": no check).
+  MaxSyncLag = "5m"
   # For an https node: a PEM file of CA certificates to trust besides the public CAs.
   CaFile = ""
 
@@ -103,6 +105,7 @@ struct RawFullNode {
     timeout: String,
     connecttimeout: String,
     maxidleconnections: u64,
+    maxsynclag: String,
     cafile: String,
 }
 
@@ -150,6 +153,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub shutdown_grace: Duration,
     pub node_ca_file: Option<PathBuf>,
+    pub node_max_sync_lag: Duration,
     /// The node, or `None` when no setting names one.
     pub node: Option<ApiInfo>,
     /// Which setting the node came from, for logs.
@@ -428,6 +432,7 @@ impl Settings {
             cors_origins,
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
+            node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
             listen,
             listen_text,
             max_body_bytes: positive("[API] MaxRequestBodyBytes", raw.api.maxrequestbodybytes)?,

@@ -1,5 +1,7 @@
 //! Liveness and readiness, for orchestrators and load balancers. They need no token.
 
+use std::collections::BTreeMap;
+
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -14,10 +16,23 @@ pub struct Health {
     /// `ok` when healthy.
     #[schema(example = "ok")]
     pub status: String,
-    /// The head height the node reported, for `/readyz`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// For `/readyz`: each configured upstream and how it answered.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub upstreams: BTreeMap<String, UpstreamHealth>,
+}
+
+/// How an upstream answered the readiness check.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UpstreamHealth {
+    /// `ok` when it answers and is in sync.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// The height of the node's head.
     #[schema(example = 4863283)]
-    pub head_height: Option<i64>,
+    pub head_height: i64,
+    /// How far the head's timestamp is behind the gateway's clock, in seconds.
+    #[schema(example = 12)]
+    pub sync_lag_seconds: u64,
 }
 
 /// Whether the process is up.
@@ -32,7 +47,7 @@ pub struct Health {
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
-        head_height: None,
+        upstreams: BTreeMap::new(),
     })
 }
 
@@ -53,14 +68,15 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render())
 }
 
-/// Whether the node answers.
+/// Whether the node answers and is in sync.
 ///
-/// Answers 200 when the node answers `Filecoin.ChainHead`, 503 with the reason when it does not.
+/// Answers 200 when the node answers `Filecoin.ChainHead` and its head is no further behind the clock than
+/// `[FullNode] MaxSyncLag`; 503 with the reason when not.
 #[utoipa::path(
     tag = "Health",
     responses(
-        (status = 200, description = "The node answers", body = Health),
-        (status = 503, description = "The node does not answer; `detail` says why", body = crate::error::Problem,
+        (status = 200, description = "The node answers and is in sync", body = Health),
+        (status = 503, description = "The node does not answer or lags; `detail` says why", body = crate::error::Problem,
             content_type = "application/problem+json"),
     ),
     security(())
@@ -68,24 +84,53 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     #[derive(serde::Deserialize)]
+    struct Block {
+        #[serde(rename = "Timestamp")]
+        timestamp: u64,
+    }
+    #[derive(serde::Deserialize)]
     struct Head {
         #[serde(rename = "Height")]
         height: i64,
+        #[serde(rename = "Blocks")]
+        blocks: Vec<Block>,
     }
+    let not_ready =
+        |why: String| ApiError::new(Code::UpstreamUnavailable, format!("not ready: node: {why}"));
     let token = state.auth.upstream_token.as_deref();
     let head = state
         .node
         .request(token, "Filecoin.ChainHead", json!([]))
         .await
-        .map_err(|e| ApiError::new(Code::UpstreamUnavailable, format!("not ready: {e}")))?;
-    let head: Head = serde_json::from_str(head.get()).map_err(|e| {
-        ApiError::new(
-            Code::UpstreamUnavailable,
-            format!("not ready: the node's ChainHead reply has no height: {e}"),
-        )
-    })?;
+        .map_err(|e| not_ready(e.to_string()))?;
+    let head: Head = serde_json::from_str(head.get())
+        .map_err(|e| not_ready(format!("the ChainHead reply is not a tipset: {e}")))?;
+    let timestamp = head.blocks.first().map(|b| b.timestamp).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let lag = now.saturating_sub(timestamp);
+    let max = state.readiness.max_sync_lag;
+    if !max.is_zero() && lag > max.as_secs() {
+        return Err(not_ready(format!(
+            "the head (height {}) is {lag} s behind the clock, more than [FullNode] MaxSyncLag ({} s): the node is \
+             still syncing",
+            head.height,
+            max.as_secs()
+        )));
+    }
+    let mut upstreams = BTreeMap::new();
+    upstreams.insert(
+        "node".to_string(),
+        UpstreamHealth {
+            status: "ok".into(),
+            head_height: head.height,
+            sync_lag_seconds: lag,
+        },
+    );
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
-        head_height: Some(head.height),
+        upstreams,
     }))
 }

@@ -121,3 +121,64 @@ async fn an_unconfigured_upstream_says_so() {
         UpstreamError::NotConfigured("set FULLNODE_API_INFO".into())
     );
 }
+
+#[actix_web::test]
+async fn an_https_upstream_is_trusted_through_a_configured_ca_file() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file, ca_file) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let store = lotus_rest::tls::CertStore::open(&cert_file, &key_file).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(|| App::new().default_service(web::to(misbehave)))
+        .workers(1)
+        .listen_rustls_0_23(listener, store.server_config().unwrap())
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let https = |ca: Option<std::path::PathBuf>| {
+        Client::new(
+            ClientOptions {
+                url: Some(format!("https://localhost:{port}/ok").parse().unwrap()),
+                timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(2),
+                max_idle_per_host: 1,
+                not_configured: String::new(),
+                ca_file: ca,
+                name: "node",
+            },
+            FULL_NODE,
+        )
+        .unwrap()
+    };
+    let trusted = https(Some(ca_file))
+        .request(None, "Filecoin.ChainHead", json!([]))
+        .await;
+    assert_eq!(trusted.unwrap().get(), r#"{"ok":true}"#);
+    let untrusted = https(None)
+        .request(None, "Filecoin.ChainHead", json!([]))
+        .await;
+    assert!(
+        matches!(&untrusted, Err(UpstreamError::Unreachable(why)) if why.to_lowercase().contains("certificate")),
+        "{untrusted:?}"
+    );
+    handle.stop(false).await;
+}

@@ -250,10 +250,35 @@ async fn health_and_readiness() {
     assert_eq!(r.status, 200);
     let r = h.get("/readyz", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json()["head_height"], h.sim.head().height);
+    let ready = r.json();
+    assert_eq!(
+        ready["upstreams"]["node"]["head_height"],
+        h.sim.head().height
+    );
+    assert!(
+        ready["upstreams"]["node"]["sync_lag_seconds"]
+            .as_u64()
+            .unwrap()
+            < 60,
+        "{ready}"
+    );
     h.sim.stop().await;
     let r = h.get("/readyz", None).await;
     let p = r.problem(503, "upstream_unavailable");
     assert!(p["detail"].as_str().unwrap().contains("not ready"), "{p}");
     assert_eq!(h.get("/healthz", None).await.status, 200);
+}
+
+#[actix_web::test]
+async fn readiness_fails_while_the_node_lags() {
+    let h = crate::common::Harness::with(crate::common::Options {
+        vars: vec![("LOTUS_REST_FULLNODE_MAXSYNCLAG", "1s".into())],
+        ..Default::default()
+    })
+    .await;
+    // The simulated head is stamped with the start time and the next epoch is an hour away.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let r = h.get("/readyz", None).await;
+    let p = r.problem(503, "upstream_unavailable");
+    assert!(p["detail"].as_str().unwrap().contains("MaxSyncLag"), "{p}");
 }
