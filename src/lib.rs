@@ -28,6 +28,29 @@ pub struct AppState {
     pub network: Network,
     pub metrics: std::sync::Arc<metrics::Metrics>,
     pub readiness: Readiness,
+    pub head: HeadTracker,
+}
+
+/// The highest head height the gateway has seen, to tell final heights from those a reorg may still change.
+#[derive(Debug, Default)]
+pub struct HeadTracker(std::sync::atomic::AtomicI64);
+
+impl HeadTracker {
+    pub fn observe(&self, height: i64) {
+        self.0
+            .fetch_max(height, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn height(&self) -> Option<i64> {
+        let h = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        (h > 0).then_some(h)
+    }
+
+    /// Whether `height` is at least [`routes::params::FINALITY`] epochs below the known head.
+    pub fn is_final(&self, height: i64) -> bool {
+        self.height()
+            .is_some_and(|head| height <= head - routes::params::FINALITY)
+    }
 }
 
 /// What `/readyz` requires.
@@ -134,6 +157,7 @@ pub fn app(
         .service(swagger)
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(middleware::not_found))
+        .wrap(actix_web::middleware::from_fn(middleware::etag))
         .wrap(actix_web::middleware::from_fn(middleware::strict_query))
         .wrap(middleware::problems())
         .wrap(actix_web::middleware::Condition::new(

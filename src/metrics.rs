@@ -22,6 +22,8 @@ pub struct Metrics {
     upstream_errors: IntCounterVec,
     upstream_duration: HistogramVec,
     token_cache: IntCounterVec,
+    cache: IntCounterVec,
+    cache_entries: IntGauge,
 }
 
 impl Default for Metrics {
@@ -86,8 +88,20 @@ impl Metrics {
             &["result"],
         )
         .expect("valid metric");
+        let cache = IntCounterVec::new(
+            Opts::new(
+                "cache_total",
+                "Immutable reads answered from the cache (hit) or by the node (miss)",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let cache_entries =
+            IntGauge::new("cache_entries", "Answers the cache holds").expect("valid metric");
         for collector in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(cache.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(cache_entries.clone()),
+            Box::new(requests.clone()),
             Box::new(request_duration.clone()),
             Box::new(in_flight.clone()),
             Box::new(upstream_calls.clone()),
@@ -106,7 +120,19 @@ impl Metrics {
             upstream_errors,
             upstream_duration,
             token_cache,
+            cache,
+            cache_entries,
         }
+    }
+
+    pub fn cache(&self, hit: bool) {
+        self.cache
+            .with_label_values(&[if hit { "hit" } else { "miss" }])
+            .inc();
+    }
+
+    pub fn set_cache_entries(&self, n: usize) {
+        self.cache_entries.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     pub fn request_started(&self) {

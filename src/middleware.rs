@@ -277,3 +277,52 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
     }
     cors
 }
+
+/// Gives every successful GET answer an `ETag` (a hash of its body) and answers `If-None-Match` with 304, so a
+/// client that polls pays for a body only when it changed.
+pub async fn etag(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let is_get = req.method() == actix_web::http::Method::GET;
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let res = next.call(req).await?;
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_get || res.status() != actix_web::http::StatusCode::OK || !json {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| ApiError::internal("cannot read the response body"))?;
+    let hash = blake2b_simd::Params::new().hash_length(16).hash(&bytes);
+    let tag = format!("\"{}\"", hash.to_hex());
+    let matches = if_none_match.is_some_and(|v| {
+        v.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == tag || t == "*")
+    });
+    let mut res = if matches {
+        let mut not_modified = HttpResponse::NotModified().finish();
+        for name in [header::CACHE_CONTROL, REQUEST_ID] {
+            if let Some(v) = head.headers().get(&name) {
+                not_modified.headers_mut().insert(name, v.clone());
+            }
+        }
+        not_modified
+    } else {
+        head.set_body(BoxBody::new(bytes))
+    };
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(ServiceResponse::new(req, res))
+}

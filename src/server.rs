@@ -31,7 +31,8 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         },
         crate::lotus::methods::FULL_NODE,
     )?
-    .with_metrics(metrics.clone());
+    .with_metrics(metrics.clone())
+    .with_cache(settings.cache_entries);
     let verifier = match (&settings.secret, settings.auth_mode) {
         (SecretSource::File(path), AuthMode::Own) => Verifier::Local(Secret::load_or_create(path)?),
         (SecretSource::File(path), AuthMode::Passthrough) => Verifier::Local(Secret::load(path)?),
@@ -50,6 +51,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         node,
         network: Network::new(settings.address_network),
         metrics,
+        head: crate::HeadTracker::default(),
         readiness: crate::Readiness {
             max_sync_lag: settings.node_max_sync_lag,
         },

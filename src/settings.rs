@@ -65,6 +65,11 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # How long the node's answer about a token is remembered, when tokens are checked by asking the node.
   VerifyCacheTTL = "60s"
 
+[Cache]
+  # How many immutable answers (blocks, messages, tipsets by key, state read at a tipset key or at a height
+  # beyond finality) are kept in memory; the least recently used go first. 0 turns the cache off.
+  Entries = 10000
+
 [Chain]
   # The address network prefix requests must use: "auto" (learned from the node's network name),
   # "f" (mainnet) or "t" (test networks).
@@ -82,7 +87,14 @@ struct Raw {
     fullnode: RawFullNode,
     auth: RawAuth,
     chain: RawChain,
+    cache: RawCache,
     demo: RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    entries: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +166,7 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     pub node_ca_file: Option<PathBuf>,
     pub node_max_sync_lag: Duration,
+    pub cache_entries: usize,
     /// The node, or `None` when no setting names one.
     pub node: Option<ApiInfo>,
     /// Which setting the node came from, for logs.
@@ -433,6 +446,13 @@ impl Settings {
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
+            cache_entries: usize::try_from(raw.cache.entries).map_err(|_| {
+                bad(
+                    "[Cache] Entries",
+                    &raw.cache.entries.to_string(),
+                    "a smaller number",
+                )
+            })?,
             listen,
             listen_text,
             max_body_bytes: positive("[API] MaxRequestBodyBytes", raw.api.maxrequestbodybytes)?,

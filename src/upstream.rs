@@ -2,7 +2,11 @@
 //! matched to replies, a timeout per call, and errors that tell a refused connection, a timeout, a 401, a non-JSON
 //! reply and a JSON-RPC error apart.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -82,13 +86,29 @@ pub struct ClientOptions {
     pub name: &'static str,
 }
 
-/// A Lotus JSON-RPC client.
-pub struct Client {
+/// A Lotus JSON-RPC client. Clones share the connection pool, the cache and the calls in flight.
+#[derive(Clone)]
+pub struct Client(Arc<Inner>);
+
+/// A call in flight that identical calls join instead of sending their own.
+type Flight = Shared<BoxFuture<'static, Result<Arc<str>, UpstreamError>>>;
+
+pub struct Inner {
     http: reqwest::Client,
     opts: ClientOptions,
     table: &'static [Method],
     next_id: AtomicU64,
-    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Results that never change (blocks, messages, tipsets by key, state at a tipset key), by method and params.
+    cache: Option<quick_cache::sync::Cache<String, Arc<str>>>,
+    flights: Mutex<HashMap<String, Flight>>,
+}
+
+impl std::ops::Deref for Client {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 /// The ceiling of what a snippet of a bad reply may show in an error.
@@ -126,19 +146,114 @@ impl Client {
             .user_agent(concat!("lotus-rest/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Client {
+        Ok(Client(Arc::new(Inner {
             http,
             opts,
             table,
             next_id: AtomicU64::new(1),
             metrics: None,
-        })
+            cache: None,
+            flights: Mutex::new(HashMap::new()),
+        })))
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        Arc::get_mut(&mut self.0).expect("a client is configured before it is shared")
     }
 
     /// Records every call in `metrics`.
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
-        self.metrics = Some(metrics);
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.inner_mut().metrics = Some(metrics);
         self
+    }
+
+    /// Keeps up to `entries` immutable results in memory (least recently used out first); 0 keeps none.
+    pub fn with_cache(mut self, entries: usize) -> Self {
+        self.inner_mut().cache = (entries > 0).then(|| quick_cache::sync::Cache::new(entries));
+        self
+    }
+
+    /// How many results the cache holds.
+    pub fn cached_entries(&self) -> usize {
+        self.cache.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Sends a call, or joins an identical one already in flight: a thousand clients asking for the same thing at
+    /// once cost the node one call. Only read methods are shared; their results do not depend on the token.
+    pub async fn request_shared(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<Arc<str>, UpstreamError> {
+        let key = format!("{method}\u{0}{params}");
+        let flight = {
+            let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+            match flights.get(&key) {
+                Some(flight) => flight.clone(),
+                None => {
+                    let this = self.clone();
+                    let (token, method, key_done) =
+                        (token.map(String::from), method.to_string(), key.clone());
+                    let flight = async move {
+                        let result = this
+                            .request(token.as_deref(), &method, params)
+                            .await
+                            .map(|raw| Arc::<str>::from(Box::<str>::from(raw)));
+                        this.flights
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&key_done);
+                        result
+                    }
+                    .boxed()
+                    .shared();
+                    flights.insert(key, flight.clone());
+                    flight
+                }
+            }
+        };
+        flight.await
+    }
+
+    /// Calls a read method on behalf of `caller`, sharing identical calls in flight, and keeping the result when
+    /// `immutable` says it can never change. The permission is checked before the cache is looked at.
+    pub async fn call_read(
+        &self,
+        caller: &Caller,
+        method: &str,
+        params: serde_json::Value,
+        immutable: bool,
+    ) -> Result<Arc<str>, ApiError> {
+        self.guard(caller, method)?;
+        let shareable = self
+            .method(method)
+            .is_some_and(|m| m.perm == crate::auth::Perm::Read);
+        if !shareable {
+            let raw = self
+                .request(caller.upstream_token.as_deref(), method, params)
+                .await?;
+            return Ok(Arc::from(Box::<str>::from(raw)));
+        }
+        let key = immutable.then(|| format!("{method}\u{0}{params}"));
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            let hit = cache.get(key);
+            if let Some(m) = &self.metrics {
+                m.cache(hit.is_some());
+            }
+            if let Some(hit) = hit {
+                return Ok(hit);
+            }
+        }
+        let result = self
+            .request_shared(caller.upstream_token.as_deref(), method, params)
+            .await?;
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            if &*result != "null" {
+                cache.insert(key, result.clone());
+            }
+        }
+        Ok(result)
     }
 
     pub fn url(&self) -> Option<&url::Url> {

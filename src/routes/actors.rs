@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::lotus_json;
 use super::params;
-use super::raw_json;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{Actor, BigInt};
@@ -31,16 +31,17 @@ pub async fn get_actor(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let address = params::address(&state, "address", &path)?;
-    let key = at.key(&state, &auth.caller).await?;
-    let raw = state
+    let at = at.key(&state, &auth.caller).await?;
+    let result = state
         .node
-        .call_raw(
+        .call_read(
             &auth.caller,
             "Filecoin.StateGetActor",
-            json!([address, key]),
+            json!([address, at.key]),
+            at.immutable,
         )
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(result, at.immutable))
 }
 
 /// An actor's balance.
@@ -72,19 +73,30 @@ pub async fn get_actor_balance(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let address = params::address(&state, "address", &path)?;
-    let key = at.key(&state, &auth.caller).await?;
-    let actor: Actor = state
+    let at = at.key(&state, &auth.caller).await?;
+    let actor = state
         .node
-        .call(
+        .call_read(
             &auth.caller,
             "Filecoin.StateGetActor",
-            json!([address, key]),
+            json!([address, at.key]),
+            at.immutable,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(Balance {
-        address,
-        balance: actor.balance,
-    }))
+    let actor: Actor = super::decode("Filecoin.StateGetActor", &actor)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            if at.immutable {
+                super::IMMUTABLE
+            } else {
+                super::MUTABLE
+            },
+        ))
+        .json(Balance {
+            address,
+            balance: actor.balance,
+        }))
 }
 
 /// The ID address of an address.
@@ -105,16 +117,17 @@ pub async fn get_address_id(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let address = params::address(&state, "address", &path)?;
-    let key = at.key(&state, &auth.caller).await?;
-    let raw = state
+    let at = at.key(&state, &auth.caller).await?;
+    let result = state
         .node
-        .call_raw(
+        .call_read(
             &auth.caller,
             "Filecoin.StateLookupID",
-            json!([address, key]),
+            json!([address, at.key]),
+            at.immutable,
         )
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(result, at.immutable))
 }
 
 /// The key address of an account.
@@ -136,14 +149,15 @@ pub async fn get_address_key(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let address = params::address(&state, "address", &path)?;
-    let key = at.key(&state, &auth.caller).await?;
-    let raw = state
+    let at = at.key(&state, &auth.caller).await?;
+    let result = state
         .node
-        .call_raw(
+        .call_read(
             &auth.caller,
             "Filecoin.StateAccountKey",
-            json!([address, key]),
+            json!([address, at.key]),
+            at.immutable,
         )
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(result, at.immutable))
 }

@@ -3,8 +3,8 @@
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
+use super::lotus_json;
 use super::params;
-use super::raw_json;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{BlockHeader, BlockMessages, TipSet};
@@ -23,11 +23,14 @@ pub async fn get_chain_head(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
+    let head = state
         .node
-        .call_raw(&auth.caller, "Filecoin.ChainHead", json!([]))
+        .call_read(&auth.caller, "Filecoin.ChainHead", json!([]), false)
         .await?;
-    Ok(raw_json(raw))
+    if let Ok(h) = serde_json::from_str::<params::HeightOnly>(&head) {
+        state.head.observe(h.height);
+    }
+    Ok(lotus_json(head, false))
 }
 
 /// A tipset by height.
@@ -48,8 +51,8 @@ pub async fn get_tipset_by_height(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let height = params::height("height", &path)?;
-    let raw = params::tipset_at_height(&state, &auth.caller, height).await?;
-    Ok(raw_json(raw))
+    let (tipset, immutable) = params::tipset_at_height(&state, &auth.caller, height).await?;
+    Ok(lotus_json(tipset, immutable))
 }
 
 /// A tipset by key.
@@ -69,11 +72,11 @@ pub async fn get_tipset_by_key(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let key = params::tipset_key("key", &path)?;
-    let raw = state
+    let tipset = state
         .node
-        .call_raw(&auth.caller, "Filecoin.ChainGetTipSet", json!([key]))
+        .call_read(&auth.caller, "Filecoin.ChainGetTipSet", json!([key]), true)
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(tipset, true))
 }
 
 /// A block header by CID.
@@ -93,11 +96,11 @@ pub async fn get_block(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = params::cid("cid", &path)?;
-    let raw = state
+    let block = state
         .node
-        .call_raw(&auth.caller, "Filecoin.ChainGetBlock", json!([cid]))
+        .call_read(&auth.caller, "Filecoin.ChainGetBlock", json!([cid]), true)
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(block, true))
 }
 
 /// The messages of a block.
@@ -118,9 +121,14 @@ pub async fn get_block_messages(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = params::cid("cid", &path)?;
-    let raw = state
+    let messages = state
         .node
-        .call_raw(&auth.caller, "Filecoin.ChainGetBlockMessages", json!([cid]))
+        .call_read(
+            &auth.caller,
+            "Filecoin.ChainGetBlockMessages",
+            json!([cid]),
+            true,
+        )
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(messages, true))
 }

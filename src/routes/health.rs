@@ -63,6 +63,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.set_cache_entries(state.node.cached_entries());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

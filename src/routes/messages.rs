@@ -3,8 +3,8 @@
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
+use super::lotus_json;
 use super::params;
-use super::raw_json;
 use crate::auth::{Authorized, Read};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::{Message, MsgLookup};
@@ -27,11 +27,11 @@ pub async fn get_message(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = params::cid("cid", &path)?;
-    let raw = state
+    let message = state
         .node
-        .call_raw(&auth.caller, "Filecoin.ChainGetMessage", json!([cid]))
+        .call_read(&auth.caller, "Filecoin.ChainGetMessage", json!([cid]), true)
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(message, true))
 }
 
 /// A message's receipt and inclusion.
@@ -54,16 +54,18 @@ pub async fn get_message_receipt(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = params::cid("cid", &path)?;
-    let key = at.key(&state, &auth.caller).await?;
-    let raw = state
+    let at = at.key(&state, &auth.caller).await?;
+    // A lookup can still change (a reorg, or the message executing later): never kept.
+    let lookup = state
         .node
-        .call_raw(
+        .call_read(
             &auth.caller,
             "Filecoin.StateSearchMsg",
-            json!([key, cid, -1, true]),
+            json!([at.key, cid, -1, true]),
+            false,
         )
         .await?;
-    if raw.get() == "null" {
+    if &*lookup == "null" {
         return Err(ApiError::new(
             Code::MessageNotFound,
             format!(
@@ -72,5 +74,5 @@ pub async fn get_message_receipt(
             ),
         ));
     }
-    Ok(raw_json(raw))
+    Ok(lotus_json(lookup, false))
 }

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
-use serde_json::value::RawValue;
+use std::sync::Arc;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod actors;
@@ -30,9 +30,37 @@ pub fn v1(cfg: &mut ServiceConfig) {
         .service(actors::get_address_key);
 }
 
-/// A 200 response whose body is Lotus's result, passed through without being parsed and printed again.
-pub fn raw_json(raw: Box<RawValue>) -> HttpResponse {
+/// Cache-Control of an answer that can never change.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control of an answer that may change at the next epoch: clients revalidate with the ETag.
+pub const MUTABLE: &str = "no-cache";
+
+/// Decodes a result the route needs to look into.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    method: &str,
+    body: &str,
+) -> Result<T, crate::error::ApiError> {
+    serde_json::from_str(body).map_err(|e| {
+        crate::error::ApiError::new(
+            crate::error::Code::UpstreamBadResponse,
+            format!("the Lotus node's reply to {method} does not have the expected shape: {e}"),
+        )
+    })
+}
+
+/// Lotus's result as the body of a 200, passed through without being parsed and printed again.
+pub fn lotus_json(body: Arc<str>, immutable: bool) -> HttpResponse {
+    struct Body(Arc<str>);
+    impl AsRef<[u8]> for Body {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))
-        .body(String::from(Box::<str>::from(raw)))
+        .insert_header((
+            header::CACHE_CONTROL,
+            if immutable { IMMUTABLE } else { MUTABLE },
+        ))
+        .body(actix_web::web::Bytes::from_owner(Body(body)))
 }

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::lotus_json;
 use super::params;
-use super::raw_json;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::NodeVersion;
@@ -25,11 +25,11 @@ pub async fn get_node_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
+    let version = state
         .node
-        .call_raw(&auth.caller, "Filecoin.Version", json!([]))
+        .call_read(&auth.caller, "Filecoin.Version", json!([]), false)
         .await?;
-    Ok(raw_json(raw))
+    Ok(lotus_json(version, false))
 }
 
 /// The network the node is on.
@@ -60,14 +60,29 @@ pub async fn get_network(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = at.key(&state, &auth.caller).await?;
+    let at = at.key(&state, &auth.caller).await?;
     let (name, version) = futures_util::try_join!(
         state
             .node
-            .call::<String, _>(&auth.caller, "Filecoin.StateNetworkName", json!([])),
-        state
-            .node
-            .call::<u32, _>(&auth.caller, "Filecoin.StateNetworkVersion", json!([key])),
+            .call_read(&auth.caller, "Filecoin.StateNetworkName", json!([]), true),
+        state.node.call_read(
+            &auth.caller,
+            "Filecoin.StateNetworkVersion",
+            json!([at.key]),
+            at.immutable
+        ),
     )?;
-    Ok(HttpResponse::Ok().json(Network { name, version }))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            if at.immutable {
+                super::IMMUTABLE
+            } else {
+                super::MUTABLE
+            },
+        ))
+        .json(Network {
+            name: super::decode("Filecoin.StateNetworkName", &name)?,
+            version: super::decode("Filecoin.StateNetworkVersion", &version)?,
+        }))
 }

@@ -66,6 +66,16 @@ pub struct AtTipset {
     pub tipset: Option<String>,
 }
 
+/// How many epochs back the chain is final: a height that deep always maps to the same tipset.
+pub const FINALITY: i64 = 900;
+
+/// A tipset key to read state at, and whether what is read there can ever change.
+pub struct Resolved {
+    pub key: Value,
+    /// True for an explicit tipset key (state at a given tipset never changes) or a height beyond finality.
+    pub immutable: bool,
+}
+
 /// The `Height` of a tipset reply, read without decoding the rest.
 #[derive(Deserialize)]
 pub struct HeightOnly {
@@ -75,23 +85,32 @@ pub struct HeightOnly {
 
 impl AtTipset {
     /// Resolves the selection to the tipset key Lotus takes (`[]` for the head).
-    pub async fn key(&self, state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
+    pub async fn key(&self, state: &AppState, caller: &Caller) -> Result<Resolved, ApiError> {
         match (&self.height, &self.tipset) {
             (Some(_), Some(_)) => Err(ApiError::invalid_parameter(
                 "give either height or tipset, not both",
             )),
-            (None, None) => Ok(json!([])),
-            (None, Some(key)) => tipset_key("tipset", key),
+            (None, None) => Ok(Resolved {
+                key: json!([]),
+                immutable: false,
+            }),
+            (None, Some(key)) => Ok(Resolved {
+                key: tipset_key("tipset", key)?,
+                immutable: true,
+            }),
             (Some(h), None) => {
                 let h = height("height", h)?;
-                let ts = tipset_at_height(state, caller, h).await?;
-                let key: TipsetKeyOnly = serde_json::from_str(ts.get()).map_err(|e| {
+                let (ts, immutable) = tipset_at_height(state, caller, h).await?;
+                let key: TipsetKeyOnly = serde_json::from_str(&ts).map_err(|e| {
                     ApiError::new(
                         Code::UpstreamBadResponse,
                         format!("the Lotus node's tipset has no usable Cids: {e}"),
                     )
                 })?;
-                Ok(key.cids)
+                Ok(Resolved {
+                    key: key.cids,
+                    immutable,
+                })
             }
         }
     }
@@ -104,18 +123,20 @@ struct TipsetKeyOnly {
 }
 
 /// Fetches the tipset at `height`, refusing null rounds: Lotus answers them with the previous tipset, which would
-/// silently give the caller something other than what was asked for.
+/// silently give the caller something other than what was asked for. Also says whether the answer is final.
 pub async fn tipset_at_height(
     state: &AppState,
     caller: &Caller,
     height: i64,
-) -> Result<Box<serde_json::value::RawValue>, ApiError> {
+) -> Result<(std::sync::Arc<str>, bool), ApiError> {
+    let immutable = state.head.is_final(height);
     let raw = state
         .node
-        .call_raw(
+        .call_read(
             caller,
             "Filecoin.ChainGetTipSetByHeight",
             json!([height, []]),
+            immutable,
         )
         .await
         .map_err(|mut e| {
@@ -124,7 +145,7 @@ pub async fn tipset_at_height(
             }
             e
         })?;
-    let found: HeightOnly = serde_json::from_str(raw.get()).map_err(|e| {
+    let found: HeightOnly = serde_json::from_str(&raw).map_err(|e| {
         ApiError::new(
             Code::UpstreamBadResponse,
             format!("the Lotus node's tipset has no usable Height: {e}"),
@@ -139,5 +160,5 @@ pub async fn tipset_at_height(
             ),
         ));
     }
-    Ok(raw)
+    Ok((raw, immutable))
 }

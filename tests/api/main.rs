@@ -2,6 +2,7 @@
 
 mod common;
 
+mod cache;
 mod cli;
 mod client;
 mod deploy;
