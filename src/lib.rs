@@ -10,6 +10,7 @@ use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 pub mod addr;
 pub mod auth;
 pub mod error;
+pub mod head;
 pub mod lotus;
 pub mod metrics;
 pub mod middleware;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<metrics::Metrics>,
     pub readiness: Readiness,
     pub head: HeadTracker,
+    /// The head as the node's ChainNotify stream delivers it.
+    pub head_feed: std::sync::Arc<head::HeadFeed>,
 }
 
 /// The highest head height the gateway has seen, to tell final heights from those a reorg may still change.

@@ -52,6 +52,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         network: Network::new(settings.address_network),
         metrics,
         head: crate::HeadTracker::default(),
+        head_feed: Default::default(),
         readiness: crate::Readiness {
             max_sync_lag: settings.node_max_sync_lag,
         },
@@ -98,6 +99,17 @@ pub fn serve(
     let state = web::Data::new(state);
     let spec = web::Data::new(crate::openapi());
     learn_network(state.clone());
+    if settings.head_from_stream {
+        if let Some(url) = state.node.url().and_then(crate::head::ws_url) {
+            let tracker = state.clone();
+            crate::head::follow(
+                state.head_feed.clone(),
+                url,
+                state.auth.upstream_token.clone(),
+                move |height| tracker.head.observe(height),
+            );
+        }
+    }
     let http = crate::HttpOptions {
         max_body_bytes: settings.max_body_bytes,
         cors_origins: settings.cors_origins.clone(),

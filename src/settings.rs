@@ -44,6 +44,8 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   ConnectTimeout = "5s"
   # Idle keep-alive connections kept open to the node.
   MaxIdleConnections = 64
+  # Keep the head fresh from the node's ChainNotify stream (WebSocket), so reading the head costs no call.
+  HeadFromStream = true
   # /readyz answers 503 while the node's head is further behind the clock than this ("0s": no check).
   MaxSyncLag = "5m"
   # For an https node: a PEM file of CA certificates to trust besides the public CAs.
@@ -118,6 +120,7 @@ struct RawFullNode {
     connecttimeout: String,
     maxidleconnections: u64,
     maxsynclag: String,
+    headfromstream: bool,
     cafile: String,
 }
 
@@ -167,6 +170,7 @@ pub struct Settings {
     pub node_ca_file: Option<PathBuf>,
     pub node_max_sync_lag: Duration,
     pub cache_entries: usize,
+    pub head_from_stream: bool,
     /// The node, or `None` when no setting names one.
     pub node: Option<ApiInfo>,
     /// Which setting the node came from, for logs.
@@ -446,6 +450,7 @@ impl Settings {
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
+            head_from_stream: raw.fullnode.headfromstream,
             cache_entries: usize::try_from(raw.cache.entries).map_err(|_| {
                 bad(
                     "[Cache] Entries",

@@ -12,7 +12,8 @@ use crate::AppState;
 
 /// The current head of the chain.
 ///
-/// The tipset the node considers the head now (`Filecoin.ChainHead`).
+/// The tipset the node considers the head now (`Filecoin.ChainHead`). While the node's `ChainNotify` stream is
+/// open the gateway answers from it, without a call to the node.
 #[utoipa::path(
     tag = "Chain",
     responses((status = 200, description = "The head tipset", body = TipSet)),
@@ -23,6 +24,10 @@ pub async fn get_chain_head(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(head) = state.head_feed.head() {
+        state.node.guard(&auth.caller, "Filecoin.ChainHead")?;
+        return Ok(lotus_json(head, false));
+    }
     let head = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainHead", json!([]), false)
