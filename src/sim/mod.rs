@@ -1,8 +1,10 @@
-//! A simulated Lotus full node: a deterministic chain served over Lotus's JSON-RPC 2.0 HTTP API.
+//! A simulated Lotus full node: a deterministic chain served over Lotus's JSON-RPC 2.0 API.
 //!
 //! It backs the `demo` mode, the integration tests and the benchmarks. It speaks the same wire protocol as
 //! `lotus daemon` on `/rpc/v1` and `/rpc/v0` (token handling, error codes and messages, HTTP statuses, batches),
-//! and its answers are built from the crate's own Lotus types, so they match the gateway's OpenAPI schemas.
+//! over HTTP POST and over WebSocket, where the channel methods (`ChainNotify`, `MpoolSub`,
+//! `SyncIncomingBlocks`) stream their values as `xrpc.ch.val` notifications. Its answers are built from the
+//! crate's own Lotus types, so they match the gateway's OpenAPI schemas.
 //!
 //! The chain starts at height `history` and grows by one epoch every `block_time`; some heights are null rounds.
 //! Every request is recorded in a call log, and replies can be delayed on demand to exercise timeouts.
@@ -11,6 +13,9 @@ mod chain;
 mod rpc;
 #[cfg(test)]
 mod tests;
+mod ws;
+#[cfg(test)]
+mod ws_tests;
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpListener};
@@ -32,6 +37,8 @@ pub const NETWORK_NAME: &str = "simnet";
 const CALL_LOG_LIMIT: usize = 100_000;
 /// The largest request body accepted, as in Lotus.
 const MAX_REQUEST_BYTES: usize = 100 << 20;
+/// How many new heads a channel may fall behind by before it skips the oldest.
+const HEAD_BACKLOG: usize = 64;
 
 /// How the simulated node behaves.
 #[derive(Debug, Clone)]
@@ -70,6 +77,13 @@ pub(crate) struct Shared {
     block_time: Duration,
     /// Set by `stop`: a request that still arrives on an open connection has it cut, as a dead process would.
     stopped: std::sync::atomic::AtomicBool,
+    /// Every new head, for the channels that follow the chain. Sending never waits: a channel that falls too far
+    /// behind skips heads.
+    heads: tokio::sync::broadcast::Sender<TipSet>,
+    /// The `ChainNotify` channels open now.
+    subscribers: std::sync::atomic::AtomicUsize,
+    /// The open WebSocket connections.
+    sockets: ws::Sockets,
 }
 
 impl Shared {
@@ -93,6 +107,18 @@ impl Shared {
 
     fn chain(&self) -> std::sync::RwLockReadGuard<'_, Chain> {
         self.chain.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Produces the next epoch and tells the channels about a new head (a null round produces none).
+    fn advance(&self) {
+        let mut chain = self.chain.write().unwrap_or_else(|e| e.into_inner());
+        let before = chain.head().tipset.height;
+        chain.advance();
+        let head = &chain.head().tipset;
+        if head.height != before {
+            // Sent under the lock, so that heads are announced in chain order. No receiver is not an error.
+            let _ = self.heads.send(head.clone());
+        }
     }
 }
 
@@ -118,6 +144,31 @@ impl SimHandle {
     /// The v1 endpoint, e.g. `http://127.0.0.1:1234/rpc/v1`.
     pub fn url(&self) -> String {
         format!("http://{}/rpc/v1", self.inner.addr)
+    }
+
+    /// The v1 endpoint for WebSocket clients, e.g. `ws://127.0.0.1:1234/rpc/v1`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/rpc/v1", self.inner.addr)
+    }
+
+    /// How many `ChainNotify` channels are open right now, over all WebSocket connections.
+    pub fn subscribers(&self) -> usize {
+        self.inner
+            .shared
+            .subscribers
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Closes every open WebSocket connection from the node's side (a close frame with code 1001, "going away"),
+    /// ending all their channels, and returns once they are closed. Connections opened afterwards work as usual.
+    pub async fn drop_websockets(&self) {
+        self.inner.shared.sockets.close_all(ws::Ending::Close).await;
+    }
+
+    /// Produces the next epoch now, as the block timer does, notifying the channels of a new head. A null round
+    /// produces no head.
+    pub fn advance(&self) {
+        self.inner.shared.advance();
     }
 
     /// A token granting `perm` and every permission below it, as `lotus auth create-token --perm` makes.
@@ -151,7 +202,8 @@ impl SimHandle {
             .unwrap_or_else(|e| e.into_inner()) = delay;
     }
 
-    /// Stops the HTTP server (connections are refused afterwards) and the chain.
+    /// Stops the HTTP server (connections are refused afterwards; open WebSocket connections are cut) and the
+    /// chain.
     pub async fn stop(&self) {
         let ticker = self
             .inner
@@ -166,6 +218,7 @@ impl SimHandle {
             .shared
             .stopped
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.shared.sockets.close_all(ws::Ending::Cut).await;
         self.inner.server.stop(false).await;
     }
 
@@ -223,6 +276,9 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         session: uuid::Uuid::new_v4().to_string(),
         block_time: config.block_time,
         stopped: std::sync::atomic::AtomicBool::new(false),
+        heads: tokio::sync::broadcast::channel(HEAD_BACKLOG).0,
+        subscribers: std::sync::atomic::AtomicUsize::new(0),
+        sockets: ws::Sockets::default(),
     });
 
     let data = web::Data::from(shared.clone());
@@ -232,6 +288,8 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
             .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
             .route("/rpc/v1", web::post().to(rpc::handle))
             .route("/rpc/v0", web::post().to(rpc::handle))
+            .route("/rpc/v1", web::get().to(ws::handle))
+            .route("/rpc/v0", web::get().to(ws::handle))
     })
     .workers(2)
     .disable_signals()
@@ -250,11 +308,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                shared
-                    .chain
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .advance();
+                shared.advance();
             }
         })
     });

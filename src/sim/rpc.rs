@@ -16,8 +16,8 @@ use crate::lotus::address::{parse_cid, Address};
 use crate::lotus::methods::{lookup, FULL_NODE};
 use crate::lotus::types::{Cid, NodeVersion};
 
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
+pub(super) const PARSE_ERROR: i64 = -32700;
+pub(super) const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 /// The code Lotus gives every error a method returns.
@@ -30,13 +30,13 @@ const API_VERSION: u32 = 2 << 16 | 3 << 8;
 
 /// A JSON-RPC error.
 #[derive(Debug)]
-struct Failure {
+pub(super) struct Failure {
     code: i64,
     message: String,
 }
 
 impl Failure {
-    fn new(code: i64, message: impl Into<String>) -> Self {
+    pub(super) fn new(code: i64, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -84,6 +84,27 @@ enum Call {
     Session,
     AuthVerify(String),
     AuthNew(Vec<String>),
+    /// A method whose result is a channel: it needs a WebSocket connection.
+    Channel(ChannelKind),
+}
+
+/// The channel methods the simulated node implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChannelKind {
+    /// `ChainNotify`: the head, then every head change.
+    ChainNotify,
+    /// `MpoolSub`: message pool updates (the simulated node has no message pool, so none come).
+    MpoolSub,
+    /// `SyncIncomingBlocks`: every new block header.
+    SyncIncomingBlocks,
+}
+
+/// What a request asks for, once checked.
+pub(super) enum Outcome {
+    /// A reply, with the HTTP status it would have alone.
+    Reply(StatusCode, Value),
+    /// A channel to open; the reply carries its id.
+    Channel { id: Value, kind: ChannelKind },
 }
 
 /// The positional parameters of one request, decoded with Lotus's error messages.
@@ -227,6 +248,11 @@ fn parse(method: &str, values: &[Value]) -> Result<Option<Call>, Failure> {
         "AuthNew" => p
             .expect(1)
             .and_then(|_| Ok(Call::AuthNew(p.decode(0, "*[]auth.Permission")?))),
+        "ChainNotify" => p.expect(0).map(|_| Call::Channel(ChannelKind::ChainNotify)),
+        "MpoolSub" => p.expect(0).map(|_| Call::Channel(ChannelKind::MpoolSub)),
+        "SyncIncomingBlocks" => p
+            .expect(0)
+            .map(|_| Call::Channel(ChannelKind::SyncIncomingBlocks)),
         _ => return Ok(None),
     };
     call.map(Some)
@@ -290,18 +316,36 @@ fn execute(shared: &Shared, call: Call) -> Result<Value, Failure> {
                 base64::engine::general_purpose::STANDARD.encode(token),
             ))
         }
+        // `dispatch` hands channel calls to the transport; this is only a safe answer should one get here.
+        Call::Channel(_) => Err("channel methods need a websocket connection".to_owned()),
     };
     result.map_err(Failure::method)
 }
 
-/// Answers one JSON-RPC request object: the reply and the HTTP status it would have alone.
-fn handle_one(shared: &Shared, perms: PermSet, request: &Value) -> (StatusCode, Value) {
+/// Answers one JSON-RPC request object over HTTP: the reply and the HTTP status it would have alone. A channel
+/// method is refused as go-jsonrpc refuses it on a transport without channels.
+pub(super) fn handle_one(shared: &Shared, perms: PermSet, request: &Value) -> (StatusCode, Value) {
+    match dispatch(shared, perms, request) {
+        Outcome::Reply(status, body) => (status, body),
+        Outcome::Channel { id, .. } => {
+            let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+            let failure = Failure::new(
+                METHOD_NOT_FOUND,
+                format!("method '{method}' not supported in this mode (no out channel support)"),
+            );
+            (failure.status(), error_reply(id, failure))
+        }
+    }
+}
+
+/// Checks one JSON-RPC request object and runs it, unless it opens a channel, which is left to the caller.
+pub(super) fn dispatch(shared: &Shared, perms: PermSet, request: &Value) -> Outcome {
     let Some(object) = request.as_object() else {
         let failure = Failure::new(
             INVALID_REQUEST,
             "invalid request: expected a JSON-RPC request object",
         );
-        return (failure.status(), error_reply(Value::Null, failure));
+        return Outcome::Reply(failure.status(), error_reply(Value::Null, failure));
     };
     let id = object.get("id").cloned().unwrap_or(Value::Null);
     let result = (|| {
@@ -333,24 +377,26 @@ fn handle_one(shared: &Shared, perms: PermSet, request: &Value) -> (StatusCode, 
                 meta.perm
             )));
         }
-        let Some(call) = call else {
-            return Err(Failure::new(
+        match call {
+            None => Err(Failure::new(
                 METHOD_NOT_FOUND,
                 format!("method '{method}' not found: the simulated node does not support it"),
-            ));
-        };
-        execute(shared, call)
+            )),
+            Some(Call::Channel(kind)) => Ok(Err(kind)),
+            Some(call) => execute(shared, call).map(Ok),
+        }
     })();
     match result {
-        Ok(value) => (
+        Ok(Ok(value)) => Outcome::Reply(
             StatusCode::OK,
             json!({"jsonrpc": "2.0", "result": value, "id": id}),
         ),
-        Err(failure) => (failure.status(), error_reply(id, failure)),
+        Ok(Err(kind)) => Outcome::Channel { id, kind },
+        Err(failure) => Outcome::Reply(failure.status(), error_reply(id, failure)),
     }
 }
 
-fn error_reply(id: Value, failure: Failure) -> Value {
+pub(super) fn error_reply(id: Value, failure: Failure) -> Value {
     json!({
         "jsonrpc": "2.0",
         "id": id,
@@ -366,7 +412,7 @@ fn reply(status: StatusCode, body: &Value) -> HttpResponse {
 
 /// The permissions of the caller, as Lotus's auth handler decides them: no token gives `read`; a token must come
 /// as `Authorization: Bearer <token>` or `?token=<token>` and verify, else the request is refused with 401.
-fn caller_perms(req: &HttpRequest, shared: &Shared) -> Result<PermSet, ()> {
+pub(super) fn caller_perms(req: &HttpRequest, shared: &Shared) -> Result<PermSet, ()> {
     let header = match req.headers().get(header::AUTHORIZATION) {
         Some(value) => value.to_str().map_err(|_| ())?.to_owned(),
         None => String::new(),
@@ -388,7 +434,7 @@ fn caller_perms(req: &HttpRequest, shared: &Shared) -> Result<PermSet, ()> {
 }
 
 /// The method names a request body names, for the call log.
-fn method_names(body: &Result<Value, serde_json::Error>) -> Vec<String> {
+pub(super) fn method_names(body: &Result<Value, serde_json::Error>) -> Vec<String> {
     let name = |v: &Value| {
         v.get("method")
             .and_then(Value::as_str)

@@ -69,7 +69,11 @@ async fn immutable_reads_are_cached_with_etags() {
 
 #[actix_web::test]
 async fn mutable_reads_are_never_cached() {
-    let h = Harness::start().await;
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
+        ..Options::default()
+    })
+    .await;
     let account = h.sim.accounts()[0].id.clone();
     for path in [
         "/v1/chain/head".to_string(),
@@ -90,6 +94,11 @@ async fn mutable_reads_are_never_cached() {
         assert_eq!(res.status(), 304, "{path}: unchanged, so not modified");
         assert_eq!(h.sim.calls().len(), 2, "{path}: every read asks the node");
     }
+    // After a new epoch the head's ETag no longer matches.
+    let before = h.get("/v1/chain/head", None).await;
+    h.sim.advance();
+    let after = h.get("/v1/chain/head", None).await;
+    assert_ne!(after.header("etag"), before.header("etag"));
 }
 
 #[actix_web::test]
@@ -131,16 +140,68 @@ async fn the_cache_holds_at_most_its_configured_size() {
 #[actix_web::test]
 async fn identical_concurrent_reads_share_one_upstream_call() {
     let h = Harness::start().await;
+    let path = format!("/v1/actors/{}", h.sim.accounts()[0].id);
     h.sim.set_stall(Some(Duration::from_millis(300)));
-    let requests = (0..64).map(|_| h.get("/v1/chain/head", None));
+    let requests = (0..64).map(|_| h.get(&path, None));
     let replies = futures_util::future::join_all(requests).await;
     assert!(replies.iter().all(|r| r.status == 200));
     assert!(replies.windows(2).all(|w| w[0].text == w[1].text));
-    assert_eq!(calls_of(&h, "Filecoin.ChainHead"), 1, "{:?}", h.sim.calls());
+    assert_eq!(
+        calls_of(&h, "Filecoin.StateGetActor"),
+        1,
+        "{:?}",
+        h.sim.calls()
+    );
     h.sim.set_stall(None);
-    // Once answered, the next read asks again: the head is not cached.
+    // Once answered, the next read asks again: state at the head is not cached.
+    assert_eq!(h.get(&path, None).await.status, 200);
+    assert_eq!(calls_of(&h, "Filecoin.StateGetActor"), 2);
+}
+
+#[actix_web::test]
+async fn the_head_comes_from_the_stream_with_no_upstream_call() {
+    let h = Harness::start().await;
+    let requests = (0..256).map(|_| h.get("/v1/chain/head", None));
+    let replies = futures_util::future::join_all(requests).await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(
+        replies[0].json(),
+        serde_json::to_value(h.sim.head()).unwrap()
+    );
+    assert_eq!(calls_of(&h, "Filecoin.ChainHead"), 0, "{:?}", h.sim.calls());
+
+    // A new epoch reaches readers through the stream.
+    let before = h.sim.head().height;
+    h.sim.advance();
+    let mut seen = before;
+    for _ in 0..100 {
+        seen = h.get("/v1/chain/head", None).await.json()["Height"]
+            .as_i64()
+            .unwrap();
+        if seen > before {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(seen > before, "the new head never arrived");
+    assert_eq!(calls_of(&h, "Filecoin.ChainHead"), 0);
+
+    // When the stream drops, reads fall back to ChainHead, and the stream is reopened.
+    h.sim.drop_websockets().await;
     assert_eq!(h.get("/v1/chain/head", None).await.status, 200);
-    assert_eq!(calls_of(&h, "Filecoin.ChainHead"), 2);
+    for _ in 0..200 {
+        if h.sim.subscribers() == 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(h.sim.subscribers(), 1, "the gateway resubscribed");
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    h.sim.reset_calls();
+    for _ in 0..10 {
+        assert_eq!(h.get("/v1/chain/head", None).await.status, 200);
+    }
+    assert_eq!(calls_of(&h, "Filecoin.ChainHead"), 0);
 }
 
 #[actix_web::test]

@@ -130,6 +130,20 @@ impl Harness {
         };
         // The gateway asks the node for its network at start; tests count calls from a clean log.
         h.wait_network_learned().await;
+        let streams = !opts
+            .vars
+            .iter()
+            .any(|(k, v)| *k == "LOTUS_REST_FULLNODE_HEADFROMSTREAM" && v == "false");
+        if streams {
+            // The gateway opens the node's ChainNotify stream at start.
+            for _ in 0..200 {
+                if h.sim.subscribers() >= 1 {
+                    break;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+            }
+            assert_eq!(h.sim.subscribers(), 1, "the gateway follows the head");
+        }
         h.sim.reset_calls();
         h
     }

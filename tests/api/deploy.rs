@@ -235,6 +235,7 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 async fn metrics_count_exactly_the_requests_sent() {
     let h = Harness::with(Options {
         secret_known: false,
+        vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
         ..Options::default()
     })
     .await;

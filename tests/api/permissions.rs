@@ -73,7 +73,10 @@ fn just_below(perm: Perm) -> PermSet {
 async fn every_route_checks_its_permission_before_calling_the_node() {
     // With the cache off, every allowed request shows which methods its route calls.
     let h = Harness::with(crate::common::Options {
-        vars: vec![("LOTUS_REST_CACHE_ENTRIES", "0".into())],
+        vars: vec![
+            ("LOTUS_REST_CACHE_ENTRIES", "0".into()),
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+        ],
         ..Default::default()
     })
     .await;

@@ -7,7 +7,11 @@ use crate::common::Harness;
 
 #[actix_web::test]
 async fn chain_head_is_the_nodes_head() {
-    let h = Harness::start().await;
+    let h = Harness::with(crate::common::Options {
+        vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
+        ..Default::default()
+    })
+    .await;
     let r = h.get("/v1/chain/head", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.header("content-type"), Some("application/json"));
