@@ -202,7 +202,18 @@ async fn healthcheck(
             format!("{}{path}", target.base_url())
         }
     };
+    // The gateway checking itself over loopback need not trust its own (possibly self-signed) certificate.
+    let loopback = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
     let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(loopback)
         .timeout(timeout)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
