@@ -48,6 +48,9 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   HeadFromStream = true
   # /readyz answers 503 while the node's head is further behind the clock than this ("0s": no check).
   MaxSyncLag = "5m"
+  # Calls in flight to the node at most; more wait up to QueueTimeout, then get 503 with Retry-After.
+  MaxConcurrentCalls = 256
+  QueueTimeout = "2s"
   # For an https node: a PEM file of CA certificates to trust besides the public CAs.
   CaFile = ""
 
@@ -120,6 +123,8 @@ struct RawFullNode {
     connecttimeout: String,
     maxidleconnections: u64,
     maxsynclag: String,
+    maxconcurrentcalls: u64,
+    queuetimeout: String,
     headfromstream: bool,
     cafile: String,
 }
@@ -169,6 +174,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     pub node_ca_file: Option<PathBuf>,
     pub node_max_sync_lag: Duration,
+    pub node_max_concurrent: usize,
+    pub node_queue_timeout: Duration,
     pub cache_entries: usize,
     pub head_from_stream: bool,
     /// The node, or `None` when no setting names one.
@@ -450,6 +457,8 @@ impl Settings {
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
+            node_max_concurrent: positive("[FullNode] MaxConcurrentCalls", raw.fullnode.maxconcurrentcalls)?,
+            node_queue_timeout: duration("[FullNode] QueueTimeout", &raw.fullnode.queuetimeout)?,
             head_from_stream: raw.fullnode.headfromstream,
             cache_entries: usize::try_from(raw.cache.entries).map_err(|_| {
                 bad(

@@ -78,6 +78,9 @@ pub struct ClientOptions {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_idle_per_host: usize,
+    /// Calls in flight to this upstream at most; more wait up to `queue_timeout`, then fail as unavailable.
+    pub max_concurrent: usize,
+    pub queue_timeout: Duration,
     /// The sentence a caller gets when the upstream is not configured.
     pub not_configured: String,
     /// A PEM file of CA certificates to trust for an `https` upstream, besides the public CAs.
@@ -102,6 +105,7 @@ pub struct Inner {
     /// Results that never change (blocks, messages, tipsets by key, state at a tipset key), by method and params.
     cache: Option<quick_cache::sync::Cache<String, Arc<str>>>,
     flights: Mutex<HashMap<String, Flight>>,
+    slots: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for Client {
@@ -146,6 +150,7 @@ impl Client {
             .user_agent(concat!("lotus-rest/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let max_concurrent = opts.max_concurrent.max(1);
         Ok(Client(Arc::new(Inner {
             http,
             opts,
@@ -154,6 +159,7 @@ impl Client {
             metrics: None,
             cache: None,
             flights: Mutex::new(HashMap::new()),
+            slots: tokio::sync::Semaphore::new(max_concurrent),
         })))
     }
 
@@ -272,7 +278,14 @@ impl Client {
         params: P,
     ) -> Result<Box<RawValue>, UpstreamError> {
         let start = std::time::Instant::now();
-        let result = self.send(token, method, params).await;
+        let result = match tokio::time::timeout(self.opts.queue_timeout, self.slots.acquire()).await {
+            Ok(Ok(_slot)) => self.send(token, method, params).await,
+            _ => Err(UpstreamError::Unavailable(format!(
+                "{} calls to the Lotus node are already in flight and none finished within {} ms; retry later",
+                self.opts.max_concurrent,
+                self.opts.queue_timeout.as_millis()
+            ))),
+        };
         if let Some(m) = &self.metrics {
             let kind = result.as_ref().err().map(|e| match e {
                 UpstreamError::Unauthorized => "unauthorized",

@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod deploy;
 mod errors;
+mod limits;
 mod faults;
 mod modes;
 mod permissions;
