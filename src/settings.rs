@@ -457,7 +457,10 @@ impl Settings {
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
-            node_max_concurrent: positive("[FullNode] MaxConcurrentCalls", raw.fullnode.maxconcurrentcalls)?,
+            node_max_concurrent: positive(
+                "[FullNode] MaxConcurrentCalls",
+                raw.fullnode.maxconcurrentcalls,
+            )?,
             node_queue_timeout: duration("[FullNode] QueueTimeout", &raw.fullnode.queuetimeout)?,
             head_from_stream: raw.fullnode.headfromstream,
             cache_entries: usize::try_from(raw.cache.entries).map_err(|_| {

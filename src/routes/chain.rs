@@ -16,6 +16,7 @@ use crate::AppState;
 /// open the gateway answers from it, without a call to the node.
 #[utoipa::path(
     tag = "Chain",
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainHead"]))),
     responses((status = 200, description = "The head tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
@@ -45,6 +46,7 @@ pub async fn get_chain_head(
 /// with 400.
 #[utoipa::path(
     tag = "Chain",
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSetByHeight"]))),
     params(("height" = u64, Path, description = "The chain epoch", minimum = 0, example = 1000)),
     responses((status = 200, description = "The tipset at that height", body = TipSet)),
     security(("lotus_token" = ["read"]))
@@ -65,6 +67,7 @@ pub async fn get_tipset_by_height(
 /// The tipset whose blocks have these CIDs (`Filecoin.ChainGetTipSet`).
 #[utoipa::path(
     tag = "Chain",
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSet"]))),
     params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
     responses((status = 200, description = "The tipset", body = TipSet)),
@@ -89,6 +92,7 @@ pub async fn get_tipset_by_key(
 /// The header of a block (`Filecoin.ChainGetBlock`).
 #[utoipa::path(
     tag = "Chain",
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetBlock"]))),
     params(("cid" = String, Path, description = "The block's CID",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
     responses((status = 200, description = "The block header", body = BlockHeader)),
@@ -114,6 +118,7 @@ pub async fn get_block(
 /// (`Filecoin.ChainGetBlockMessages`).
 #[utoipa::path(
     tag = "Chain",
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetBlockMessages"]))),
     params(("cid" = String, Path, description = "The block's CID",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
     responses((status = 200, description = "The block's messages", body = BlockMessages)),

@@ -15,6 +15,7 @@ use crate::AppState;
 /// An on-chain or pending message (`Filecoin.ChainGetMessage`).
 #[utoipa::path(
     tag = "Messages",
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetMessage"]))),
     params(("cid" = String, Path, description = "The message's CID",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s")),
     responses((status = 200, description = "The message", body = Message)),
@@ -40,6 +41,7 @@ pub async fn get_message(
 /// selected (default: the head). 404 `message_not_found` while the message has not been executed.
 #[utoipa::path(
     tag = "Messages",
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight"]))),
     params(("cid" = String, Path, description = "The message's CID",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"),
         params::AtTipset),

@@ -17,6 +17,7 @@ use crate::AppState;
 /// The Lotus version, API version and block time of the node (`Filecoin.Version`).
 #[utoipa::path(
     tag = "Node",
+    extensions(("x-lotus-methods" = json!(["Filecoin.Version"]))),
     responses((status = 200, description = "The node's version", body = NodeVersion)),
     security(("lotus_token" = ["read"]))
 )]
@@ -50,6 +51,7 @@ pub struct Network {
 /// (`Filecoin.StateNetworkVersion`).
 #[utoipa::path(
     tag = "Node",
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The network", body = Network)),
     security(("lotus_token" = ["read"]))

@@ -30,9 +30,17 @@ async fn excess_upstream_calls_wait_then_get_503_with_retry_after() {
     let p = queued.problem(503, "upstream_unavailable");
     assert_eq!(queued.header("retry-after"), Some("1"));
     assert!(p["detail"].as_str().unwrap().contains("in flight"), "{p}");
-    assert!(at < Duration::from_millis(900), "the queued request waited {at:?}");
+    assert!(
+        at < Duration::from_millis(900),
+        "the queued request waited {at:?}"
+    );
     // Health stays up, and the gateway recovers when the node does.
     h.sim.set_stall(None);
     assert_eq!(h.get("/healthz", None).await.status, 200);
-    assert_eq!(h.get(&format!("/v1/actors/{}", accounts[1].id), None).await.status, 200);
+    assert_eq!(
+        h.get(&format!("/v1/actors/{}", accounts[1].id), None)
+            .await
+            .status,
+        200
+    );
 }

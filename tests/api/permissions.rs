@@ -5,7 +5,6 @@
 use base64::Engine;
 use lotus_rest::auth::{Perm, PermSet};
 use lotus_rest::lotus::methods;
-use serde_json::Value;
 
 use crate::common::{shared_api_dir, Harness, Sample};
 
@@ -14,6 +13,8 @@ pub struct Operation {
     pub path: String,
     pub perm: Option<Perm>,
     pub operation_id: String,
+    /// The Lotus methods the operation declares it calls (`x-lotus-methods`).
+    pub lotus_methods: Vec<String>,
 }
 
 /// The operations of the spec, with the permission of their security scope.
@@ -36,6 +37,12 @@ pub fn operations() -> Vec<Operation> {
                 path: path.clone(),
                 perm: scopes.first().map(|s| s.parse().unwrap()),
                 operation_id: op["operationId"].as_str().unwrap().to_string(),
+                lotus_methods: op["x-lotus-methods"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| m.as_str().unwrap().to_string())
+                    .collect(),
             });
         }
     }
@@ -161,6 +168,10 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
                 needed <= perm,
                 "{label} ({perm}) calls {call}, which needs {needed}"
             );
+            assert!(
+                op.lotus_methods.contains(&call),
+                "{label} calls {call}, which its x-lotus-methods does not declare"
+            );
         }
     }
 }
@@ -214,16 +225,30 @@ fn method_table_matches_the_lotus_api() {
     }
 }
 
+/// The static half of the table test: every Lotus method a route declares exists, and needs no more than the
+/// route's permission.
 #[test]
-fn spec_scopes_name_real_permissions() {
+fn declared_methods_need_no_more_than_the_route() {
     for op in operations() {
-        if op.path.starts_with("/v1/") {
+        if !op.path.starts_with("/v1/") {
+            continue;
+        }
+        let perm = op
+            .perm
+            .unwrap_or_else(|| panic!("{} has no permission scope", op.operation_id));
+        assert!(
+            !op.lotus_methods.is_empty(),
+            "{} declares no x-lotus-methods",
+            op.operation_id
+        );
+        for m in &op.lotus_methods {
+            let needed = methods::full_node_perm(m)
+                .unwrap_or_else(|| panic!("{}: {m} is not a Lotus method", op.operation_id));
             assert!(
-                op.perm.is_some(),
-                "{} has no permission scope",
+                needed <= perm,
+                "{} ({perm}) declares {m}, which needs {needed}",
                 op.operation_id
             );
         }
     }
-    let _ = Value::Null;
 }
