@@ -212,6 +212,7 @@ fn classify_rpc(rpc: &RpcError) -> Code {
         || msg.contains("unmarshaling params")
         || msg.contains("invalid params")
         || msg.contains("greater than start point")
+        || msg.contains("is not an account actor")
         || msg.contains("greater than head")
     {
         Code::InvalidParameter

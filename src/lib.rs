@@ -124,9 +124,15 @@ where
 }
 
 /// The OpenAPI document of the gateway.
+/// The OpenAPI document of the gateway with the default settings (anonymous callers may read), as committed.
 pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi_with(true)
+}
+
+/// The OpenAPI document; `anonymous_read` says whether callers without a token may use the read operations.
+pub fn openapi_with(anonymous_read: bool) -> utoipa::openapi::OpenApi {
     let (_, spec) = api(App::new().into_utoipa_app()).split_for_parts();
-    openapi::finish(spec)
+    openapi::finish(spec, anonymous_read)
 }
 
 /// The gateway application: routes, documentation, error shaping and access logs.

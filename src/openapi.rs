@@ -69,6 +69,23 @@ fn add_problems(op: &mut Operation, path: &str) {
     }
 }
 
+/// A read operation may also be called without a token while anonymous callers get `read`: an empty security
+/// requirement says the token is optional.
+fn allow_anonymous_reads(op: &mut Operation) {
+    let Some(reqs) = op.security.as_mut() else {
+        return;
+    };
+    let read_only = serde_json::to_value(&*reqs).ok().is_some_and(|v| {
+        v.as_array().is_some_and(|reqs| {
+            reqs.iter()
+                .any(|r| r.get(SECURITY_SCHEME) == Some(&serde_json::json!(["read"])))
+        })
+    });
+    if read_only {
+        reqs.push(Default::default());
+    }
+}
+
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
@@ -85,7 +102,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 }
 
 /// Completes the collected document.
-pub fn finish(mut spec: OpenApi) -> OpenApi {
+pub fn finish(mut spec: OpenApi, anonymous_read: bool) -> OpenApi {
     spec.info = InfoBuilder::new()
         .title("lotus-rest")
         .version(env!("CARGO_PKG_VERSION"))
@@ -130,6 +147,9 @@ pub fn finish(mut spec: OpenApi) -> OpenApi {
         std::mem::take(&mut spec.paths.paths).into_iter().collect();
     for (path, mut item) in paths {
         for op in operations(&mut item) {
+            if anonymous_read {
+                allow_anonymous_reads(op);
+            }
             add_problems(op, &path);
         }
         spec.paths.paths.insert(path, item);

@@ -99,7 +99,9 @@ pub fn serve(
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
-    let spec = web::Data::new(crate::openapi());
+    let spec = web::Data::new(crate::openapi_with(
+        settings.anonymous.contains(crate::auth::Perm::Read),
+    ));
     learn_network(state.clone());
     if settings.head_from_stream {
         if let Some(url) = state.node.url().and_then(crate::head::ws_url) {

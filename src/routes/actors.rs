@@ -20,7 +20,7 @@ const ADDRESS_EXAMPLE: &str = "f01234";
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight"]))),
-    params(("address" = String, Path, description = "A Filecoin address", example = "f01234"), params::AtTipset),
+    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The actor", body = Actor)),
     security(("lotus_token" = ["read"]))
 )]
@@ -63,7 +63,7 @@ pub struct Balance {
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight"]))),
-    params(("address" = String, Path, description = "A Filecoin address", example = "f01234"), params::AtTipset),
+    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The balance", body = Balance)),
     security(("lotus_token" = ["read"]))
 )]
@@ -107,7 +107,7 @@ pub async fn get_actor_balance(
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID", "Filecoin.ChainGetTipSetByHeight"]))),
-    params(("address" = String, Path, description = "A Filecoin address", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
+    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
     responses((status = 200, description = "The ID address, as a JSON string", body = String,
         content_type = "application/json", example = json!(ADDRESS_EXAMPLE))),
     security(("lotus_token" = ["read"]))
@@ -139,7 +139,7 @@ pub async fn get_address_id(
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey", "Filecoin.ChainGetTipSetByHeight"]))),
-    params(("address" = String, Path, description = "A Filecoin address of an account actor", example = "f01234"), params::AtTipset),
+    params(("address" = String, Path, description = "A Filecoin address of an account actor", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The key address, as a JSON string", body = String,
         content_type = "application/json",
         example = json!("f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"))),

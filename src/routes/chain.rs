@@ -47,7 +47,7 @@ pub async fn get_chain_head(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSetByHeight"]))),
-    params(("height" = u64, Path, description = "The chain epoch", minimum = 0, example = 1000)),
+    params(("height" = u64, Path, description = "The chain epoch", minimum = 0, example = 100)),
     responses((status = 200, description = "The tipset at that height", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
@@ -68,7 +68,7 @@ pub async fn get_tipset_by_height(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSet"]))),
-    params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas",
+    params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas", pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
     responses((status = 200, description = "The tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
@@ -93,7 +93,7 @@ pub async fn get_tipset_by_key(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetBlock"]))),
-    params(("cid" = String, Path, description = "The block's CID",
+    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
     responses((status = 200, description = "The block header", body = BlockHeader)),
     security(("lotus_token" = ["read"]))
@@ -119,7 +119,7 @@ pub async fn get_block(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetBlockMessages"]))),
-    params(("cid" = String, Path, description = "The block's CID",
+    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
     responses((status = 200, description = "The block's messages", body = BlockMessages)),
     security(("lotus_token" = ["read"]))

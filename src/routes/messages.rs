@@ -16,7 +16,7 @@ use crate::AppState;
 #[utoipa::path(
     tag = "Messages",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetMessage"]))),
-    params(("cid" = String, Path, description = "The message's CID",
+    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s")),
     responses((status = 200, description = "The message", body = Message)),
     security(("lotus_token" = ["read"]))
@@ -42,7 +42,7 @@ pub async fn get_message(
 #[utoipa::path(
     tag = "Messages",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight"]))),
-    params(("cid" = String, Path, description = "The message's CID",
+    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"),
         params::AtTipset),
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),

@@ -59,10 +59,11 @@ pub fn tipset_key(name: &str, value: &str) -> Result<Value, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct AtTipset {
     /// Read at the tipset at this height (a null round is refused with 404). Exclusive with `tipset`.
-    #[param(value_type = Option<u64>, minimum = 0, example = 1000)]
+    #[param(value_type = Option<u64>, minimum = 0, example = 100)]
     pub height: Option<String>,
     /// Read at the tipset with this key: its block CIDs, separated by commas. Exclusive with `height`.
-    #[param(value_type = Option<String>, example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
+    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
+        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
     pub tipset: Option<String>,
 }
 

@@ -202,6 +202,17 @@ async fn actors_balances_and_addresses() {
 
     let r = h.get("/v1/actors/t0999999", None).await;
     r.problem(404, "actor_not_found");
+
+    // Only accounts have a key address: asking for a miner's is the caller's mistake.
+    let r = h.get("/v1/addresses/t01000/key", None).await;
+    let p = r.problem(400, "invalid_parameter");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not an account actor"),
+        "{p}"
+    );
 }
 
 #[actix_web::test]
