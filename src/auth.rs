@@ -514,6 +514,15 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
         let token = bearer_token(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state is missing"))?;
+            if state.limits.public && P::PERM > Perm::Read {
+                return Err(ApiError::new(
+                    crate::error::Code::OperationDisabled,
+                    format!(
+                        "this operation needs the '{}' permission and is disabled here: this gateway is public and serves read operations only",
+                        P::PERM
+                    ),
+                ));
+            }
             let token = token?;
             let anonymous = token.is_none();
             let caller = state

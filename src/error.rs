@@ -46,6 +46,7 @@ error_codes! {
     InvalidRequest = ("invalid_request", 400, "Invalid request", "The request is malformed.");
     Unauthorized = ("unauthorized", 401, "Unauthorized", "The token is missing where one is required, malformed, not HS256 or badly signed.");
     Forbidden = ("insufficient_permission", 403, "Insufficient permission", "The token is valid but lacks the permission this operation needs.");
+    OperationDisabled = ("operation_disabled", 403, "Operation disabled", "This gateway is in public mode and serves read operations only.");
     UpstreamForbidden = ("upstream_forbidden", 403, "Refused by the Lotus node", "The Lotus node refused the call for lack of permission.");
     RouteNotFound = ("route_not_found", 404, "Not found", "No route matches this path.");
     NotFound = ("not_found", 404, "Not found", "The Lotus node does not have the requested object.");
@@ -56,6 +57,7 @@ error_codes! {
     NotAcceptable = ("not_acceptable", 406, "Not acceptable", "The requested media type cannot be produced.");
     PayloadTooLarge = ("payload_too_large", 413, "Payload too large", "The request body exceeds the configured limit.");
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type", "The request body must be application/json.");
+    RateLimited = ("rate_limited", 429, "Too many requests", "The token or client address has used up its rate limit; retry after Retry-After seconds.");
     Internal = ("internal_error", 500, "Internal error", "The gateway failed unexpectedly; the log has details.");
     UpstreamUnreachable = ("upstream_unreachable", 502, "Lotus node unreachable", "The gateway could not connect to the Lotus node.");
     UpstreamBadResponse = ("upstream_bad_response", 502, "Bad response from the Lotus node", "The Lotus node answered with something that is not a valid JSON-RPC reply.");

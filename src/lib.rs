@@ -15,6 +15,7 @@ pub mod lotus;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod settings;
@@ -32,6 +33,48 @@ pub struct AppState {
     pub head: HeadTracker,
     /// The head as the node's ChainNotify stream delivers it.
     pub head_feed: std::sync::Arc<head::HeadFeed>,
+    pub limits: Limits,
+}
+
+/// Rate limits and the weight of each operation, shared by every worker.
+#[derive(Debug, Default)]
+pub struct Limits {
+    pub per_token: Option<ratelimit::Buckets>,
+    pub per_ip: Option<ratelimit::Buckets>,
+    /// The cost of each documented operation, by route pattern and method; operations not listed are free.
+    pub weights: std::collections::HashMap<(String, actix_web::http::Method), u32>,
+    /// Reads older than this many epochs below the head are refused; 0: no cap.
+    pub max_lookback: i64,
+    /// Only read operations are served.
+    pub public: bool,
+}
+
+impl Limits {
+    /// The weight of each operation: the largest weight of the Lotus methods it declares calling.
+    pub fn weights_from(
+        spec: &utoipa::openapi::OpenApi,
+    ) -> std::collections::HashMap<(String, actix_web::http::Method), u32> {
+        let mut weights = std::collections::HashMap::new();
+        let spec = serde_json::to_value(spec).unwrap_or_default();
+        for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+            for (verb, op) in item.as_object().into_iter().flatten() {
+                let Ok(method) = verb.to_uppercase().parse() else {
+                    continue;
+                };
+                let weight = op["x-lotus-methods"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.as_str())
+                    .map(ratelimit::method_weight)
+                    .max();
+                if let Some(w) = weight {
+                    weights.insert((path.clone(), method), w);
+                }
+            }
+        }
+        weights
+    }
 }
 
 /// The highest head height the gateway has seen, to tell final heights from those a reorg may still change.
@@ -167,6 +210,7 @@ pub fn app(
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(middleware::not_found))
         .wrap(actix_web::middleware::from_fn(middleware::etag))
+        .wrap(actix_web::middleware::from_fn(middleware::rate_limit))
         .wrap(actix_web::middleware::from_fn(middleware::strict_query))
         .wrap(middleware::problems())
         .wrap(actix_web::middleware::Condition::new(

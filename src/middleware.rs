@@ -326,3 +326,85 @@ pub async fn etag(
     }
     Ok(ServiceResponse::new(req, res))
 }
+
+fn token_key(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
+    let hash = blake2b_simd::Params::new().hash_length(16).hash(value);
+    Some(format!("token:{}", hash.to_hex()))
+}
+
+/// Applies the rate limits per token and per client address, weighted by the operation's cost.
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    use crate::ratelimit::Verdict;
+    let Some(state) = req.app_data::<web::Data<crate::AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let limits = &state.limits;
+    let weight = match (&limits.per_token, &limits.per_ip, req.match_pattern()) {
+        (None, None, _) | (_, _, None) => None,
+        (_, _, Some(pattern)) => limits
+            .weights
+            .get(&(pattern, req.method().clone()))
+            .copied(),
+    };
+    let Some(weight) = weight else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let cost = f64::from(weight);
+    let mut checks = Vec::new();
+    if let (Some(buckets), Some(key)) = (&limits.per_token, token_key(&req)) {
+        checks.push((buckets, key));
+    }
+    if let (Some(buckets), Some(addr)) = (&limits.per_ip, req.peer_addr()) {
+        checks.push((buckets, format!("ip:{}", addr.ip())));
+    }
+    let mut tightest: Option<(f64, f64)> = None;
+    for (buckets, key) in checks {
+        match buckets.take(&key, cost) {
+            Verdict::Allowed { remaining } => {
+                if tightest.is_none_or(|(_, r)| remaining < r) {
+                    tightest = Some((buckets.burst, remaining));
+                }
+            }
+            Verdict::Limited { retry_after_secs } => {
+                let wait = retry_after_secs.ceil().max(1.0) as u64;
+                let mut err = ApiError::new(
+                    Code::RateLimited,
+                    format!(
+                        "rate limit reached ({} units a second, this operation costs {weight}); retry in {wait} s",
+                        buckets.rate
+                    ),
+                );
+                err.retry_after = Some(wait);
+                let mut res = err.error_response();
+                let headers = res.headers_mut();
+                for (name, value) in [
+                    ("ratelimit-limit", format!("{}", buckets.burst.floor())),
+                    ("ratelimit-remaining", "0".to_string()),
+                    ("ratelimit-reset", wait.to_string()),
+                ] {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        headers.insert(HeaderName::from_static(name), v);
+                    }
+                }
+                let (http_req, _) = req.into_parts();
+                return Ok(ServiceResponse::new(http_req, res).map_into_right_body());
+            }
+        }
+    }
+    let mut res = next.call(req).await?;
+    if let Some((limit, remaining)) = tightest {
+        for (name, value) in [
+            ("ratelimit-limit", format!("{}", limit.floor())),
+            ("ratelimit-remaining", format!("{}", remaining.floor())),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
+    Ok(res.map_into_left_body())
+}

@@ -55,6 +55,23 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         metrics,
         head: crate::HeadTracker::default(),
         head_feed: Default::default(),
+        limits: crate::Limits {
+            per_token: (settings.rate_per_token > 0.0).then(|| {
+                crate::ratelimit::Buckets::new(
+                    settings.rate_per_token,
+                    (settings.rate_per_token * settings.burst_seconds).max(3.0),
+                )
+            }),
+            per_ip: (settings.rate_per_ip > 0.0).then(|| {
+                crate::ratelimit::Buckets::new(
+                    settings.rate_per_ip,
+                    (settings.rate_per_ip * settings.burst_seconds).max(3.0),
+                )
+            }),
+            weights: crate::Limits::weights_from(&crate::openapi()),
+            max_lookback: settings.max_lookback,
+            public: settings.public,
+        },
         readiness: crate::Readiness {
             max_sync_lag: settings.node_max_sync_lag,
         },

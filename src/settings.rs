@@ -29,6 +29,10 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   AllowInsecureHttp = false
   # Origins allowed to call the API from a browser (CORS), separated by commas, or "*" for any. Empty: CORS off.
   CorsAllowedOrigins = ""
+  # The preset for exposing a node publicly: anonymous read, only read operations served (others are refused
+  # with 403), rate limits per client address (RateLimit PerIP, 30 if unset) and a lookback cap
+  # (Chain MaxLookback, 2880 epochs = 24 h if unset).
+  Public = false
   # On SIGTERM or SIGINT: stop accepting, let requests in flight finish for at most this long, then exit.
   ShutdownGracePeriod = "30s"
 
@@ -75,7 +79,18 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # beyond finality) are kept in memory; the least recently used go first. 0 turns the cache off.
   Entries = 10000
 
+[RateLimit]
+  # Units per second each token (PerToken) and each client address (PerIP) may spend; 0: no limit. A request
+  # costs the weight of the Lotus methods its route calls: 3 for State methods, 2 for Chain methods, 1 otherwise.
+  # Over the limit: 429 with Retry-After and RateLimit-* headers. Health, metrics and documentation are free.
+  PerToken = 0
+  PerIP = 0
+  # How many seconds of the rate a bucket holds, for bursts.
+  BurstSeconds = 2
+
 [Chain]
+  # Reads of tipsets and state older than this many epochs below the head are refused with 400; 0: no cap.
+  MaxLookback = 0
   # The address network prefix requests must use: "auto" (learned from the node's network name),
   # "f" (mainnet) or "t" (test networks).
   AddressNetwork = "auto"
@@ -93,7 +108,16 @@ struct Raw {
     auth: RawAuth,
     chain: RawChain,
     cache: RawCache,
+    ratelimit: RawRateLimit,
     demo: RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    pertoken: f64,
+    perip: f64,
+    burstseconds: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +135,7 @@ struct RawApi {
     tlskeyfile: String,
     allowinsecurehttp: bool,
     corsallowedorigins: String,
+    public: bool,
     shutdowngraceperiod: String,
 }
 
@@ -143,6 +168,7 @@ struct RawAuth {
 #[serde(deny_unknown_fields)]
 struct RawChain {
     addressnetwork: String,
+    maxlookback: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,6 +203,12 @@ pub struct Settings {
     pub node_max_concurrent: usize,
     pub node_queue_timeout: Duration,
     pub cache_entries: usize,
+    pub public: bool,
+    /// Units a second per token and per client address; 0: no limit.
+    pub rate_per_token: f64,
+    pub rate_per_ip: f64,
+    pub burst_seconds: f64,
+    pub max_lookback: i64,
     pub head_from_stream: bool,
     /// The node, or `None` when no setting names one.
     pub node: Option<ApiInfo>,
@@ -229,6 +261,18 @@ impl Env {
 
 fn bad(key: &str, value: &str, expected: &str) -> String {
     format!("invalid value {value:?} for {key}: expected {expected}")
+}
+
+fn non_negative(key: &str, value: f64) -> Result<f64, String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(bad(
+            key,
+            &value.to_string(),
+            "0 (no limit) or a positive number",
+        ))
+    }
 }
 
 fn duration(key: &str, value: &str) -> Result<Duration, String> {
@@ -348,6 +392,7 @@ impl Settings {
             other => return Err(bad("[Auth] Mode", other, "\"passthrough\" or \"own\"")),
         };
         let anonymous = match raw.auth.anonymous.trim() {
+            _ if raw.api.public => Perm::Read.up_to(),
             "none" => PermSet::EMPTY,
             "read" => Perm::Read.up_to(),
             other => return Err(bad("[Auth] Anonymous", other, "\"read\" or \"none\"")),
@@ -463,6 +508,33 @@ impl Settings {
             )?,
             node_queue_timeout: duration("[FullNode] QueueTimeout", &raw.fullnode.queuetimeout)?,
             head_from_stream: raw.fullnode.headfromstream,
+            public: raw.api.public,
+            rate_per_token: non_negative("[RateLimit] PerToken", raw.ratelimit.pertoken)?,
+            rate_per_ip: match non_negative("[RateLimit] PerIP", raw.ratelimit.perip)? {
+                0.0 if raw.api.public => 30.0,
+                rate => rate,
+            },
+            burst_seconds: match raw.ratelimit.burstseconds {
+                s if s.is_finite() && s > 0.0 => s,
+                s => {
+                    return Err(bad(
+                        "[RateLimit] BurstSeconds",
+                        &s.to_string(),
+                        "a positive number of seconds",
+                    ))
+                }
+            },
+            max_lookback: match raw.chain.maxlookback {
+                n if n < 0 => {
+                    return Err(bad(
+                        "[Chain] MaxLookback",
+                        &n.to_string(),
+                        "0 or a positive number of epochs",
+                    ))
+                }
+                0 if raw.api.public => 2880,
+                n => n,
+            },
             cache_entries: usize::try_from(raw.cache.entries).map_err(|_| {
                 bad(
                     "[Cache] Entries",

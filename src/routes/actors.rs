@@ -19,7 +19,7 @@ const ADDRESS_EXAMPLE: &str = "f01234";
 /// The actor at an address in the state of the tipset selected (`Filecoin.StateGetActor`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The actor", body = Actor)),
     security(("lotus_token" = ["read"]))
@@ -62,7 +62,7 @@ pub struct Balance {
 /// (`Filecoin.StateGetActor`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The balance", body = Balance)),
     security(("lotus_token" = ["read"]))
@@ -106,7 +106,7 @@ pub async fn get_actor_balance(
 /// Resolves an address to the actor's ID address (`Filecoin.StateLookupID`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID", "Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
     responses((status = 200, description = "The ID address, as a JSON string", body = String,
         content_type = "application/json", example = json!(ADDRESS_EXAMPLE))),
@@ -138,7 +138,7 @@ pub async fn get_address_id(
 /// Resolves an ID address of an account actor to its public-key address (`Filecoin.StateAccountKey`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey", "Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address of an account actor", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The key address, as a JSON string", body = String,
         content_type = "application/json",

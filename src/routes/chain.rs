@@ -46,7 +46,7 @@ pub async fn get_chain_head(
 /// with 400.
 #[utoipa::path(
     tag = "Chain",
-    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainHead"]))),
     params(("height" = u64, Path, description = "The chain epoch", minimum = 0, example = 100)),
     responses((status = 200, description = "The tipset at that height", body = TipSet)),
     security(("lotus_token" = ["read"]))

@@ -41,7 +41,7 @@ pub async fn get_message(
 /// selected (default: the head). 404 `message_not_found` while the message has not been executed.
 #[utoipa::path(
     tag = "Messages",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"),
         params::AtTipset),

@@ -51,7 +51,7 @@ pub struct Network {
 /// (`Filecoin.StateNetworkVersion`).
 #[utoipa::path(
     tag = "Node",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The network", body = Network)),
     security(("lotus_token" = ["read"]))

@@ -95,10 +95,21 @@ impl AtTipset {
                 key: json!([]),
                 immutable: false,
             }),
-            (None, Some(key)) => Ok(Resolved {
-                key: tipset_key("tipset", key)?,
-                immutable: true,
-            }),
+            (None, Some(key)) => {
+                let key = tipset_key("tipset", key)?;
+                if state.limits.max_lookback > 0 {
+                    let ts = state
+                        .node
+                        .call_read(caller, "Filecoin.ChainGetTipSet", json!([key]), true)
+                        .await?;
+                    let found: HeightOnly = crate::routes::decode("Filecoin.ChainGetTipSet", &ts)?;
+                    check_lookback(state, caller, found.height).await?;
+                }
+                Ok(Resolved {
+                    key,
+                    immutable: true,
+                })
+            }
             (Some(h), None) => {
                 let h = height("height", h)?;
                 let (ts, immutable) = tipset_at_height(state, caller, h).await?;
@@ -130,6 +141,7 @@ pub async fn tipset_at_height(
     caller: &Caller,
     height: i64,
 ) -> Result<(std::sync::Arc<str>, bool), ApiError> {
+    check_lookback(state, caller, height).await?;
     let immutable = state.head.is_final(height);
     let raw = state
         .node
@@ -162,4 +174,36 @@ pub async fn tipset_at_height(
         ));
     }
     Ok((raw, immutable))
+}
+
+/// Refuses reads further below the head than `[Chain] MaxLookback` allows.
+pub async fn check_lookback(
+    state: &AppState,
+    caller: &Caller,
+    height: i64,
+) -> Result<(), ApiError> {
+    let cap = state.limits.max_lookback;
+    if cap <= 0 {
+        return Ok(());
+    }
+    let head = match state.head.height() {
+        Some(h) => h,
+        None => {
+            let head = state
+                .node
+                .call_read(caller, "Filecoin.ChainHead", json!([]), false)
+                .await?;
+            let head: HeightOnly = crate::routes::decode("Filecoin.ChainHead", &head)?;
+            state.head.observe(head.height);
+            head.height
+        }
+    };
+    let oldest = head - cap;
+    if height < oldest {
+        return Err(ApiError::invalid_parameter(format!(
+            "height {height} is more than {cap} epochs below the head ({head}): this gateway serves tipsets and state \
+             back to height {oldest} only ([Chain] MaxLookback)"
+        )));
+    }
+    Ok(())
 }

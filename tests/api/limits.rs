@@ -44,3 +44,144 @@ async fn excess_upstream_calls_wait_then_get_503_with_retry_after() {
         200
     );
 }
+
+#[actix_web::test]
+async fn rate_limit_per_client_address_weighs_state_reads() {
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_RATELIMIT_PERIP", "3".into()),
+            ("LOTUS_REST_RATELIMIT_BURSTSECONDS", "2".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let path = format!("/v1/actors/{}", h.sim.accounts()[0].id);
+    // The harness spent part of the bucket at start; wait for it to fill again.
+    actix_web::rt::time::sleep(Duration::from_millis(2100)).await;
+    // A state read costs 3 of the 6 the bucket holds.
+    for expected_remaining in ["3", "0"] {
+        let r = h.get(&path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.header("ratelimit-limit"), Some("6"));
+        assert_eq!(r.header("ratelimit-remaining"), Some(expected_remaining));
+    }
+    h.sim.reset_calls();
+    let r = h.get(&path, None).await;
+    let p = r.problem(429, "rate_limited");
+    assert_eq!(r.header("retry-after"), Some("1"), "{p}");
+    assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(r.header("ratelimit-reset"), Some("1"));
+    assert!(
+        h.sim.calls().is_empty(),
+        "a limited request reached the node"
+    );
+    // Health and metrics are not limited.
+    for _ in 0..10 {
+        assert_eq!(h.get("/healthz", None).await.status, 200);
+    }
+    // A second later the bucket holds 3 units again.
+    actix_web::rt::time::sleep(Duration::from_millis(1050)).await;
+    assert_eq!(h.get(&path, None).await.status, 200);
+}
+
+#[actix_web::test]
+async fn rate_limit_per_token_is_per_token() {
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_RATELIMIT_PERTOKEN", "2".into()),
+            ("LOTUS_REST_RATELIMIT_BURSTSECONDS", "2".into()),
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let a = h.token_up_to(lotus_rest::auth::Perm::Write);
+    let b = h.token_up_to(lotus_rest::auth::Perm::Sign);
+    // The head costs 2 (a Chain method) of the token's 4.
+    for _ in 0..2 {
+        assert_eq!(h.get("/v1/chain/head", Some(&a)).await.status, 200);
+    }
+    h.get("/v1/chain/head", Some(&a))
+        .await
+        .problem(429, "rate_limited");
+    assert_eq!(
+        h.get("/v1/chain/head", Some(&b)).await.status,
+        200,
+        "another token has its own bucket"
+    );
+    assert_eq!(
+        h.get("/v1/chain/head", None).await.status,
+        200,
+        "no token, no token bucket"
+    );
+}
+
+#[actix_web::test]
+async fn the_lookback_cap_refuses_old_reads() {
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_CHAIN_MAXLOOKBACK", "10".into())],
+        ..Options::default()
+    })
+    .await;
+    let head = h.sim.head().height;
+    let old = (1..head - 20)
+        .rev()
+        .find(|x| h.sim.tipset_at(*x).is_some())
+        .unwrap();
+    let recent = (head - 9..head)
+        .rev()
+        .find(|x| h.sim.tipset_at(*x).is_some())
+        .unwrap();
+    let p = h
+        .get(&format!("/v1/tipsets/{old}"), None)
+        .await
+        .problem(400, "invalid_parameter");
+    assert!(p["detail"].as_str().unwrap().contains("MaxLookback"), "{p}");
+    assert_eq!(
+        h.get(&format!("/v1/tipsets/{recent}"), None).await.status,
+        200
+    );
+    let account = &h.sim.accounts()[0].id;
+    h.get(&format!("/v1/actors/{account}?height={old}"), None)
+        .await
+        .problem(400, "invalid_parameter");
+    let old_key: Vec<String> = h
+        .sim
+        .tipset_at(old)
+        .unwrap()
+        .cids
+        .into_iter()
+        .map(|c| c.root)
+        .collect();
+    h.get(
+        &format!("/v1/actors/{account}?tipset={}", old_key.join(",")),
+        None,
+    )
+    .await
+    .problem(400, "invalid_parameter");
+    assert_eq!(
+        h.get(&format!("/v1/actors/{account}?height={recent}"), None)
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn public_mode_reads_anonymously_with_limits_on() {
+    let h = Harness::with(Options {
+        anonymous: "none",
+        vars: vec![("LOTUS_REST_API_PUBLIC", "true".into())],
+        ..Options::default()
+    })
+    .await;
+    // Anonymous read is on whatever [Auth] Anonymous says, and rate limits per address apply.
+    let r = h.get("/v1/chain/head", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("ratelimit-limit"), Some("60"));
+    let spec = h.get("/openapi.json", None).await.json();
+    assert_eq!(
+        spec["paths"]["/v1/chain/head"]["get"]["security"][1],
+        serde_json::json!({})
+    );
+}
