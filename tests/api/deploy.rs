@@ -185,13 +185,17 @@ fn sigterm_lets_a_slow_request_finish_then_exits_zero() {
     let _ = &sim.secret;
 
     sim.handle.set_stall(Some(Duration::from_millis(1500)));
+    // State at the head is read from the node, so this request takes the stall's 1.5 s.
+    let account = sim.handle.accounts()[0].id.clone();
     let slow = std::thread::spawn(move || {
+        let started = Instant::now();
         let res = reqwest::blocking::Client::new()
-            .get(format!("{base}/v1/chain/head"))
+            .get(format!("{base}/v1/actors/{account}"))
             .timeout(Duration::from_secs(20))
             .send()
             .unwrap();
-        (res.status().as_u16(), res.text().unwrap())
+        let status = res.status().as_u16();
+        (status, res.text().unwrap(), started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(400));
     let start = Instant::now();
@@ -201,8 +205,12 @@ fn sigterm_lets_a_slow_request_finish_then_exits_zero() {
         .status()
         .unwrap()
         .success());
-    let (status, body) = slow.join().unwrap();
+    let (status, body, took) = slow.join().unwrap();
     assert_eq!(status, 200, "{body}");
+    assert!(
+        took >= Duration::from_millis(1400),
+        "the request was not slow: {took:?}"
+    );
     let exit = loop {
         if let Some(status) = gw.child.try_wait().unwrap() {
             break status;
