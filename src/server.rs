@@ -24,6 +24,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             max_idle_per_host: settings.node_max_idle,
             max_concurrent: settings.node_max_concurrent,
             queue_timeout: settings.node_queue_timeout,
+            max_response_bytes: settings.node_max_response_bytes,
             not_configured:
                 "no Lotus node is configured: set [FullNode] ApiInfo in the config file, \
                              FULLNODE_API_INFO, or LOTUS_PATH to a Lotus repo"

@@ -55,6 +55,8 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # Calls in flight to the node at most; more wait up to QueueTimeout, then get 503 with Retry-After.
   MaxConcurrentCalls = 256
   QueueTimeout = "2s"
+  # The largest reply accepted from the node, in bytes; a larger one is answered 502.
+  MaxResponseBytes = 104857600
   # For an https node: a PEM file of CA certificates to trust besides the public CAs.
   CaFile = ""
 
@@ -149,6 +151,7 @@ struct RawFullNode {
     maxidleconnections: u64,
     maxsynclag: String,
     maxconcurrentcalls: u64,
+    maxresponsebytes: u64,
     queuetimeout: String,
     headfromstream: bool,
     cafile: String,
@@ -201,6 +204,7 @@ pub struct Settings {
     pub node_ca_file: Option<PathBuf>,
     pub node_max_sync_lag: Duration,
     pub node_max_concurrent: usize,
+    pub node_max_response_bytes: usize,
     pub node_queue_timeout: Duration,
     pub cache_entries: usize,
     pub public: bool,
@@ -502,6 +506,10 @@ impl Settings {
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
+            node_max_response_bytes: positive(
+                "[FullNode] MaxResponseBytes",
+                raw.fullnode.maxresponsebytes,
+            )?,
             node_max_concurrent: positive(
                 "[FullNode] MaxConcurrentCalls",
                 raw.fullnode.maxconcurrentcalls,

@@ -81,6 +81,8 @@ pub struct ClientOptions {
     /// Calls in flight to this upstream at most; more wait up to `queue_timeout`, then fail as unavailable.
     pub max_concurrent: usize,
     pub queue_timeout: Duration,
+    /// The largest reply accepted; a larger one is a bad response.
+    pub max_response_bytes: usize,
     /// The sentence a caller gets when the upstream is not configured.
     pub not_configured: String,
     /// A PEM file of CA certificates to trust for an `https` upstream, besides the public CAs.
@@ -344,9 +346,24 @@ impl Client {
                 UpstreamError::Unreachable(why)
             }
         };
-        let res = req.send().await.map_err(map_send)?;
+        let mut res = req.send().await.map_err(map_send)?;
         let status = res.status();
-        let bytes = res.bytes().await.map_err(map_send)?;
+        let limit = self.opts.max_response_bytes;
+        let too_large = || {
+            UpstreamError::BadResponse(format!(
+                "the reply is larger than the limit of {limit} bytes ([FullNode] MaxResponseBytes)"
+            ))
+        };
+        if res.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(map_send)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         match status.as_u16() {
             401 => return Err(UpstreamError::Unauthorized),
             429 | 503 => {

@@ -68,10 +68,26 @@ impl SimConfig {
 }
 
 /// What the HTTP workers and the chain ticker share.
+/// A way for the simulated node's HTTP replies to go wrong, for tests of the gateway's fault handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this HTTP status and a short text body.
+    Status(u16),
+    /// Answer 200 with a body that is not JSON.
+    NotJson,
+    /// Answer with a well-formed reply to another request id.
+    WrongId,
+    /// Send the reply's head and part of its body, then cut the connection.
+    ResetMidBody,
+    /// Answer with a valid reply whose result is this many bytes long.
+    Oversized(usize),
+}
+
 pub(crate) struct Shared {
     chain: RwLock<Chain>,
     calls: Mutex<VecDeque<String>>,
     stall: Mutex<Option<Duration>>,
+    fault: Mutex<Option<Fault>>,
     secret: Secret,
     session: String,
     block_time: Duration,
@@ -99,6 +115,10 @@ impl Shared {
             }
             calls.push_back(method);
         }
+    }
+
+    pub(crate) fn fault(&self) -> Option<Fault> {
+        *self.fault.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn stall(&self) -> Option<Duration> {
@@ -192,6 +212,16 @@ impl SimHandle {
         calls.unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// Makes every HTTP JSON-RPC reply fail in the given way while set (fault injection).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        *self
+            .inner
+            .shared
+            .fault
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fault;
+    }
+
     /// Delays every reply by `delay` while set.
     pub fn set_stall(&self, delay: Option<Duration>) {
         *self
@@ -272,6 +302,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         chain: RwLock::new(chain),
         calls: Mutex::new(VecDeque::new()),
         stall: Mutex::new(None),
+        fault: Mutex::new(None),
         secret: config.secret.clone(),
         session: uuid::Uuid::new_v4().to_string(),
         block_time: config.block_time,

@@ -468,6 +468,9 @@ pub(super) async fn handle(
     if let Some(delay) = shared.stall() {
         tokio::time::sleep(delay).await;
     }
+    if let Some(fault) = shared.fault() {
+        return faulty_reply(fault, &parsed);
+    }
     let Ok(perms) = caller_perms(&req, &shared) else {
         return HttpResponse::Unauthorized().finish();
     };
@@ -490,6 +493,50 @@ pub(super) async fn handle(
         Ok(request) => {
             let (status, body) = handle_one(&shared, perms, &request);
             reply(status, &body)
+        }
+    }
+}
+
+/// The reply of a node that misbehaves in the way `fault` says.
+fn faulty_reply(fault: super::Fault, request: &Result<Value, serde_json::Error>) -> HttpResponse {
+    use super::Fault;
+    let id = request
+        .as_ref()
+        .ok()
+        .and_then(|r| r.get("id").cloned())
+        .unwrap_or(Value::Null);
+    match fault {
+        Fault::Status(status) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(status)
+                .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+        )
+        .content_type("text/plain")
+        .body("simulated failure"),
+        Fault::NotJson => HttpResponse::Ok()
+            .content_type("text/html")
+            .body("<html><body>502 Bad Gateway</body></html>"),
+        Fault::WrongId => HttpResponse::Ok().json(serde_json::json!({
+            "jsonrpc": "2.0", "id": 987654321, "result": "not yours"
+        })),
+        Fault::ResetMidBody => {
+            let head = web::Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"result\":{\"Cids\":[");
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .streaming(futures_util::stream::iter([
+                    Ok::<_, std::io::Error>(head),
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "the simulated node cut the reply",
+                    )),
+                ]))
+        }
+        Fault::Oversized(len) => {
+            let mut body = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":\"");
+            body.push_str(&"x".repeat(len));
+            body.push_str("\"}");
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body)
         }
     }
 }

@@ -72,3 +72,69 @@ async fn no_node_configured_is_503_saying_how_to_configure_one() {
         "{p}"
     );
 }
+
+/// Every way the node's reply can go wrong gives its status quickly, health stays up, and the gateway recovers
+/// by itself when the node does.
+#[actix_web::test]
+async fn each_upstream_fault_has_its_status_and_the_gateway_recovers() {
+    use lotus_rest::sim::Fault;
+    let h = Harness::with(Options {
+        timeout: "2s",
+        vars: vec![
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+            ("LOTUS_REST_FULLNODE_MAXRESPONSEBYTES", "65536".into()),
+            ("LOTUS_REST_CACHE_ENTRIES", "0".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let cases = [
+        (Fault::Status(500), 502, "upstream_bad_response", "500"),
+        (Fault::Status(503), 503, "upstream_unavailable", "503"),
+        (Fault::Status(429), 503, "upstream_unavailable", "429"),
+        (Fault::Status(401), 502, "upstream_auth_failed", "401"),
+        (
+            Fault::NotJson,
+            502,
+            "upstream_bad_response",
+            "not a JSON-RPC response",
+        ),
+        (
+            Fault::WrongId,
+            502,
+            "upstream_bad_response",
+            "does not match",
+        ),
+        (
+            Fault::ResetMidBody,
+            502,
+            "upstream_unreachable",
+            "cannot reach",
+        ),
+        (
+            Fault::Oversized(200_000),
+            502,
+            "upstream_bad_response",
+            "MaxResponseBytes",
+        ),
+    ];
+    for (fault, status, code, words) in cases {
+        h.sim.set_fault(Some(fault));
+        let start = Instant::now();
+        let r = h.get("/v1/chain/head", None).await;
+        let p = r.problem(status, code);
+        assert!(
+            p["detail"].as_str().unwrap().contains(words),
+            "{fault:?}: {p}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{fault:?} took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(h.get("/healthz", None).await.status, 200, "{fault:?}");
+        h.sim.set_fault(None);
+        let r = h.get("/v1/chain/head", None).await;
+        assert_eq!(r.status, 200, "{fault:?}: no recovery: {}", r.text);
+    }
+}
