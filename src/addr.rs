@@ -87,6 +87,11 @@ fn parse_multiaddr(input: &str) -> Result<HostPort, String> {
             Protocol::Ip4(ip) => host = Some(Host::Ip(IpAddr::V4(ip))),
             Protocol::Ip6(ip) => host = Some(Host::Ip(IpAddr::V6(ip))),
             Protocol::Dns(name) | Protocol::Dns4(name) | Protocol::Dns6(name) => {
+                if !is_dns_name(&name) {
+                    return Err(format!(
+                        "invalid DNS name \"{name}\" in multiaddr \"{input}\": expected letters, digits, '-' and '.' only, ending in a label that starts with a letter"
+                    ));
+                }
                 host = Some(Host::Dns(name.to_string()))
             }
             Protocol::Tcp(p) => port = Some(p),
@@ -114,16 +119,21 @@ fn parse_plain(input: &str) -> Result<HostPort, String> {
         .ok_or_else(|| format!("invalid address \"{input}\": expected {EXPECTED}"))?;
     let port: u16 = port
         .parse()
-        .map_err(|_| format!("invalid port \"{port}\" in \"{input}\": expected 0 to 65535"))?;
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let host = match bare.parse::<IpAddr>() {
-        Ok(ip) => Host::Ip(ip),
-        Err(_) if is_dns_name(bare) => Host::Dns(bare.to_string()),
-        Err(_) => {
-            return Err(format!(
-                "invalid host \"{host}\" in \"{input}\": expected {EXPECTED}"
-            ))
-        }
+        .ok()
+        .filter(|_| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("invalid port \"{port}\" in \"{input}\": expected 0 to 65535"))?;
+    let bad_host = || format!("invalid host \"{host}\" in \"{input}\": expected {EXPECTED}");
+    // An IPv6 address is written in brackets, and only it; anything else is a plain IPv4 address or DNS name.
+    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(inner) => match inner.parse::<std::net::Ipv6Addr>() {
+            Ok(ip) => Host::Ip(IpAddr::V6(ip)),
+            Err(_) => return Err(bad_host()),
+        },
+        None => match host.parse::<std::net::Ipv4Addr>() {
+            Ok(ip) => Host::Ip(IpAddr::V4(ip)),
+            Err(_) if is_dns_name(host) => Host::Dns(host.to_string()),
+            Err(_) => return Err(bad_host()),
+        },
     };
     Ok(HostPort {
         host,
@@ -132,9 +142,15 @@ fn parse_plain(input: &str) -> Result<HostPort, String> {
     })
 }
 
+/// A DNS name a URL keeps as a name: letters, digits and hyphens in dot-separated labels, the last starting with a
+/// letter (so that no URL parser reads it as an IPv4 address such as `1.2` or `0x7f000001`).
 fn is_dns_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
+        && s.rsplit('.')
+            .next()
+            .and_then(|last| last.chars().next())
+            .is_some_and(|c| c.is_ascii_alphabetic())
         && s.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
@@ -242,6 +258,30 @@ mod tests {
         ] {
             let err = parse_host_port(bad).unwrap_err();
             assert!(err.contains(bad) || err.contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
+    fn hosts_that_could_mean_another_host_are_refused() {
+        for bad in [
+            "/dns/x@evil.example/tcp/1234/http",
+            "/dns/evil.example:80#/tcp/1",
+            "/dns/a?b/tcp/1",
+            "/dns/a b/tcp/1",
+            "/dns//tcp/1",
+            "/dns/0x7f000001/tcp/1234/http",
+            "1.2:1234",
+            "[1.2.3.4]:80",
+            "1.2.3.4]:80",
+            "[[::1]]:80",
+            "[localhost]:80",
+            "::1:80",
+            "localhost:+80",
+        ] {
+            assert!(parse_host_port(bad).is_err(), "{bad} was accepted");
+            if bad.starts_with('/') {
+                assert!(upstream_url(bad, "/rpc/v1").is_err(), "{bad} was accepted");
+            }
         }
     }
 

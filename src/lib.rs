@@ -163,6 +163,8 @@ where
     app.service(routes::health::healthz)
         .service(routes::health::readyz)
         .service(routes::health::get_metrics)
+        .service(routes::rpc::post_rpc_v1)
+        .service(routes::rpc::post_rpc_v0)
         .service(scope::scope("/v1").configure(routes::v1))
 }
 
@@ -201,6 +203,7 @@ pub fn app(
         .app_data(spec)
         .app_data(web::PathConfig::default().error_handler(error::extractors::path))
         .app_data(web::QueryConfig::default().error_handler(error::extractors::query))
+        .app_data(web::PayloadConfig::new(http.max_body_bytes))
         .app_data(
             web::JsonConfig::default()
                 .limit(http.max_body_bytes)

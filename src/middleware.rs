@@ -105,11 +105,12 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     .error_response()
 }
 
+/// Whether an error response already has a deliberate JSON body (a problem document, or a JSON-RPC error).
 fn is_problem(res: &ServiceResponse<impl MessageBody>) -> bool {
     res.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON))
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("application/json"))
 }
 
 /// The methods the spec lists for the route a request matched, for `Allow`.

@@ -18,6 +18,10 @@ pub const TAGS: &[(&str, &str)] = &[
     ("Chain", "Tipsets, blocks and the head of the chain"),
     ("Messages", "Messages and their receipts"),
     ("Actors", "Actors, balances and address resolution"),
+    (
+        "JSON-RPC",
+        "Lotus's own JSON-RPC protocol, with the same tokens and permissions",
+    ),
     ("Health", "Liveness and readiness of the gateway"),
 ];
 

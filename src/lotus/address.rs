@@ -110,9 +110,13 @@ impl Address {
             let (ns, sub) = rest
                 .split_once('f')
                 .ok_or_else(|| err("a delegated address has <namespace>f<subaddress> after f4"))?;
-            let ns: u64 = ns.parse().map_err(|_| {
-                err("the namespace of a delegated address must be a decimal actor ID")
-            })?;
+            let ns: u64 = ns
+                .parse()
+                .ok()
+                .filter(|_| !ns.is_empty() && ns.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| {
+                    err("the namespace of a delegated address must be a decimal actor ID")
+                })?;
             (Some(ns), sub)
         } else {
             (None, rest)
@@ -238,6 +242,7 @@ mod tests {
             ("f17uoq6tp427uzv7fztkbsnn64iwotfrristwprya", "checksum"),
             ("f1ABC", "base32"),
             ("f1aaaa", "too short"),
+            ("f4+10fkkld55ioe7qg24wvt7fu6pbknb56ht7pt4zamxa", "namespace"),
             ("f1aaaaaaaaaaaa", "20 bytes"),
         ] {
             let err = Address::parse(input).unwrap_err();

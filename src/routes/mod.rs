@@ -12,6 +12,7 @@ pub mod health;
 pub mod messages;
 pub mod node;
 pub mod params;
+pub mod rpc;
 
 /// Registers every `/v1` route.
 pub fn v1(cfg: &mut ServiceConfig) {

@@ -26,11 +26,11 @@ pub fn address(state: &AppState, name: &str, value: &str) -> Result<String, ApiE
 
 /// Parses a non-negative chain epoch.
 pub fn height(name: &str, value: &str) -> Result<i64, ApiError> {
-    value
-        .trim()
+    let digits = value.trim();
+    digits
         .parse::<i64>()
         .ok()
-        .filter(|h| *h >= 0)
+        .filter(|_| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| {
             ApiError::invalid_parameter(format!(
                 "invalid {name} \"{value}\": expected a non-negative integer chain epoch"

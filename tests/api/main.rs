@@ -11,5 +11,7 @@ mod faults;
 mod limits;
 mod modes;
 mod permissions;
+mod properties;
 mod routes;
+mod rpc;
 mod spec;

@@ -98,6 +98,10 @@ async fn every_route_checks_its_permission_before_calling_the_node() {
     );
     let other_secret = lotus_rest::auth::Secret::generate().mint(Perm::Admin.up_to());
     for op in &ops {
+        // The JSON-RPC endpoint checks each call's method; it has tests of its own.
+        if op.path.starts_with("/rpc/") {
+            continue;
+        }
         let Some(perm) = op.perm else { continue };
         let url = concrete(&sample, &op.path);
         let label = format!("{} {url}", op.method);
@@ -181,7 +185,10 @@ async fn a_read_token_never_causes_a_call_above_read() {
     let h = Harness::start().await;
     let token = h.token_up_to(Perm::Read);
     let sample = h.sample().await;
-    for op in operations() {
+    for op in operations()
+        .into_iter()
+        .filter(|op| !op.path.starts_with("/rpc/"))
+    {
         let url = concrete(&sample, &op.path);
         h.sim.reset_calls();
         let _ = h.send(op.method.clone(), &url, Some(&token)).await;

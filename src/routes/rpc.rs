@@ -1,0 +1,365 @@
+//! Lotus JSON-RPC beside REST: `POST /rpc/v1` (and `/rpc/v0`) takes Lotus's own protocol, single calls and
+//! batches, so Lotus clients (the lotus CLI, filecoin.js) work through the same gateway, tokens and limits. Each
+//! call is forwarded only when the caller's token holds the method's permission; otherwise it gets Lotus's own
+//! `missing permission` error and the node never sees it.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use crate::auth::{bearer_token, Caller};
+use crate::error::{ApiError, Code};
+use crate::upstream::UpstreamError;
+use crate::AppState;
+
+/// A JSON-RPC 2.0 request as Lotus takes it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JsonRpcRequest {
+    #[schema(example = "2.0")]
+    pub jsonrpc: String,
+    /// The Lotus method, e.g. `Filecoin.ChainHead`.
+    #[schema(example = "Filecoin.ChainHead")]
+    pub method: String,
+    /// The method's parameters, positional.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>, example = json!([]))]
+    pub params: Value,
+    /// The request id, echoed in the response; a request without one is a notification.
+    #[serde(default)]
+    #[schema(value_type = Object, example = 1)]
+    pub id: Option<Value>,
+}
+
+/// A JSON-RPC error.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JsonRpcError {
+    #[schema(example = 1)]
+    pub code: i64,
+    #[schema(example = "missing permission to invoke 'WalletList' (need 'write')")]
+    pub message: String,
+}
+
+/// A JSON-RPC 2.0 response: a `result` or an `error`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JsonRpcResponse {
+    #[schema(example = "2.0")]
+    pub jsonrpc: String,
+    #[schema(value_type = Object, example = 1)]
+    pub id: Value,
+    /// The method's result, as the node sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub result: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<JsonRpcError>,
+}
+
+/// One call or a batch of calls.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum JsonRpcBody {
+    Single(JsonRpcRequest),
+    Batch(Vec<JsonRpcRequest>),
+}
+
+/// One reply or the replies of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum JsonRpcReply {
+    Single(JsonRpcResponse),
+    Batch(Vec<JsonRpcResponse>),
+}
+
+/// Channel methods need a WebSocket, which this endpoint does not serve.
+const CHANNEL_METHODS: &[&str] = &[
+    "Filecoin.ChainNotify",
+    "Filecoin.MpoolSub",
+    "Filecoin.SyncIncomingBlocks",
+    "Filecoin.ChainExport",
+    "Filecoin.SubscribeActorEventsRaw",
+    "Filecoin.Closing",
+];
+
+fn error_reply(id: Value, code: i64, message: impl Into<String>) -> JsonRpcResponse {
+    JsonRpcResponse {
+        jsonrpc: "2.0".into(),
+        id,
+        result: None,
+        error: Some(JsonRpcError {
+            code,
+            message: message.into(),
+        }),
+    }
+}
+
+/// The rate-limit buckets a request is charged to: its token's and its client address's.
+pub struct RateKeys {
+    token: Option<String>,
+    ip: Option<String>,
+}
+
+impl RateKeys {
+    fn of(req: &HttpRequest) -> Self {
+        RateKeys {
+            token: req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .map(|v| {
+                    let hash = blake2b_simd::Params::new()
+                        .hash_length(16)
+                        .hash(v.as_bytes());
+                    format!("token:{}", hash.to_hex())
+                }),
+            ip: req.peer_addr().map(|a| format!("ip:{}", a.ip())),
+        }
+    }
+
+    /// Takes `weight` from every bucket that applies; the seconds to wait when one is empty.
+    fn charge(&self, state: &AppState, weight: u32) -> Option<u64> {
+        use crate::ratelimit::Verdict;
+        let limits = &state.limits;
+        let checks = [(&limits.per_token, &self.token), (&limits.per_ip, &self.ip)];
+        for (buckets, key) in checks {
+            if let (Some(buckets), Some(key)) = (buckets, key) {
+                if let Verdict::Limited { retry_after_secs } = buckets.take(key, f64::from(weight))
+                {
+                    return Some(retry_after_secs.ceil().max(1.0) as u64);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Calls one method for the caller, or says why not, in Lotus's words.
+async fn call_one(
+    state: &AppState,
+    caller: &Caller,
+    keys: &RateKeys,
+    req: JsonRpcRequest,
+) -> (JsonRpcResponse, Option<ApiError>) {
+    let id = req.id.unwrap_or(Value::Null);
+    if req.jsonrpc != "2.0" {
+        return (
+            error_reply(id, -32600, "invalid request: jsonrpc must be \"2.0\""),
+            None,
+        );
+    }
+    let short = req.method.strip_prefix("Filecoin.").unwrap_or(&req.method);
+    let Some(method) = state.node.method(&req.method) else {
+        return (
+            error_reply(id, -32601, format!("method '{}' not found", req.method)),
+            None,
+        );
+    };
+    if !caller.perms.contains(method.perm) {
+        return (
+            error_reply(
+                id,
+                1,
+                format!(
+                    "missing permission to invoke '{short}' (need '{}')",
+                    method.perm
+                ),
+            ),
+            None,
+        );
+    }
+    if state.limits.public && method.perm > crate::auth::Perm::Read {
+        return (
+            error_reply(
+                id,
+                1,
+                format!("'{short}' needs the '{}' permission and is disabled here: this gateway is public and serves read methods only", method.perm),
+            ),
+            None,
+        );
+    }
+    if let Some(wait) = keys.charge(state, crate::ratelimit::method_weight(method.name)) {
+        let mut err = ApiError::new(
+            Code::RateLimited,
+            format!("rate limit reached; retry in {wait} s"),
+        );
+        err.retry_after = Some(wait);
+        return (error_reply(id, -32005, err.detail.clone()), Some(err));
+    }
+    if CHANNEL_METHODS.contains(&method.name) {
+        return (
+            error_reply(
+                id,
+                -32601,
+                format!(
+                    "method '{}' not supported in this mode (no out channel support)",
+                    req.method
+                ),
+            ),
+            None,
+        );
+    }
+    let params = if req.params.is_null() {
+        json!([])
+    } else {
+        req.params
+    };
+    if !params.is_array() {
+        return (error_reply(id, -32602, "params must be an array"), None);
+    }
+    match state
+        .node
+        .request(caller.upstream_token.as_deref(), method.name, params)
+        .await
+    {
+        Ok(result) => (
+            JsonRpcResponse {
+                jsonrpc: "2.0".into(),
+                id,
+                result: Some(result),
+                error: None,
+            },
+            None,
+        ),
+        Err(UpstreamError::Rpc(e)) => (error_reply(id, e.code, e.message), None),
+        Err(other) => {
+            let err = ApiError::from(other);
+            (error_reply(id, -32000, err.detail.clone()), Some(err))
+        }
+    }
+}
+
+/// Lotus JSON-RPC.
+///
+/// Lotus's JSON-RPC protocol over HTTP POST, single calls and batches. Each call needs the permission Lotus requires
+/// for its method (the token's own, as on Lotus: read for `Filecoin.ChainHead`, write for `Filecoin.WalletList`,
+/// ...); a call the token does not allow gets Lotus's `missing permission` error and is not forwarded. Methods
+/// Lotus does not have get -32601. Channel methods need a WebSocket and are refused here. When the node cannot be
+/// reached, a single call gets the HTTP status of the fault (502, 503, 504) with a JSON-RPC error.
+#[utoipa::path(
+    tag = "JSON-RPC",
+    request_body(content = JsonRpcBody, description = "One JSON-RPC request or an array of them",
+        example = json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": 1})),
+    responses(
+        (status = 200, description = "The response, or the responses of a batch in order", body = JsonRpcReply),
+        (status = 400, description = "The body is not JSON-RPC", body = JsonRpcResponse),
+        (status = 429, description = "A single call over the rate limit", body = JsonRpcResponse),
+        (status = 502, description = "A single call the node could not answer", body = JsonRpcResponse),
+        (status = 503, description = "A single call while the node is unavailable", body = JsonRpcResponse),
+        (status = 504, description = "A single call the node did not answer in time", body = JsonRpcResponse),
+    ),
+    security(("lotus_token" = ["read"]))
+)]
+#[post("/rpc/v1")]
+pub async fn post_rpc_v1(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    rpc(req, state, body).await
+}
+
+/// Lotus JSON-RPC (v0 path).
+///
+/// The same endpoint as `/rpc/v1`, on the path older Lotus clients use.
+#[utoipa::path(
+    tag = "JSON-RPC",
+    request_body(content = JsonRpcBody, description = "One JSON-RPC request or an array of them",
+        example = json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": 1})),
+    responses(
+        (status = 200, description = "The response, or the responses of a batch in order", body = JsonRpcReply),
+        (status = 400, description = "The body is not JSON-RPC", body = JsonRpcResponse),
+        (status = 429, description = "A single call over the rate limit", body = JsonRpcResponse),
+        (status = 502, description = "A single call the node could not answer", body = JsonRpcResponse),
+        (status = 503, description = "A single call while the node is unavailable", body = JsonRpcResponse),
+        (status = 504, description = "A single call the node did not answer in time", body = JsonRpcResponse),
+    ),
+    security(("lotus_token" = ["read"]))
+)]
+#[post("/rpc/v0")]
+pub async fn post_rpc_v0(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    rpc(req, state, body).await
+}
+
+async fn rpc(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state
+        .auth
+        .authenticate(bearer_token(&req)?, &state.node, &state.metrics)
+        .await?;
+    let keys = RateKeys::of(&req);
+    if caller.perms.is_empty() {
+        return Err(ApiError::unauthorized(
+            "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
+        ));
+    }
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(HttpResponse::BadRequest().json(error_reply(
+                Value::Null,
+                -32700,
+                format!("parse error: {e}"),
+            )))
+        }
+    };
+    let body: JsonRpcBody = match serde_json::from_value(parsed) {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(HttpResponse::BadRequest().json(error_reply(
+                Value::Null,
+                -32600,
+                format!(
+                    "invalid request: expected a JSON-RPC request object or an array of them ({e})"
+                ),
+            )))
+        }
+    };
+    match body {
+        JsonRpcBody::Single(call) => {
+            let notification = call.id.is_none();
+            let (reply, fault) = call_one(&state, &caller, &keys, call).await;
+            let status = fault
+                .as_ref()
+                .map(|f| f.code.status())
+                .unwrap_or(actix_web::http::StatusCode::OK);
+            if notification && status.is_success() {
+                return Ok(HttpResponse::NoContent().finish());
+            }
+            let mut res = HttpResponse::build(status);
+            if let Some(secs) = fault.and_then(|f| f.retry_after) {
+                res.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+            }
+            Ok(res.json(JsonRpcReply::Single(reply)))
+        }
+        JsonRpcBody::Batch(calls) => {
+            if calls.is_empty() {
+                return Ok(HttpResponse::BadRequest().json(error_reply(
+                    Value::Null,
+                    -32600,
+                    "invalid request: empty batch",
+                )));
+            }
+            let notifications: Vec<bool> = calls.iter().map(|c| c.id.is_none()).collect();
+            let replies = futures_util::future::join_all(
+                calls
+                    .into_iter()
+                    .map(|c| call_one(&state, &caller, &keys, c)),
+            )
+            .await;
+            let replies: Vec<JsonRpcResponse> = replies
+                .into_iter()
+                .zip(notifications)
+                .filter(|(_, notification)| !notification)
+                .map(|((reply, _), _)| reply)
+                .collect();
+            Ok(HttpResponse::Ok().json(JsonRpcReply::Batch(replies)))
+        }
+    }
+}
