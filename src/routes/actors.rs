@@ -86,19 +86,13 @@ pub async fn get_actor_balance(
         )
         .await?;
     let actor: Actor = super::decode("Filecoin.StateGetActor", &actor)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            actix_web::http::header::CACHE_CONTROL,
-            if at.immutable {
-                super::IMMUTABLE
-            } else {
-                super::MUTABLE
-            },
-        ))
-        .json(Balance {
+    Ok(super::json_response(
+        &Balance {
             address,
             balance: actor.balance,
-        }))
+        },
+        at.immutable,
+    ))
 }
 
 /// The ID address of an address.

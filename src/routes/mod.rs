@@ -49,6 +49,16 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A value of the gateway's own as the body of a 200, with the Cache-Control its freshness calls for.
+pub fn json_response<T: serde::Serialize>(value: &T, immutable: bool) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CACHE_CONTROL,
+            if immutable { IMMUTABLE } else { MUTABLE },
+        ))
+        .json(value)
+}
+
 /// Lotus's result as the body of a 200, passed through without being parsed and printed again.
 pub fn lotus_json(body: Arc<str>, immutable: bool) -> HttpResponse {
     struct Body(Arc<str>);

@@ -74,17 +74,11 @@ pub async fn get_network(
             at.immutable
         ),
     )?;
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            actix_web::http::header::CACHE_CONTROL,
-            if at.immutable {
-                super::IMMUTABLE
-            } else {
-                super::MUTABLE
-            },
-        ))
-        .json(Network {
+    Ok(super::json_response(
+        &Network {
             name: super::decode("Filecoin.StateNetworkName", &name)?,
             version: super::decode("Filecoin.StateNetworkVersion", &version)?,
-        }))
+        },
+        at.immutable,
+    ))
 }
