@@ -185,3 +185,28 @@ async fn public_mode_reads_anonymously_with_limits_on() {
         serde_json::json!({})
     );
 }
+
+#[actix_web::test]
+async fn a_body_over_the_limit_is_413() {
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_API_MAXREQUESTBODYBYTES", "1024".into())],
+        ..Options::default()
+    })
+    .await;
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","method":"Filecoin.ChainHead","params":["{}"],"id":1}}"#,
+        "x".repeat(4096)
+    );
+    let res = h
+        .http
+        .post(format!("{}/rpc/v1", h.base))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    crate::common::Reply::from(res)
+        .await
+        .problem(413, "payload_too_large");
+    assert!(h.sim.calls().is_empty());
+}
