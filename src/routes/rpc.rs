@@ -14,6 +14,14 @@ use crate::error::{ApiError, Code};
 use crate::upstream::UpstreamError;
 use crate::AppState;
 
+/// A JSON-RPC request id: a number or a string.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RpcId {
+    Number(i64),
+    Text(String),
+}
+
 /// A JSON-RPC 2.0 request as Lotus takes it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JsonRpcRequest {
@@ -26,9 +34,10 @@ pub struct JsonRpcRequest {
     #[serde(default)]
     #[schema(value_type = Vec<Object>, example = json!([]))]
     pub params: Value,
-    /// The request id, echoed in the response; a request without one is a notification.
+    /// The request id, echoed in the response; a request without one (or with `null`, as Lotus reads it) is a
+    /// notification, which gets no response.
     #[serde(default)]
-    #[schema(value_type = Object, example = 1)]
+    #[schema(value_type = Option<RpcId>, example = 1)]
     pub id: Option<Value>,
 }
 
@@ -46,7 +55,8 @@ pub struct JsonRpcError {
 pub struct JsonRpcResponse {
     #[schema(example = "2.0")]
     pub jsonrpc: String,
-    #[schema(value_type = Object, example = 1)]
+    /// The id of the request answered; `null` when the request could not be read.
+    #[schema(value_type = Option<RpcId>, example = 1)]
     pub id: Value,
     /// The method's result, as the node sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +151,16 @@ async fn call_one(
     req: JsonRpcRequest,
 ) -> (JsonRpcResponse, Option<ApiError>) {
     let id = req.id.unwrap_or(Value::Null);
+    if !(id.is_null() || id.is_string() || id.is_i64() || id.is_u64()) {
+        return (
+            error_reply(
+                Value::Null,
+                -32600,
+                "invalid request: id must be a number or a string",
+            ),
+            None,
+        );
+    }
     if req.jsonrpc != "2.0" {
         return (
             error_reply(id, -32600, "invalid request: jsonrpc must be \"2.0\""),
@@ -241,6 +261,7 @@ async fn call_one(
         example = json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": 1})),
     responses(
         (status = 200, description = "The response, or the responses of a batch in order", body = JsonRpcReply),
+        (status = 204, description = "A single notification (no id): there is nothing to answer"),
         (status = 400, description = "The body is not JSON-RPC", body = JsonRpcResponse),
         (status = 429, description = "A single call over the rate limit", body = JsonRpcResponse),
         (status = 502, description = "A single call the node could not answer", body = JsonRpcResponse),
@@ -267,6 +288,7 @@ pub async fn post_rpc_v1(
         example = json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": 1})),
     responses(
         (status = 200, description = "The response, or the responses of a batch in order", body = JsonRpcReply),
+        (status = 204, description = "A single notification (no id): there is nothing to answer"),
         (status = 400, description = "The body is not JSON-RPC", body = JsonRpcResponse),
         (status = 429, description = "A single call over the rate limit", body = JsonRpcResponse),
         (status = 502, description = "A single call the node could not answer", body = JsonRpcResponse),

@@ -104,6 +104,24 @@ async fn tokens_and_malformed_bodies() {
     )
     .await;
     assert_eq!(r.json()["error"]["code"], -32602);
+    let r = post(
+        &h,
+        "/rpc/v1",
+        None,
+        json!([{"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": [1, 2]}]),
+    )
+    .await;
+    assert_eq!(r.json()[0]["error"]["code"], -32600);
+    assert_eq!(r.json()[0]["id"], Value::Null);
+    // A notification gets no answer, as on Lotus.
+    let r = post(
+        &h,
+        "/rpc/v1",
+        None,
+        json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": []}),
+    )
+    .await;
+    assert_eq!(r.status, 204);
 }
 
 #[actix_web::test]
