@@ -137,7 +137,9 @@ pub fn serve(
         cors_origins: settings.cors_origins.clone(),
     };
     let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), &http))
-        .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64);
+        .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)
+        .client_request_timeout(settings.client_request_timeout)
+        .keep_alive(settings.keep_alive);
     let server = match &settings.tls {
         Some((cert, key)) => {
             let store = crate::tls::CertStore::open(cert, key)

@@ -33,6 +33,10 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # with 403), rate limits per client address (RateLimit PerIP, 30 if unset) and a lookback cap
   # (Chain MaxLookback, 2880 epochs = 24 h if unset).
   Public = false
+  # How long a client may take to send a request's headers (slow clients cannot pin connections): then 408.
+  ClientRequestTimeout = "5s"
+  # How long an idle keep-alive connection is kept open.
+  KeepAlive = "75s"
   # On SIGTERM or SIGINT: stop accepting, let requests in flight finish for at most this long, then exit.
   ShutdownGracePeriod = "30s"
 
@@ -137,6 +141,8 @@ struct RawApi {
     tlskeyfile: String,
     allowinsecurehttp: bool,
     corsallowedorigins: String,
+    clientrequesttimeout: String,
+    keepalive: String,
     public: bool,
     shutdowngraceperiod: String,
 }
@@ -201,6 +207,8 @@ pub struct Settings {
     /// Allowed CORS origins; empty: CORS off; `*`: any.
     pub cors_origins: Vec<String>,
     pub shutdown_grace: Duration,
+    pub client_request_timeout: Duration,
+    pub keep_alive: Duration,
     pub node_ca_file: Option<PathBuf>,
     pub node_max_sync_lag: Duration,
     pub node_max_concurrent: usize,
@@ -504,6 +512,11 @@ impl Settings {
             allow_insecure_http: raw.api.allowinsecurehttp,
             cors_origins,
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
+            client_request_timeout: duration(
+                "[API] ClientRequestTimeout",
+                &raw.api.clientrequesttimeout,
+            )?,
+            keep_alive: duration("[API] KeepAlive", &raw.api.keepalive)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
             node_max_response_bytes: positive(

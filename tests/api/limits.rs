@@ -210,3 +210,34 @@ async fn a_body_over_the_limit_is_413() {
         .problem(413, "payload_too_large");
     assert!(h.sim.calls().is_empty());
 }
+
+#[actix_web::test]
+async fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_API_CLIENTREQUESTTIMEOUT", "300ms".into())],
+        ..Options::default()
+    })
+    .await;
+    let addr = h.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut reply)).await;
+    assert!(read.is_ok(), "the connection was held open");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "cut off after {:?}",
+        start.elapsed()
+    );
+    let text = String::from_utf8_lossy(&reply);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    // Everyone else is still served.
+    assert_eq!(h.get("/healthz", None).await.status, 200);
+}
