@@ -138,3 +138,82 @@ async fn each_upstream_fault_has_its_status_and_the_gateway_recovers() {
         assert_eq!(r.status, 200, "{fault:?}: no recovery: {}", r.text);
     }
 }
+
+/// The resident memory of this process, in KiB (Linux), for a rough check that load leaves nothing behind.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// A few thousand requests at high concurrency, with the node misbehaving in turns: every request gets exactly one
+/// well-formed answer, and memory comes back down.
+#[actix_web::test]
+async fn load_with_faults_loses_nothing() {
+    use lotus_rest::sim::Fault;
+    let h = Harness::with(Options {
+        timeout: "1s",
+        vars: vec![
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+            ("LOTUS_REST_FULLNODE_MAXCONCURRENTCALLS", "64".into()),
+            ("LOTUS_REST_FULLNODE_MAXRESPONSEBYTES", "65536".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let accounts = h.sim.accounts();
+    let faults = [
+        None,
+        Some(Fault::Status(500)),
+        None,
+        Some(Fault::NotJson),
+        None,
+        Some(Fault::WrongId),
+        None,
+        Some(Fault::ResetMidBody),
+        None,
+        Some(Fault::Oversized(100_000)),
+    ];
+    let before = rss_kib();
+    let mut answered = 0;
+    for (round, fault) in faults.iter().enumerate() {
+        h.sim.set_fault(*fault);
+        let paths: Vec<String> = (0..300)
+            .map(|i| match i % 3 {
+                0 => "/v1/chain/head".to_string(),
+                1 => format!("/v1/actors/{}", accounts[i % accounts.len()].id),
+                _ => "/healthz".to_string(),
+            })
+            .collect();
+        let replies = futures_util::future::join_all(paths.iter().map(|p| h.get(p, None))).await;
+        for (path, r) in paths.iter().zip(&replies) {
+            let ok = match fault {
+                None => r.status == 200,
+                Some(_) if path == "/healthz" => r.status == 200,
+                Some(_) => [502, 503].contains(&r.status),
+            };
+            assert!(
+                ok,
+                "round {round} ({fault:?}) {path}: {} {}",
+                r.status, r.text
+            );
+            let body: serde_json::Value = serde_json::from_str(&r.text)
+                .unwrap_or_else(|e| panic!("round {round} {path}: not JSON ({e}): {}", r.text));
+            if r.status != 200 {
+                assert!(body["code"].is_string(), "{body}");
+            }
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 3000);
+    h.sim.set_fault(None);
+    assert_eq!(h.get("/v1/chain/head", None).await.status, 200);
+    if let (Some(before), Some(after)) = (before, rss_kib()) {
+        assert!(
+            after < before + 64 * 1024,
+            "memory grew from {before} KiB to {after} KiB"
+        );
+    }
+}
