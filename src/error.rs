@@ -55,6 +55,7 @@ error_codes! {
     NullRound = ("null_round", 404, "Null round", "No tipset was produced at this height: it is a null round.");
     MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed", "The route exists but not with this HTTP method.");
     NotAcceptable = ("not_acceptable", 406, "Not acceptable", "The requested media type cannot be produced.");
+    HeadersTooLarge = ("headers_too_large", 431, "Request headers too large", "The request's headers exceed the configured limit.");
     PayloadTooLarge = ("payload_too_large", 413, "Payload too large", "The request body exceeds the configured limit.");
     UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type", "The request body must be application/json.");
     RateLimited = ("rate_limited", 429, "Too many requests", "The token or client address has used up its rate limit; retry after Retry-After seconds.");

@@ -144,6 +144,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Origins allowed by CORS; empty turns CORS off, `*` allows any.
     pub cors_origins: Vec<String>,
+    /// The largest request head accepted.
+    pub max_header_bytes: usize,
 }
 
 impl Default for HttpOptions {
@@ -151,6 +153,7 @@ impl Default for HttpOptions {
         HttpOptions {
             max_body_bytes: 1 << 20,
             cors_origins: Vec::new(),
+            max_header_bytes: 16384,
         }
     }
 }
@@ -215,6 +218,10 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(middleware::etag))
         .wrap(actix_web::middleware::from_fn(middleware::rate_limit))
         .wrap(actix_web::middleware::from_fn(middleware::strict_query))
+        .wrap(actix_web::middleware::from_fn(middleware::header_limit))
+        .app_data(web::Data::new(middleware::HeaderLimit(
+            http.max_header_bytes,
+        )))
         .wrap(middleware::problems())
         .wrap(actix_web::middleware::Condition::new(
             !http.cors_origins.is_empty(),

@@ -409,3 +409,31 @@ pub async fn rate_limit(
     }
     Ok(res.map_into_left_body())
 }
+
+/// The largest request head accepted, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderLimit(pub usize);
+
+/// Refuses requests whose request line and headers are larger than the configured limit, with 431.
+pub async fn header_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let limit = req.app_data::<web::Data<HeaderLimit>>().map(|l| l.0);
+    let size = req.uri().to_string().len()
+        + req.method().as_str().len()
+        + req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if let Some(limit) = limit.filter(|l| size > *l) {
+        let err = ApiError::new(
+            Code::HeadersTooLarge,
+            format!("the request line and headers take {size} bytes, more than the limit of {limit} ([API] MaxHeaderBytes)"),
+        );
+        let (http_req, _) = req.into_parts();
+        return Ok(ServiceResponse::new(http_req, err.error_response()).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}

@@ -135,6 +135,7 @@ pub fn serve(
     let http = crate::HttpOptions {
         max_body_bytes: settings.max_body_bytes,
         cors_origins: settings.cors_origins.clone(),
+        max_header_bytes: settings.max_header_bytes,
     };
     let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), &http))
         .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)

@@ -33,6 +33,9 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # with 403), rate limits per client address (RateLimit PerIP, 30 if unset) and a lookback cap
   # (Chain MaxLookback, 2880 epochs = 24 h if unset).
   Public = false
+  # The largest request head (request line and headers) accepted, in bytes: then 431. At most 32768, the HTTP
+  # server's own ceiling.
+  MaxHeaderBytes = 16384
   # How long a client may take to send a request's headers (slow clients cannot pin connections): then 408.
   ClientRequestTimeout = "5s"
   # How long an idle keep-alive connection is kept open.
@@ -142,6 +145,7 @@ struct RawApi {
     allowinsecurehttp: bool,
     corsallowedorigins: String,
     clientrequesttimeout: String,
+    maxheaderbytes: u64,
     keepalive: String,
     public: bool,
     shutdowngraceperiod: String,
@@ -208,6 +212,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub shutdown_grace: Duration,
     pub client_request_timeout: Duration,
+    pub max_header_bytes: usize,
     pub keep_alive: Duration,
     pub node_ca_file: Option<PathBuf>,
     pub node_max_sync_lag: Duration,
@@ -512,6 +517,16 @@ impl Settings {
             allow_insecure_http: raw.api.allowinsecurehttp,
             cors_origins,
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
+            max_header_bytes: match raw.api.maxheaderbytes {
+                n @ 1024..=32768 => n as usize,
+                n => {
+                    return Err(bad(
+                        "[API] MaxHeaderBytes",
+                        &n.to_string(),
+                        "1024 to 32768 bytes",
+                    ))
+                }
+            },
             client_request_timeout: duration(
                 "[API] ClientRequestTimeout",
                 &raw.api.clientrequesttimeout,

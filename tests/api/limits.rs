@@ -241,3 +241,25 @@ async fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
     // Everyone else is still served.
     assert_eq!(h.get("/healthz", None).await.status, 200);
 }
+
+#[actix_web::test]
+async fn headers_over_the_limit_are_431() {
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_API_MAXHEADERBYTES", "4096".into())],
+        ..Options::default()
+    })
+    .await;
+    let res = h
+        .http
+        .get(format!("{}/v1/chain/head", h.base))
+        .header("X-Padding", "x".repeat(8000))
+        .send()
+        .await
+        .unwrap();
+    let p = crate::common::Reply::from(res)
+        .await
+        .problem(431, "headers_too_large");
+    assert!(p["detail"].as_str().unwrap().contains("4096"), "{p}");
+    assert!(h.sim.calls().is_empty());
+    assert_eq!(h.get("/v1/chain/head", None).await.status, 200);
+}
