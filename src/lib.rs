@@ -34,6 +34,8 @@ pub struct AppState {
     /// The head as the node's ChainNotify stream delivers it.
     pub head_feed: std::sync::Arc<head::HeadFeed>,
     pub limits: Limits,
+    /// Whole lists read for paging, pinned to the tipset they were read at.
+    pub lists: routes::page::ListCache,
 }
 
 /// Rate limits and the weight of each operation, shared by every worker.

@@ -14,10 +14,58 @@ use crate::error::{Problem, RpcErrorInfo, PROBLEM_JSON};
 
 /// The tags in the order the documentation shows them.
 pub const TAGS: &[(&str, &str)] = &[
-    ("Node", "The node's version and network"),
-    ("Chain", "Tipsets, blocks and the head of the chain"),
-    ("Messages", "Messages and their receipts"),
+    (
+        "Node",
+        "The node's version, network, identity and lifecycle",
+    ),
+    (
+        "Chain",
+        "Tipsets, blocks, the head of the chain and IPLD objects",
+    ),
+    ("Messages", "Messages: sending, finding, and their receipts"),
+    (
+        "Message pool",
+        "Pending messages, nonces, selection and the pool's configuration",
+    ),
+    ("Gas", "Gas estimation"),
     ("Actors", "Actors, balances and address resolution"),
+    (
+        "State",
+        "Network parameters, supply, state computation, randomness and events",
+    ),
+    (
+        "Miners",
+        "Storage providers: info, power, deadlines, partitions, sectors, faults and recoveries",
+    ),
+    ("Market", "Storage deals, market balances and escrow"),
+    (
+        "Verified registry",
+        "Verifiers, verified clients, allocations and claims",
+    ),
+    (
+        "Wallet",
+        "The node's keys: addresses, balances, signing and verification",
+    ),
+    (
+        "Multisig",
+        "Multisig wallets: balances, vesting, proposals and signers",
+    ),
+    ("Payment channels", "Payment channels and vouchers"),
+    (
+        "Network",
+        "Peers, connections, bandwidth, protection and resource limits",
+    ),
+    ("Sync", "Chain synchronisation and bad blocks"),
+    (
+        "F3",
+        "Fast finality: certificates, power tables and participation",
+    ),
+    ("Logs", "Log subsystems and levels, and alerts"),
+    ("Auth", "Token creation and verification"),
+    (
+        "Methods",
+        "Which route serves which Lotus method, with the permission it needs",
+    ),
     (
         "JSON-RPC",
         "Lotus's own JSON-RPC protocol, with the same tokens and permissions",

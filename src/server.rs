@@ -56,6 +56,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         metrics,
         head: crate::HeadTracker::default(),
         head_feed: Default::default(),
+        lists: crate::routes::page::new_cache(),
         limits: crate::Limits {
             per_token: (settings.rate_per_token > 0.0).then(|| {
                 crate::ratelimit::Buckets::new(

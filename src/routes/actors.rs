@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::lotus_json;
 use super::params;
@@ -19,7 +20,7 @@ const ADDRESS_EXAMPLE: &str = "f01234";
 /// The actor at an address in the state of the tipset selected (`Filecoin.StateGetActor`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The actor", body = Actor)),
     security(("lotus_token" = ["read"]))
@@ -62,7 +63,7 @@ pub struct Balance {
 /// (`Filecoin.StateGetActor`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The balance", body = Balance)),
     security(("lotus_token" = ["read"]))
@@ -100,7 +101,7 @@ pub async fn get_actor_balance(
 /// Resolves an address to the actor's ID address (`Filecoin.StateLookupID`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
     responses((status = 200, description = "The ID address, as a JSON string", body = String,
         content_type = "application/json", example = json!(ADDRESS_EXAMPLE))),
@@ -132,7 +133,7 @@ pub async fn get_address_id(
 /// Resolves an ID address of an account actor to its public-key address (`Filecoin.StateAccountKey`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("address" = String, Path, description = "A Filecoin address of an account actor", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
     responses((status = 200, description = "The key address, as a JSON string", body = String,
         content_type = "application/json",
@@ -158,4 +159,12 @@ pub async fn get_address_key(
         )
         .await?;
     Ok(lotus_json(result, at.immutable))
+}
+
+/// Registers the actor and address routes.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(get_actor)
+        .service(get_actor_balance)
+        .service(get_address_id)
+        .service(get_address_key);
 }

@@ -2,6 +2,7 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::lotus_json;
 use super::params;
@@ -141,4 +142,13 @@ pub async fn get_block_messages(
         )
         .await?;
     Ok(lotus_json(messages, true))
+}
+
+/// Registers the chain routes.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(get_chain_head)
+        .service(get_tipset_by_height)
+        .service(get_tipset_by_key)
+        .service(get_block)
+        .service(get_block_messages);
 }

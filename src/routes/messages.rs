@@ -2,6 +2,7 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::lotus_json;
 use super::params;
@@ -41,7 +42,7 @@ pub async fn get_message(
 /// selected (default: the head). 404 `message_not_found` while the message has not been executed.
 #[utoipa::path(
     tag = "Messages",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"),
         params::AtTipset),
@@ -77,4 +78,9 @@ pub async fn get_message_receipt(
         ));
     }
     Ok(lotus_json(lookup, false))
+}
+
+/// Registers the message routes.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(get_message).service(get_message_receipt);
 }

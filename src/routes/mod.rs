@@ -7,28 +7,84 @@ use std::sync::Arc;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod actors;
+pub mod body;
 pub mod chain;
+pub mod f3;
+pub mod gas;
 pub mod health;
+pub mod logs;
+pub mod market;
 pub mod messages;
+pub mod miners;
+pub mod mpool;
+pub mod msig;
+pub mod net;
 pub mod node;
+pub mod page;
 pub mod params;
+pub mod paych;
 pub mod rpc;
+pub mod send;
+pub mod state;
+pub mod sync;
+pub mod tokens;
+pub mod verifreg;
+pub mod wallet;
 
-/// Registers every `/v1` route.
+/// Registers every `/v1` route, resource by resource.
 pub fn v1(cfg: &mut ServiceConfig) {
-    cfg.service(node::get_node_version)
-        .service(node::get_network)
-        .service(chain::get_chain_head)
-        .service(chain::get_tipset_by_height)
-        .service(chain::get_tipset_by_key)
-        .service(chain::get_block)
-        .service(chain::get_block_messages)
-        .service(messages::get_message)
-        .service(messages::get_message_receipt)
-        .service(actors::get_actor)
-        .service(actors::get_actor_balance)
-        .service(actors::get_address_id)
-        .service(actors::get_address_key);
+    node::register(cfg);
+    chain::register(cfg);
+    messages::register(cfg);
+    mpool::register(cfg);
+    gas::register(cfg);
+    actors::register(cfg);
+    state::register(cfg);
+    miners::register(cfg);
+    market::register(cfg);
+    verifreg::register(cfg);
+    wallet::register(cfg);
+    msig::register(cfg);
+    paych::register(cfg);
+    net::register(cfg);
+    sync::register(cfg);
+    f3::register(cfg);
+    logs::register(cfg);
+    tokens::register(cfg);
+}
+
+/// `201 Created` with the new resource's URL in `Location`.
+pub fn created<T: serde::Serialize>(location: &str, value: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(value)
+}
+
+/// `202 Accepted`: the node took the work and finishes it later; `Location` is where to follow it.
+pub fn accepted<T: serde::Serialize>(location: Option<&str>, value: &T) -> HttpResponse {
+    let mut res = HttpResponse::Accepted();
+    if let Some(location) = location {
+        res.insert_header((header::LOCATION, location));
+    }
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(value)
+}
+
+/// `204 No Content`: done, nothing to return.
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// Lotus's result of a call that is not a read (it changes something, or depends on the caller's keys): a 200
+/// that must not be cached.
+pub fn lotus_json_uncached(body: &serde_json::value::RawValue) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body.get().to_owned())
 }
 
 /// Cache-Control of an answer that can never change.

@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::lotus_json;
 use super::params;
@@ -51,7 +52,7 @@ pub struct Network {
 /// (`Filecoin.StateNetworkVersion`).
 #[utoipa::path(
     tag = "Node",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The network", body = Network)),
     security(("lotus_token" = ["read"]))
@@ -81,4 +82,9 @@ pub async fn get_network(
         },
         at.immutable,
     ))
+}
+
+/// Registers the node routes.
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(get_node_version).service(get_network);
 }

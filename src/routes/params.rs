@@ -55,12 +55,16 @@ pub fn tipset_key(name: &str, value: &str) -> Result<Value, ApiError> {
 
 /// The tipset a state read is made at: `height` or `tipset`, default the head.
 #[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AtTipset {
-    /// Read at the tipset at this height (a null round is refused with 404). Exclusive with `tipset`.
+    /// Read at the tipset at this height. A null round is refused with 404 unless `null_round` says otherwise.
+    /// Exclusive with `tipset`.
     #[param(value_type = Option<u64>, minimum = 0, example = 100)]
     pub height: Option<String>,
+    /// What a `height` that is a null round reads at: `error` (the default: 404 null_round), `previous` (the
+    /// nearest earlier tipset) or `next` (the nearest later one).
+    #[param(inline, value_type = Option<NullRound>, example = "previous")]
+    pub null_round: Option<String>,
     /// Read at the tipset with this key: its block CIDs, separated by commas. Exclusive with `height`.
     #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
@@ -84,12 +88,41 @@ pub struct HeightOnly {
     pub height: i64,
 }
 
+/// What a height that is a null round selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NullRound {
+    /// Refuse with 404 `null_round`.
+    #[default]
+    Error,
+    /// The nearest earlier tipset.
+    Previous,
+    /// The nearest later tipset.
+    Next,
+}
+
+impl NullRound {
+    pub fn parse(value: Option<&str>) -> Result<NullRound, ApiError> {
+        match value.map(str::trim) {
+            None | Some("error") => Ok(NullRound::Error),
+            Some("previous") => Ok(NullRound::Previous),
+            Some("next") => Ok(NullRound::Next),
+            Some(other) => Err(ApiError::invalid_parameter(format!(
+                "invalid null_round \"{other}\": expected error, previous or next"
+            ))),
+        }
+    }
+}
+
 impl AtTipset {
     /// Resolves the selection to the tipset key Lotus takes (`[]` for the head).
     pub async fn key(&self, state: &AppState, caller: &Caller) -> Result<Resolved, ApiError> {
         match (&self.height, &self.tipset) {
             (Some(_), Some(_)) => Err(ApiError::invalid_parameter(
                 "give either height or tipset, not both",
+            )),
+            (None, _) if self.null_round.is_some() => Err(ApiError::invalid_parameter(
+                "null_round applies to a height: give it with height",
             )),
             (None, None) => Ok(Resolved {
                 key: json!([]),
@@ -112,7 +145,8 @@ impl AtTipset {
             }
             (Some(h), None) => {
                 let h = height("height", h)?;
-                let (ts, immutable) = tipset_at_height(state, caller, h).await?;
+                let policy = NullRound::parse(self.null_round.as_deref())?;
+                let (ts, immutable) = tipset_at_height_with(state, caller, h, policy).await?;
                 let key: TipsetKeyOnly = serde_json::from_str(&ts).map_err(|e| {
                     ApiError::new(
                         Code::UpstreamBadResponse,
@@ -141,7 +175,43 @@ pub async fn tipset_at_height(
     caller: &Caller,
     height: i64,
 ) -> Result<(std::sync::Arc<str>, bool), ApiError> {
+    tipset_at_height_with(state, caller, height, NullRound::Error).await
+}
+
+/// Fetches the tipset at `height`; a null round is refused, or gives the nearest earlier or later tipset, as
+/// `policy` says. Also says whether the answer is final.
+pub async fn tipset_at_height_with(
+    state: &AppState,
+    caller: &Caller,
+    height: i64,
+    policy: NullRound,
+) -> Result<(std::sync::Arc<str>, bool), ApiError> {
     check_lookback(state, caller, height).await?;
+    if policy == NullRound::Next {
+        let immutable = state.head.is_final(height + 1);
+        let raw = state
+            .node
+            .call_read(
+                caller,
+                "Filecoin.ChainGetTipSetAfterHeight",
+                json!([height, []]),
+                immutable,
+            )
+            .await
+            .map_err(|mut e| {
+                if e.code == Code::InvalidParameter {
+                    e.detail = format!("height {height} is beyond the current head of the chain");
+                }
+                e
+            })?;
+        let found: HeightOnly = crate::routes::decode("Filecoin.ChainGetTipSetAfterHeight", &raw)?;
+        if found.height < height {
+            return Err(ApiError::invalid_parameter(format!(
+                "height {height} is beyond the current head of the chain"
+            )));
+        }
+        return Ok((raw, state.head.is_final(found.height)));
+    }
     let immutable = state.head.is_final(height);
     let raw = state
         .node
@@ -164,7 +234,7 @@ pub async fn tipset_at_height(
             format!("the Lotus node's tipset has no usable Height: {e}"),
         )
     })?;
-    if found.height != height {
+    if found.height != height && policy == NullRound::Error {
         return Err(ApiError::new(
             Code::NullRound,
             format!(

@@ -140,6 +140,10 @@ pub struct Chain {
     actors: Vec<ActorInfo>,
     account_code: Cid,
     miner_code: Cid,
+    /// Messages pushed to the message pool, in arrival order; the next tipset includes them all.
+    pending: Vec<StoredMsg>,
+    /// How many messages have been pushed, for their CIDs.
+    pushed: i64,
 }
 
 /// The error Lotus gives for a tipset key it does not have.
@@ -202,6 +206,8 @@ impl Chain {
             actors,
             account_code: code("builtin actor code: account"),
             miner_code: code("builtin actor code: storageminer"),
+            pending: Vec::new(),
+            pushed: 0,
         };
         chain.make_tipset(0);
         while chain.epoch < chain.start_head {
@@ -256,6 +262,30 @@ impl Chain {
                 gen.num("messages", &[height, b]) % 5
             } as i64;
             let (mut bls, mut secp) = (Vec::new(), Vec::new());
+            // The first block includes every message waiting in the pool, before its own.
+            if b == 0 && height > 0 {
+                for mut stored in std::mem::take(&mut self.pending) {
+                    stored.height = height;
+                    let from = Address::parse(&stored.message.from)
+                        .ok()
+                        .and_then(|a| self.actors.iter().position(|x| x.matches(&a)));
+                    if let Some(from) = from {
+                        self.actors[from].sent_at.push(height);
+                    }
+                    let index = self.messages.len();
+                    if let Some(cid) = &stored.message.cid {
+                        self.message_index.insert(cid.root.clone(), index);
+                    }
+                    self.message_index
+                        .insert(stored.chain_cid.root.clone(), index);
+                    if stored.signed.is_some() {
+                        secp.push(index);
+                    } else {
+                        bls.push(index);
+                    }
+                    self.messages.push(stored);
+                }
+            }
             for i in 0..n {
                 let index = self.make_message(height, b, i);
                 if self.messages[index].signed.is_some() {
@@ -489,9 +519,13 @@ impl Chain {
 
     /// A message by its CID (signed or unsigned); the unsigned message, as Lotus returns it.
     pub fn message(&self, cid: &Cid) -> Result<&Message, String> {
-        self.message_index
-            .get(&cid.root)
-            .map(|i| &self.messages[*i].message)
+        if let Some(i) = self.message_index.get(&cid.root) {
+            return Ok(&self.messages[*i].message);
+        }
+        self.pending
+            .iter()
+            .find(|m| m.chain_cid == *cid || m.message.cid.as_ref() == Some(cid))
+            .map(|m| &m.message)
             .ok_or_else(|| object_not_found(cid))
     }
 
@@ -549,6 +583,10 @@ impl Chain {
     ) -> Result<Option<MsgLookup>, String> {
         let from = self.tipset(from)?;
         let Some(index) = self.message_index.get(&cid.root) else {
+            if self.message(cid).is_ok() {
+                // In the pool, not executed yet.
+                return Ok(None);
+            }
             return Err(format!("failed to load message: {}", object_not_found(cid)));
         };
         let msg = &self.messages[*index];
@@ -567,15 +605,106 @@ impl Chain {
         }))
     }
 
+    /// Puts a message into the pool, as `MpoolPushMessage` does: the sender's next nonce and gas values are filled
+    /// in, and it is signed with the sender's simulated key (a deterministic signature of the right type and size,
+    /// not a real one). The next tipset includes it; its receipt then shows exit code 0.
+    pub fn push_message(&mut self, mut message: Message) -> Result<SignedMessage, String> {
+        let from =
+            Address::parse(&message.from).map_err(|e| format!("invalid from address: {e}"))?;
+        let sender = self
+            .actors
+            .iter()
+            .position(|a| a.matches(&from))
+            .ok_or_else(|| format!("resolution lookup failed ({from}): actor not found"))?;
+        let kind = self.actors[sender].account.kind;
+        if kind == SimActorKind::Miner {
+            return Err(format!(
+                "sender {from} is not an account actor: only accounts can send messages"
+            ));
+        }
+        Address::parse(&message.to).map_err(|e| format!("invalid to address: {e}"))?;
+        let robust = self.actors[sender].account.robust.clone();
+        let waiting = self
+            .pending
+            .iter()
+            .filter(|m| m.message.from == robust)
+            .count();
+        message.from = robust;
+        message.nonce = (self.actors[sender].sent_at.len() + waiting) as u64;
+        if message.gas_limit <= 0 {
+            message.gas_limit = 2_000_000;
+        }
+        if message.gas_fee_cap.0 == "0" {
+            message.gas_fee_cap = big(150_000);
+        }
+        if message.gas_premium.0 == "0" {
+            message.gas_premium = big(50_000);
+        }
+        self.pushed += 1;
+        let n = self.pushed;
+        let cid = self.gen.cid("pushed message", &[n]);
+        message.cid = Some(cid.clone());
+        let (signature, chain_cid) = match kind {
+            SimActorKind::SecpAccount => (
+                Signature {
+                    r#type: 1,
+                    data: self.gen.base64("pushed signature", &[n], 65),
+                },
+                self.gen.cid("pushed signed message", &[n]),
+            ),
+            _ => (
+                Signature {
+                    r#type: 2,
+                    data: self.gen.base64("pushed signature", &[n], 96),
+                },
+                cid.clone(),
+            ),
+        };
+        let signed = SignedMessage {
+            message: message.clone(),
+            signature,
+            cid: Some(chain_cid.clone()),
+        };
+        let receipt = MessageReceipt {
+            exit_code: 0,
+            r#return: None,
+            gas_used: message.gas_limit * 3 / 4,
+            events_root: None,
+        };
+        self.pending.push(StoredMsg {
+            chain_cid,
+            message,
+            signed: (kind == SimActorKind::SecpAccount).then(|| signed.clone()),
+            height: -1,
+            receipt,
+        });
+        Ok(signed)
+    }
+
+    /// The messages waiting in the pool, signed, in arrival order.
+    pub fn pending(&self) -> Vec<SignedMessage> {
+        self.pending
+            .iter()
+            .map(|m| match &m.signed {
+                Some(s) => s.clone(),
+                None => SignedMessage {
+                    message: m.message.clone(),
+                    signature: Signature {
+                        r#type: 2,
+                        data: String::new(),
+                    },
+                    cid: Some(m.chain_cid.clone()),
+                },
+            })
+            .collect()
+    }
+
     pub fn accounts(&self) -> Vec<SimAccount> {
         self.actors.iter().map(|a| a.account.clone()).collect()
     }
 
     fn resolve(&self, addr: &Address) -> Result<&ActorInfo, String> {
-        let found = self.actors.iter().find(|a| match addr.protocol {
-            0 => addr.id == Some(a.id),
-            p => p == a.robust.protocol && addr.payload == a.robust.payload,
-        });
+        let found = self.actors.iter().find(|a| a.matches(addr));
         found.ok_or_else(|| format!("resolution lookup failed ({addr}): actor not found"))
     }
 
@@ -636,6 +765,15 @@ impl Chain {
             .filter(|a| a.account.kind == SimActorKind::Miner)
             .map(|a| a.account.id.clone())
             .collect())
+    }
+}
+
+impl ActorInfo {
+    fn matches(&self, addr: &Address) -> bool {
+        match addr.protocol {
+            0 => addr.id == Some(self.id),
+            p => p == self.robust.protocol && addr.payload == self.robust.payload,
+        }
     }
 }
 

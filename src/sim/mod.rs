@@ -10,6 +10,7 @@
 //! Every request is recorded in a call log, and replies can be delayed on demand to exercise timeouts.
 
 mod chain;
+mod groups;
 mod rpc;
 #[cfg(test)]
 mod tests;
@@ -100,6 +101,9 @@ pub(crate) struct Shared {
     subscribers: std::sync::atomic::AtomicUsize,
     /// The open WebSocket connections.
     sockets: ws::Sockets,
+    /// The state of the method groups beyond the chain (wallet, market, payment channels…).
+    #[allow(dead_code)] // read by the groups as they arrive
+    groups: groups::Groups,
 }
 
 impl Shared {
@@ -127,6 +131,19 @@ impl Shared {
 
     fn chain(&self) -> std::sync::RwLockReadGuard<'_, Chain> {
         self.chain.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn chain_mut(&self) -> std::sync::RwLockWriteGuard<'_, Chain> {
+        self.chain.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts a message into the pool as `MpoolPushMessage` does (nonce, gas and a simulated signature filled in);
+    /// the next tipset includes it.
+    pub(crate) fn push_message(
+        &self,
+        message: crate::lotus::types::Message,
+    ) -> Result<crate::lotus::types::SignedMessage, String> {
+        self.chain_mut().push_message(message)
     }
 
     /// Produces the next epoch and tells the channels about a new head (a null round produces none).
@@ -310,6 +327,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         heads: tokio::sync::broadcast::channel(HEAD_BACKLOG).0,
         subscribers: std::sync::atomic::AtomicUsize::new(0),
         sockets: ws::Sockets::default(),
+        groups: groups::Groups::default(),
     });
 
     let data = web::Data::from(shared.clone());

@@ -30,20 +30,21 @@ const API_VERSION: u32 = 2 << 16 | 3 << 8;
 
 /// A JSON-RPC error.
 #[derive(Debug)]
-pub(super) struct Failure {
+pub(crate) struct Failure {
     code: i64,
     message: String,
 }
 
 impl Failure {
-    pub(super) fn new(code: i64, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: i64, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
         }
     }
 
-    fn method(message: impl Into<String>) -> Self {
+    /// A method's own error (code 1), as Lotus returns them.
+    pub(crate) fn method(message: impl Into<String>) -> Self {
         Failure::new(METHOD_ERROR, message)
     }
 
@@ -108,13 +109,13 @@ pub(super) enum Outcome {
 }
 
 /// The positional parameters of one request, decoded with Lotus's error messages.
-struct Params<'a> {
-    method: &'a str,
-    values: &'a [Value],
+pub(crate) struct Params<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) values: &'a [Value],
 }
 
 impl Params<'_> {
-    fn expect(&self, count: usize) -> Result<(), Failure> {
+    pub(crate) fn expect(&self, count: usize) -> Result<(), Failure> {
         if self.values.len() == count {
             Ok(())
         } else {
@@ -129,7 +130,7 @@ impl Params<'_> {
         }
     }
 
-    fn bad(&self, go_type: &str, e: impl Display) -> Failure {
+    pub(crate) fn bad(&self, go_type: &str, e: impl Display) -> Failure {
         Failure::new(
             INVALID_PARAMS,
             format!(
@@ -139,11 +140,15 @@ impl Params<'_> {
         )
     }
 
-    fn decode<T: DeserializeOwned>(&self, i: usize, go_type: &str) -> Result<T, Failure> {
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        i: usize,
+        go_type: &str,
+    ) -> Result<T, Failure> {
         serde_json::from_value(self.values[i].clone()).map_err(|e| self.bad(go_type, e))
     }
 
-    fn cid(&self, i: usize) -> Result<Cid, Failure> {
+    pub(crate) fn cid(&self, i: usize) -> Result<Cid, Failure> {
         const GO_TYPE: &str = "*cid.Cid";
         let cid: Cid = self.decode(i, GO_TYPE)?;
         parse_cid(&cid.root)
@@ -152,7 +157,7 @@ impl Params<'_> {
     }
 
     /// A tipset key: an array of CIDs; `[]` and `null` mean the head.
-    fn tsk(&self, i: usize) -> Result<Vec<Cid>, Failure> {
+    pub(crate) fn tsk(&self, i: usize) -> Result<Vec<Cid>, Failure> {
         const GO_TYPE: &str = "*types.TipSetKey";
         let key: Option<Vec<Cid>> = self.decode(i, GO_TYPE)?;
         key.unwrap_or_default()
@@ -165,13 +170,13 @@ impl Params<'_> {
             .collect()
     }
 
-    fn address(&self, i: usize) -> Result<Address, Failure> {
+    pub(crate) fn address(&self, i: usize) -> Result<Address, Failure> {
         const GO_TYPE: &str = "*address.Address";
         let text: String = self.decode(i, GO_TYPE)?;
         Address::parse(&text).map_err(|e| self.bad(GO_TYPE, e))
     }
 
-    fn epoch(&self, i: usize) -> Result<i64, Failure> {
+    pub(crate) fn epoch(&self, i: usize) -> Result<i64, Failure> {
         self.decode(i, "*abi.ChainEpoch")
     }
 }
@@ -378,10 +383,22 @@ pub(super) fn dispatch(shared: &Shared, perms: PermSet, request: &Value) -> Outc
             )));
         }
         match call {
-            None => Err(Failure::new(
-                METHOD_NOT_FOUND,
-                format!("method '{method}' not found: the simulated node does not support it"),
-            )),
+            None => {
+                let p = Params {
+                    method,
+                    values: params,
+                };
+                let name = method.strip_prefix("Filecoin.").unwrap_or(method);
+                match super::groups::call(shared, name, &p) {
+                    Some(result) => result.map(Ok),
+                    None => Err(Failure::new(
+                        METHOD_NOT_FOUND,
+                        format!(
+                            "method '{method}' not found: the simulated node does not support it"
+                        ),
+                    )),
+                }
+            }
             Some(Call::Channel(kind)) => Ok(Err(kind)),
             Some(call) => execute(shared, call).map(Ok),
         }

@@ -158,11 +158,40 @@ impl Harness {
     }
 
     pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> Reply {
+        self.send_json(method, path, token, None).await
+    }
+
+    /// Sends a request with an optional JSON body.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
         Reply::from(req.send().await.expect("the gateway answers")).await
+    }
+
+    /// Sends a sample request as the table gives it.
+    pub async fn send_sample(
+        &self,
+        sample: &crate::table::SampleRequest,
+        token: Option<&str>,
+    ) -> Reply {
+        self.send_json(
+            sample.method.clone(),
+            &sample.path,
+            token,
+            sample.body.as_ref(),
+        )
+        .await
     }
 
     /// Waits until the gateway has learned the node's address network (it asks in the background at start).

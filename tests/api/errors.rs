@@ -88,7 +88,11 @@ async fn bad_parameters_are_explained_and_never_sent() {
             "invalid_query",
             "takes no query parameters",
         ),
-        ("/v1/network?hieght=5", "invalid_query", "height, tipset"),
+        (
+            "/v1/network?hieght=5",
+            "invalid_query",
+            "height, null_round, tipset",
+        ),
     ];
     for (path, code, words) in cases {
         let r = h.get(path, None).await;

@@ -15,3 +15,12 @@ mod properties;
 mod routes;
 mod rpc;
 mod spec;
+mod table;
+
+mod res_chain;
+mod res_market;
+mod res_miners;
+mod res_net;
+mod res_paych;
+mod res_state;
+mod res_wallet;

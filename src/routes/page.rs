@@ -1,0 +1,275 @@
+//! Pagination of lists that Lotus returns whole.
+//!
+//! A paged route reads the list once, at a concrete tipset (the head is pinned to its key on the first page), and
+//! keeps it in a small cache keyed by the method and its parameters; every later page names that tipset in its
+//! opaque cursor, so paging never re-fetches the list and never mixes two states. A cursor is bound to the list it
+//! came from: given to another route, or with other parameters, it is refused.
+
+use std::sync::Arc;
+
+use actix_web::HttpResponse;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::params::{AtTipset, HeightOnly};
+use crate::auth::Caller;
+use crate::error::{ApiError, Code};
+use crate::AppState;
+
+/// The page size when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The largest page size.
+pub const MAX_LIMIT: usize = 1000;
+/// How many whole lists the gateway keeps for paging.
+pub const CACHED_LISTS: usize = 64;
+
+/// Which page of a list to return.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// How many entries to return: 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 100)]
+    pub limit: Option<String>,
+    /// Where to continue: the `next_cursor` of the previous page, as it was given.
+    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]+$", example = "eyJrIjpbXSwibyI6MTAwfQ")]
+    pub cursor: Option<String>,
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PageOf<T> {
+    /// The entries of this page, in the order Lotus gives them.
+    pub items: Vec<T>,
+    /// The cursor of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// How many entries the whole list has.
+    pub total: usize,
+    /// The tipset the list was read at: its block CIDs.
+    #[schema(value_type = Vec<crate::lotus::types::Cid>)]
+    pub tipset: Value,
+}
+
+/// What a cursor carries: the tipset, the offset, and a fingerprint of the list it belongs to.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    /// The tipset key the list was read at.
+    k: Value,
+    /// The offset of the next entry.
+    o: usize,
+    /// A fingerprint of the method and its other parameters.
+    f: u64,
+}
+
+/// How a list's entries come out of Lotus's reply.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape {
+    /// A JSON array (or `null`, an empty list).
+    Array,
+    /// A JSON object keyed by ID; each entry becomes the value with the key added under this field name (values
+    /// that are not objects become `{"<field>": key, "Value": value}`).
+    Map(&'static str),
+}
+
+/// Whole lists kept for paging, keyed by method and parameters at a concrete tipset.
+pub type ListCache = quick_cache::sync::Cache<String, Arc<Vec<Box<RawValue>>>>;
+
+pub fn new_cache() -> ListCache {
+    quick_cache::sync::Cache::new(CACHED_LISTS)
+}
+
+fn fingerprint(text: &str) -> u64 {
+    let hash = blake2b_simd::Params::new()
+        .hash_length(8)
+        .hash(text.as_bytes());
+    u64::from_le_bytes(hash.as_bytes().try_into().expect("8 bytes"))
+}
+
+fn bad_cursor(detail: &str) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "invalid cursor: {detail}; give the next_cursor of the previous page unchanged, with the same other parameters"
+    ))
+}
+
+impl Page {
+    /// The page size asked for.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        match &self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| {
+                    (1..=MAX_LIMIT).contains(n) && text.trim().bytes().all(|b| b.is_ascii_digit())
+                })
+                .ok_or_else(|| {
+                    ApiError::invalid_parameter(format!(
+                        "invalid limit \"{text}\": expected an integer from 1 to {MAX_LIMIT}"
+                    ))
+                }),
+        }
+    }
+}
+
+/// Reads the head's tipset key, to pin a list to it.
+async fn head_key(state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
+    #[derive(Deserialize)]
+    struct KeyOnly {
+        #[serde(rename = "Cids")]
+        cids: Value,
+    }
+    let head = state
+        .node
+        .call_read(caller, "Filecoin.ChainHead", json!([]), false)
+        .await?;
+    let key: KeyOnly = super::decode("Filecoin.ChainHead", &head)?;
+    if let Ok(h) = serde_json::from_str::<HeightOnly>(&head) {
+        state.head.observe(h.height);
+    }
+    Ok(key.cids)
+}
+
+/// Answers one page of the list `method` returns. `params` builds the method's parameters for a tipset key; the
+/// key is the cursor's, else the one `at` selects, else the head's.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    method: &str,
+    params: impl Fn(Value) -> Value,
+    shape: Shape,
+    at: &AtTipset,
+    page: &Page,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let identity = params(json!("\u{0}tipset"));
+    let print = fingerprint(&format!("{method}\u{0}{identity}"));
+    let (key, offset) = match &page.cursor {
+        Some(text) => {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text.trim())
+                .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+            let cursor: Cursor = serde_json::from_slice(&raw)
+                .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+            if cursor.f != print {
+                return Err(bad_cursor("it belongs to another list"));
+            }
+            if at.height.is_some() || at.tipset.is_some() {
+                let asked = at.key(state, caller).await?.key;
+                if asked != cursor.k {
+                    return Err(bad_cursor(
+                        "it was issued for another tipset than the one selected",
+                    ));
+                }
+            }
+            (cursor.k, cursor.o)
+        }
+        None => {
+            let resolved = at.key(state, caller).await?;
+            let key = match resolved.key.as_array() {
+                Some(cids) if cids.is_empty() => head_key(state, caller).await?,
+                _ => resolved.key,
+            };
+            (key, 0)
+        }
+    };
+    let call_params = params(key.clone());
+    let cache_key = format!("{method}\u{0}{call_params}");
+    let items = match state.lists.get(&cache_key) {
+        Some(items) => {
+            state.node.guard(caller, method)?;
+            items
+        }
+        None => {
+            state.node.guard(caller, method)?;
+            let raw = state
+                .node
+                .request_shared(caller.upstream_token.as_deref(), method, call_params)
+                .await?;
+            let items = Arc::new(entries(method, &raw, shape)?);
+            state.lists.insert(cache_key, items.clone());
+            items
+        }
+    };
+    let total = items.len();
+    if offset > total {
+        return Err(bad_cursor("its position is beyond the end of the list"));
+    }
+    let end = (offset + limit).min(total);
+    let next_cursor = (end < total).then(|| {
+        let cursor = Cursor {
+            k: key.clone(),
+            o: end,
+            f: print,
+        };
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&cursor).expect("cursors serialize"))
+    });
+    #[derive(Serialize)]
+    struct Out<'a> {
+        items: &'a [Box<RawValue>],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+        total: usize,
+        tipset: &'a Value,
+    }
+    // The list is pinned to a tipset, so a page never changes; clients may still revalidate with the ETag.
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, super::MUTABLE))
+        .json(Out {
+            items: &items[offset..end],
+            next_cursor,
+            total,
+            tipset: &key,
+        }))
+}
+
+/// Splits a reply into its entries.
+fn entries(method: &str, raw: &str, shape: Shape) -> Result<Vec<Box<RawValue>>, ApiError> {
+    let bad = |e: String| {
+        ApiError::new(
+            Code::UpstreamBadResponse,
+            format!("the Lotus node's reply to {method} is not the expected list: {e}"),
+        )
+    };
+    match shape {
+        Shape::Array => {
+            let list: Option<Vec<Box<RawValue>>> =
+                serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
+            Ok(list.unwrap_or_default())
+        }
+        Shape::Map(field) => {
+            let map: Option<serde_json::Map<String, Value>> =
+                serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
+            let mut pairs: Vec<(String, Value)> = map.unwrap_or_default().into_iter().collect();
+            // IDs sort as numbers: deal 10 comes after deal 9.
+            pairs.sort_by(
+                |(a, _), (b, _)| match (a.parse::<u64>(), b.parse::<u64>()) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => a.cmp(b),
+                },
+            );
+            let mut out = Vec::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                let id = k
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::String(k.clone()));
+                let entry = match v {
+                    Value::Object(mut fields) => {
+                        let mut obj = serde_json::Map::new();
+                        obj.insert(field.to_owned(), id);
+                        obj.append(&mut fields);
+                        Value::Object(obj)
+                    }
+                    other => json!({ field: id, "Value": other }),
+                };
+                out.push(serde_json::value::to_raw_value(&entry).map_err(|e| bad(e.to_string()))?);
+            }
+            Ok(out)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The net resources against the simulated node.
+
+use crate::common::{Harness, Sample};
+use crate::table::SampleRequest;
+
+/// The sample request of each net operation.
+pub fn samples(_h: &Harness, _s: &Sample) -> Vec<SampleRequest> {
+    Vec::new()
+}
