@@ -32,7 +32,10 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             ca_file: settings.node_ca_file.clone(),
             name: "node",
         },
-        crate::lotus::methods::FULL_NODE,
+        crate::lotus::methods::with_extra(
+            crate::lotus::methods::FULL_NODE,
+            &settings.extra_methods,
+        ),
     )?
     .with_metrics(metrics.clone())
     .with_cache(settings.cache_entries);

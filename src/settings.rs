@@ -104,6 +104,12 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # "f" (mainnet) or "t" (test networks).
   AddressNetwork = "auto"
 
+[JsonRpc]
+  # The JSON-RPC endpoint (/rpc/v1) forwards only the methods of its Lotus method table; others get -32601.
+  # Methods the table does not know (e.g. of a newer Lotus) can be allowed here with the permission a token
+  # needs for them, separated by commas: "Filecoin.NewMethod:read,Filecoin.OtherMethod:admin".
+  ExtraMethods = ""
+
 [Demo]
   # lotus-rest demo: how often the simulated node produces an epoch.
   BlockTime = "5s"
@@ -118,7 +124,14 @@ struct Raw {
     chain: RawChain,
     cache: RawCache,
     ratelimit: RawRateLimit,
+    jsonrpc: RawJsonRpc,
     demo: RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJsonRpc {
+    extramethods: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,6 +255,8 @@ pub struct Settings {
     pub verify_cache_ttl: Duration,
     pub address_network: Option<char>,
     pub demo_block_time: Duration,
+    /// Methods beyond the Lotus method table that the JSON-RPC endpoint forwards, with their permission.
+    pub extra_methods: Vec<(String, Perm)>,
 }
 
 /// What the command line adds on top of the file and environment.
@@ -290,6 +305,52 @@ fn non_negative(key: &str, value: f64) -> Result<f64, String> {
             "0 (no limit) or a positive number",
         ))
     }
+}
+
+/// `Name:perm, Name:perm`: methods the table does not know, each with the permission it needs.
+fn extra_methods(key: &str, value: &str) -> Result<Vec<(String, Perm)>, String> {
+    let mut out = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let expected =
+            "methods with their permission, e.g. \"Filecoin.NewMethod:read,Filecoin.Other:admin\"";
+        let (name, perm) = entry
+            .rsplit_once(':')
+            .ok_or_else(|| bad(key, value, expected))?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        {
+            return Err(bad(key, value, expected));
+        }
+        let perm: Perm = perm.trim().parse().map_err(|_| {
+            bad(
+                key,
+                value,
+                &format!("a permission of read, write, sign or admin after \"{name}:\""),
+            )
+        })?;
+        if let Some(known) = crate::lotus::methods::lookup(crate::lotus::methods::FULL_NODE, name) {
+            return Err(bad(
+                key,
+                value,
+                &format!(
+                    "methods the table does not know; {name} is known already (it needs '{}')",
+                    known.perm
+                ),
+            ));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(bad(
+                key,
+                value,
+                &format!("each method once; {name} is there twice"),
+            ));
+        }
+        out.push((name.to_string(), perm));
+    }
+    Ok(out)
 }
 
 fn duration(key: &str, value: &str) -> Result<Duration, String> {
@@ -600,6 +661,7 @@ impl Settings {
             verify_cache_ttl: duration("[Auth] VerifyCacheTTL", &raw.auth.verifycachettl)?,
             address_network,
             demo_block_time,
+            extra_methods: extra_methods("[JsonRpc] ExtraMethods", &raw.jsonrpc.extramethods)?,
         })
     }
 }
@@ -706,6 +768,21 @@ mod tests {
                 "LOTUS_REST_FULLNODE_APIINFO",
                 "tok:/ip4/x/tcp/1",
                 "[FullNode] ApiInfo",
+            ),
+            (
+                "LOTUS_REST_JSONRPC_EXTRAMETHODS",
+                "Filecoin.NewMethod",
+                "[JsonRpc] ExtraMethods",
+            ),
+            (
+                "LOTUS_REST_JSONRPC_EXTRAMETHODS",
+                "Filecoin.NewMethod:root",
+                "[JsonRpc] ExtraMethods",
+            ),
+            (
+                "LOTUS_REST_JSONRPC_EXTRAMETHODS",
+                "Filecoin.ChainHead:admin",
+                "[JsonRpc] ExtraMethods",
             ),
         ];
         for (key, value, named) in cases {

@@ -432,6 +432,107 @@ pub fn full_node_perm(name: &str) -> Option<Perm> {
     lookup(FULL_NODE, name).map(|m| m.perm)
 }
 
+/// The table with methods it does not know added (`[JsonRpc] ExtraMethods`), sorted. The table lives as long as
+/// the process: it is built once at start.
+pub fn with_extra(table: &'static [Method], extra: &[(String, Perm)]) -> &'static [Method] {
+    if extra.is_empty() {
+        return table;
+    }
+    let mut all: Vec<Method> = table.to_vec();
+    for (name, perm) in extra {
+        let name: &'static str = Box::leak(name.clone().into_boxed_str());
+        all.push(Method {
+            name,
+            perm: *perm,
+            group: "Extra",
+        });
+    }
+    all.sort_by(|a, b| a.name.cmp(b.name));
+    all.dedup_by(|a, b| a.name == b.name);
+    Box::leak(all.into_boxed_slice())
+}
+
+/// The Ethereum-style names Lotus also answers to on `/rpc/v1` (`eth_*`, `trace_*`, `net_*`, `web3_*`), each with
+/// the `Filecoin.*` method it stands for, sorted by alias. Ethereum tooling (ethers.js, viem, web3.py) calls these.
+pub const ETH_ALIASES: &[(&str, &str)] = &[
+    ("eth_accounts", "Filecoin.EthAccounts"),
+    ("eth_baseFee", "Filecoin.EthBaseFee"),
+    ("eth_blockNumber", "Filecoin.EthBlockNumber"),
+    ("eth_call", "Filecoin.EthCall"),
+    ("eth_chainId", "Filecoin.EthChainId"),
+    ("eth_estimateGas", "Filecoin.EthEstimateGas"),
+    ("eth_feeHistory", "Filecoin.EthFeeHistory"),
+    ("eth_gasPrice", "Filecoin.EthGasPrice"),
+    ("eth_getBalance", "Filecoin.EthGetBalance"),
+    ("eth_getBlockByHash", "Filecoin.EthGetBlockByHash"),
+    ("eth_getBlockByNumber", "Filecoin.EthGetBlockByNumber"),
+    ("eth_getBlockReceipts", "Filecoin.EthGetBlockReceipts"),
+    (
+        "eth_getBlockTransactionCountByHash",
+        "Filecoin.EthGetBlockTransactionCountByHash",
+    ),
+    (
+        "eth_getBlockTransactionCountByNumber",
+        "Filecoin.EthGetBlockTransactionCountByNumber",
+    ),
+    ("eth_getCode", "Filecoin.EthGetCode"),
+    ("eth_getFilterChanges", "Filecoin.EthGetFilterChanges"),
+    ("eth_getFilterLogs", "Filecoin.EthGetFilterLogs"),
+    ("eth_getLogs", "Filecoin.EthGetLogs"),
+    ("eth_getStorageAt", "Filecoin.EthGetStorageAt"),
+    (
+        "eth_getTransactionByBlockHashAndIndex",
+        "Filecoin.EthGetTransactionByBlockHashAndIndex",
+    ),
+    (
+        "eth_getTransactionByBlockNumberAndIndex",
+        "Filecoin.EthGetTransactionByBlockNumberAndIndex",
+    ),
+    (
+        "eth_getTransactionByHash",
+        "Filecoin.EthGetTransactionByHash",
+    ),
+    ("eth_getTransactionCount", "Filecoin.EthGetTransactionCount"),
+    (
+        "eth_getTransactionReceipt",
+        "Filecoin.EthGetTransactionReceipt",
+    ),
+    (
+        "eth_maxPriorityFeePerGas",
+        "Filecoin.EthMaxPriorityFeePerGas",
+    ),
+    ("eth_newBlockFilter", "Filecoin.EthNewBlockFilter"),
+    ("eth_newFilter", "Filecoin.EthNewFilter"),
+    (
+        "eth_newPendingTransactionFilter",
+        "Filecoin.EthNewPendingTransactionFilter",
+    ),
+    ("eth_protocolVersion", "Filecoin.EthProtocolVersion"),
+    ("eth_sendRawTransaction", "Filecoin.EthSendRawTransaction"),
+    ("eth_subscribe", "Filecoin.EthSubscribe"),
+    ("eth_syncing", "Filecoin.EthSyncing"),
+    ("eth_uninstallFilter", "Filecoin.EthUninstallFilter"),
+    ("eth_unsubscribe", "Filecoin.EthUnsubscribe"),
+    ("net_listening", "Filecoin.NetListening"),
+    ("net_version", "Filecoin.NetVersion"),
+    ("trace_block", "Filecoin.EthTraceBlock"),
+    ("trace_filter", "Filecoin.EthTraceFilter"),
+    (
+        "trace_replayBlockTransactions",
+        "Filecoin.EthTraceReplayBlockTransactions",
+    ),
+    ("trace_transaction", "Filecoin.EthTraceTransaction"),
+    ("web3_clientVersion", "Filecoin.Web3ClientVersion"),
+];
+
+/// The `Filecoin.*` method an Ethereum-style alias stands for.
+pub fn resolve_alias(name: &str) -> Option<&'static str> {
+    ETH_ALIASES
+        .binary_search_by(|(alias, _)| (*alias).cmp(name))
+        .ok()
+        .map(|i| ETH_ALIASES[i].1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,5 +562,17 @@ mod tests {
         assert_eq!(full_node_perm("Filecoin.AuthNew"), Some(Perm::Admin));
         assert_eq!(full_node_perm("Filecoin.NoSuchThing"), None);
         assert_eq!(FULL_NODE.len(), 280);
+    }
+
+    #[test]
+    fn aliases_are_sorted_and_name_known_methods() {
+        for pair in ETH_ALIASES.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+        for (alias, target) in ETH_ALIASES {
+            assert!(lookup(FULL_NODE, target).is_some(), "{alias} -> {target}");
+        }
+        assert_eq!(resolve_alias("eth_chainId"), Some("Filecoin.EthChainId"));
+        assert_eq!(resolve_alias("eth_nope"), None);
     }
 }

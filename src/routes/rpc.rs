@@ -90,6 +90,8 @@ const CHANNEL_METHODS: &[&str] = &[
     "Filecoin.ChainExport",
     "Filecoin.SubscribeActorEventsRaw",
     "Filecoin.Closing",
+    "Filecoin.EthSubscribe",
+    "Filecoin.EthUnsubscribe",
 ];
 
 fn error_reply(id: Value, code: i64, message: impl Into<String>) -> JsonRpcResponse {
@@ -168,7 +170,9 @@ async fn call_one(
         );
     }
     let short = req.method.strip_prefix("Filecoin.").unwrap_or(&req.method);
-    let Some(method) = state.node.method(&req.method) else {
+    // Ethereum-style aliases (eth_chainId...) are checked and forwarded as the method they stand for.
+    let canonical = crate::lotus::methods::resolve_alias(&req.method).unwrap_or(&req.method);
+    let Some(method) = state.node.method(canonical) else {
         return (
             error_reply(id, -32601, format!("method '{}' not found", req.method)),
             None,

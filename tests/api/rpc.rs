@@ -171,3 +171,68 @@ async fn public_mode_serves_read_methods_only() {
     assert!(replies[1]["result"].is_object());
     assert_eq!(h.sim.calls(), vec!["Filecoin.ChainHead"]);
 }
+
+#[actix_web::test]
+async fn ethereum_aliases_are_checked_and_forwarded_as_their_methods() {
+    let h = Harness::start().await;
+    let batch = json!([
+        {"jsonrpc": "2.0", "method": "eth_chainId", "params": [], "id": 1},
+        {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": [], "id": 2},
+        {"jsonrpc": "2.0", "method": "eth_noSuchThing", "params": [], "id": 3},
+        {"jsonrpc": "2.0", "method": "eth_subscribe", "params": ["newHeads"], "id": 4},
+    ]);
+    // No token: anonymous read, as ethers.js connects.
+    let r = post(&h, "/rpc/v1", None, batch).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let replies = r.json();
+    assert_eq!(replies[0]["result"], "0x1df5e76", "{replies}");
+    let height = h.sim.head().height;
+    assert_eq!(replies[1]["result"], format!("{height:#x}"));
+    assert_eq!(replies[2]["error"]["code"], -32601);
+    assert!(replies[2]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("eth_noSuchThing"));
+    // A subscription needs a WebSocket; it never reaches the node over HTTP.
+    assert_eq!(replies[3]["error"]["code"], -32601, "{replies}");
+    let mut calls = h.sim.calls();
+    calls.sort();
+    assert_eq!(
+        calls,
+        vec!["Filecoin.EthBlockNumber", "Filecoin.EthChainId"]
+    );
+}
+
+#[actix_web::test]
+async fn methods_beyond_the_table_are_forwarded_only_when_configured() {
+    let call = |method: &str| json!({"jsonrpc": "2.0", "method": method, "params": [], "id": 1});
+    let h = Harness::start().await;
+    let r = post(&h, "/rpc/v1", None, call("Filecoin.FutureMethod")).await;
+    assert_eq!(r.json()["error"]["code"], -32601);
+    assert!(h.sim.calls().is_empty(), "an unknown method was forwarded");
+
+    let h = Harness::with(Options {
+        vars: vec![(
+            "LOTUS_REST_JSONRPC_EXTRAMETHODS",
+            "Filecoin.FutureMethod:read, Filecoin.FutureAdminMethod:admin".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let r = post(
+        &h,
+        "/rpc/v1",
+        Some(&read),
+        call("Filecoin.FutureAdminMethod"),
+    )
+    .await;
+    assert_eq!(
+        r.json()["error"]["message"],
+        "missing permission to invoke 'FutureAdminMethod' (need 'admin')"
+    );
+    assert!(h.sim.calls().is_empty());
+    // Forwarded: this node does not have it either, and says so.
+    let _ = post(&h, "/rpc/v1", Some(&read), call("Filecoin.FutureMethod")).await;
+    assert_eq!(h.sim.calls(), vec!["Filecoin.FutureMethod"]);
+}

@@ -11,6 +11,7 @@ use super::rpc::{Failure, Params};
 use super::Shared;
 
 mod chain_x;
+mod eth;
 mod market;
 mod miners;
 mod mpool;
@@ -54,4 +55,5 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
         .or_else(|| wallet::call(shared, name, p))
         .or_else(|| mpool::call(shared, name, p))
         .or_else(|| net::call(shared, name, p))
+        .or_else(|| eth::call(shared, name, p))
 }
