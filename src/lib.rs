@@ -170,6 +170,7 @@ where
         .service(routes::health::get_metrics)
         .service(routes::rpc::post_rpc_v1)
         .service(routes::rpc::post_rpc_v0)
+        .service(routes::catalog::list_methods)
         .service(scope::scope("/v1").configure(routes::v1))
 }
 

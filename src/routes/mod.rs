@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod actors;
 pub mod body;
+pub mod catalog;
 pub mod chain;
 pub mod f3;
 pub mod gas;

@@ -82,17 +82,12 @@ pub enum JsonRpcReply {
     Batch(Vec<JsonRpcResponse>),
 }
 
-/// Channel methods need a WebSocket, which this endpoint does not serve.
-const CHANNEL_METHODS: &[&str] = &[
-    "Filecoin.ChainNotify",
-    "Filecoin.MpoolSub",
-    "Filecoin.SyncIncomingBlocks",
-    "Filecoin.ChainExport",
-    "Filecoin.SubscribeActorEventsRaw",
-    "Filecoin.Closing",
-    "Filecoin.EthSubscribe",
-    "Filecoin.EthUnsubscribe",
-];
+/// Methods whose result is a stream, which needs a WebSocket: the channel methods and Ethereum subscriptions.
+fn needs_websocket(name: &str) -> bool {
+    super::catalog::CHANNEL_METHODS.contains(&name)
+        || name == "Filecoin.EthSubscribe"
+        || name == "Filecoin.EthUnsubscribe"
+}
 
 fn error_reply(id: Value, code: i64, message: impl Into<String>) -> JsonRpcResponse {
     JsonRpcResponse {
@@ -209,7 +204,7 @@ async fn call_one(
         err.retry_after = Some(wait);
         return (error_reply(id, -32005, err.detail.clone()), Some(err));
     }
-    if CHANNEL_METHODS.contains(&method.name) {
+    if needs_websocket(method.name) {
         return (
             error_reply(
                 id,

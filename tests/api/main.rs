@@ -3,6 +3,7 @@
 mod common;
 
 mod cache;
+mod catalog;
 mod cli;
 mod client;
 mod deploy;
