@@ -17,6 +17,7 @@ mod routes;
 mod rpc;
 mod spec;
 mod table;
+mod tipsets;
 
 mod res_chain;
 mod res_market;
