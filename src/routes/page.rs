@@ -55,6 +55,7 @@ pub struct PageOf<T> {
 
 /// What a cursor carries: the tipset, the offset, and a fingerprint of the list it belongs to.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Cursor {
     /// The tipset key the list was read at.
     k: Value,
@@ -115,6 +116,46 @@ impl Page {
     }
 }
 
+/// The fingerprint a cursor of `method` with these parameters carries (the tipset left out).
+pub fn list_fingerprint(method: &str, identity: &Value) -> u64 {
+    fingerprint(&format!("{method}\u{0}{identity}"))
+}
+
+/// Makes the opaque cursor of the entry at `offset` of the list read at `key`.
+pub fn encode_cursor(key: &Value, offset: usize, print: u64) -> String {
+    let cursor = Cursor {
+        k: key.clone(),
+        o: offset,
+        f: print,
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&cursor).expect("cursors serialize"))
+}
+
+/// Reads a cursor back: the tipset key and the offset, if it was made for the list with fingerprint `print`.
+pub fn decode_cursor(text: &str, print: u64) -> Result<(Value, usize), ApiError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    let cursor: Cursor =
+        serde_json::from_slice(&raw).map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    if cursor.f != print {
+        return Err(bad_cursor("it belongs to another list"));
+    }
+    let key_ok = cursor.k.as_array().is_some_and(|cids| {
+        !cids.is_empty()
+            && cids.iter().all(|c| {
+                c["/"]
+                    .as_str()
+                    .is_some_and(|s| crate::lotus::address::parse_cid(s).is_ok())
+            })
+    });
+    if !key_ok {
+        return Err(bad_cursor("not a cursor this gateway issued"));
+    }
+    Ok((cursor.k, cursor.o))
+}
+
 /// Reads the head's tipset key, to pin a list to it.
 async fn head_key(state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
     #[derive(Deserialize)]
@@ -145,27 +186,19 @@ pub async fn list(
     page: &Page,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let identity = params(json!("\u{0}tipset"));
-    let print = fingerprint(&format!("{method}\u{0}{identity}"));
+    let print = list_fingerprint(method, &params(json!("\u{0}tipset")));
     let (key, offset) = match &page.cursor {
         Some(text) => {
-            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(text.trim())
-                .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
-            let cursor: Cursor = serde_json::from_slice(&raw)
-                .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
-            if cursor.f != print {
-                return Err(bad_cursor("it belongs to another list"));
-            }
+            let (key, offset) = decode_cursor(text, print)?;
             if at.height.is_some() || at.tipset.is_some() {
                 let asked = at.key(state, caller).await?.key;
-                if asked != cursor.k {
+                if asked != key {
                     return Err(bad_cursor(
                         "it was issued for another tipset than the one selected",
                     ));
                 }
             }
-            (cursor.k, cursor.o)
+            (key, offset)
         }
         None => {
             let resolved = at.key(state, caller).await?;
@@ -199,15 +232,7 @@ pub async fn list(
         return Err(bad_cursor("its position is beyond the end of the list"));
     }
     let end = (offset + limit).min(total);
-    let next_cursor = (end < total).then(|| {
-        let cursor = Cursor {
-            k: key.clone(),
-            o: end,
-            f: print,
-        };
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(serde_json::to_vec(&cursor).expect("cursors serialize"))
-    });
+    let next_cursor = (end < total).then(|| encode_cursor(&key, end, print));
     #[derive(Serialize)]
     struct Out<'a> {
         items: &'a [Box<RawValue>],
@@ -246,12 +271,11 @@ fn entries(method: &str, raw: &str, shape: Shape) -> Result<Vec<Box<RawValue>>, 
                 serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
             let mut pairs: Vec<(String, Value)> = map.unwrap_or_default().into_iter().collect();
             // IDs sort as numbers: deal 10 comes after deal 9.
-            pairs.sort_by(
-                |(a, _), (b, _)| match (a.parse::<u64>(), b.parse::<u64>()) {
-                    (Ok(x), Ok(y)) => x.cmp(&y),
-                    _ => a.cmp(b),
-                },
-            );
+            // (A total order: numeric keys first, by value, then the others as text.)
+            pairs.sort_by_cached_key(|(k, _)| {
+                let n = k.parse::<u64>();
+                (n.is_err(), n.unwrap_or(0), k.clone())
+            });
             let mut out = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
                 let id = k
@@ -271,5 +295,60 @@ fn entries(method: &str, raw: &str, shape: Shape) -> Result<Vec<Box<RawValue>>, 
             }
             Ok(out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_stay_with_their_list() {
+        let key = json!([{"/": "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c"}]);
+        let print = list_fingerprint("Filecoin.StateListActors", &json!(["\u{0}tipset"]));
+        let other = list_fingerprint("Filecoin.StateListMiners", &json!(["\u{0}tipset"]));
+        let text = encode_cursor(&key, 300, print);
+        assert_eq!(decode_cursor(&text, print).unwrap(), (key.clone(), 300));
+        assert!(decode_cursor(&text, other)
+            .unwrap_err()
+            .detail
+            .contains("another list"));
+        for bad in ["", "!!", "e30", "bm90IGpzb24"] {
+            assert!(decode_cursor(bad, print).is_err(), "{bad}");
+        }
+        // A cursor whose tipset is not a list of CIDs is not one of ours.
+        let forged = encode_cursor(&json!([{"/": "nope"}]), 1, print);
+        assert!(decode_cursor(&forged, print).is_err());
+    }
+
+    #[test]
+    fn maps_become_entries_in_id_order() {
+        let raw = r#"{"10": {"State": 1}, "9": {"State": 2}, "x": 5}"#;
+        let items = entries("M", raw, Shape::Map("DealID")).unwrap();
+        let items: Vec<String> = items.iter().map(|i| i.get().to_string()).collect();
+        assert_eq!(
+            items,
+            vec![
+                r#"{"DealID":9,"State":2}"#,
+                r#"{"DealID":10,"State":1}"#,
+                r#"{"DealID":"x","Value":5}"#
+            ]
+        );
+        assert!(entries("M", "null", Shape::Array).unwrap().is_empty());
+        assert!(entries("M", "{}", Shape::Array).is_err());
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let page = |l: &str| Page {
+            limit: Some(l.into()),
+            cursor: None,
+        };
+        assert_eq!(page("1").limit().unwrap(), 1);
+        assert_eq!(page("1000").limit().unwrap(), 1000);
+        for bad in ["0", "1001", "-1", "+5", "ten", ""] {
+            assert!(page(bad).limit().is_err(), "{bad}");
+        }
+        assert_eq!(Page::default().limit().unwrap(), DEFAULT_LIMIT);
     }
 }

@@ -9,9 +9,19 @@ use crate::common::Harness;
 async fn a_null_round_is_refused_unless_previous_or_next_is_asked_for() {
     let h = Harness::start().await;
     let token = h.token_up_to(Perm::Read);
-    let null = *h.sim.null_rounds().first().expect("the chain has null rounds");
-    let before = h.sim.tipset_at(null - 1).expect("the round before is a tipset");
-    let after = h.sim.tipset_at(null + 1).expect("the round after is a tipset");
+    let null = *h
+        .sim
+        .null_rounds()
+        .first()
+        .expect("the chain has null rounds");
+    let before = h
+        .sim
+        .tipset_at(null - 1)
+        .expect("the round before is a tipset");
+    let after = h
+        .sim
+        .tipset_at(null + 1)
+        .expect("the round after is a tipset");
     let account = &h.sim.accounts()[0].id;
 
     let r = h
@@ -40,22 +50,36 @@ async fn a_null_round_is_refused_unless_previous_or_next_is_asked_for() {
     // At a height that is not a null round, every policy reads the same tipset.
     let r = h
         .get(
-            &format!("/v1/actors/{account}?height={}&null_round=next", before.height),
+            &format!(
+                "/v1/actors/{account}?height={}&null_round=next",
+                before.height
+            ),
             Some(&token),
         )
         .await;
     let direct = h
-        .get(&format!("/v1/actors/{account}?height={}", before.height), Some(&token))
+        .get(
+            &format!("/v1/actors/{account}?height={}", before.height),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.json(), direct.json());
 
     for (query, words) in [
         ("null_round=previous", "give it with height"),
-        ("height=5&null_round=sideways", "expected error, previous or next"),
+        (
+            "height=5&null_round=sideways",
+            "expected error, previous or next",
+        ),
     ] {
-        let r = h.get(&format!("/v1/actors/{account}?{query}"), Some(&token)).await;
+        let r = h
+            .get(&format!("/v1/actors/{account}?{query}"), Some(&token))
+            .await;
         let p = r.problem(400, "invalid_parameter");
-        assert!(p["detail"].as_str().unwrap().contains(words), "{query}: {p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains(words),
+            "{query}: {p}"
+        );
     }
     let beyond = h.sim.head().height + 10;
     let r = h
