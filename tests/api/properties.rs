@@ -384,3 +384,40 @@ fn signed_decimal_epoch(s: &str) -> Option<i64> {
         _ => decimal_epoch(s),
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn amounts_with_a_unit_convert_exactly(whole in 0u64..10_000_000_000, frac in "[0-9]{0,18}", unit in 0usize..7) {
+        use lotus_rest::lotus::amount::Amount;
+        let units = ["FIL", "milliFIL", "microFIL", "nanoFIL", "picoFIL", "femtoFIL", "attoFIL"];
+        let places = [0u32, 3, 6, 9, 12, 15, 18][unit];
+        let text = if frac.is_empty() { format!("{whole} {}", units[unit]) } else { format!("{whole}.{frac} {}", units[unit]) };
+        // The exact value in attoFIL, by string arithmetic on the digits: whole * 10^(18-places) + the fraction.
+        let scale = 18 - places;
+        let trimmed = frac.trim_end_matches('0');
+        let expected = if trimmed.len() as u32 > scale {
+            None
+        } else {
+            let digits = format!("{whole}{trimmed}{}", "0".repeat((scale - trimmed.len() as u32) as usize));
+            digits.parse::<u128>().ok().filter(|v| *v <= lotus_rest::lotus::amount::MAX_ATTO)
+        };
+        prop_assert_eq!(Amount::parse(&text).ok().map(|a| a.atto()), expected, "{}", text);
+    }
+
+    #[test]
+    fn amount_and_cursor_parsers_do_not_panic(s in text()) {
+        let _ = lotus_rest::lotus::amount::Amount::parse(&s);
+        let _ = lotus_rest::routes::page::decode_cursor(&s, 7);
+    }
+
+    #[test]
+    fn cursors_decode_to_what_they_were_made_from(offset in 0usize..1_000_000, print in any::<u64>(), d in digest()) {
+        use lotus_rest::routes::page::{decode_cursor, encode_cursor};
+        let key = json!([{"/": cid_from_digest(&d)}]);
+        let text = encode_cursor(&key, offset, print);
+        prop_assert_eq!(decode_cursor(&text, print).unwrap(), (key, offset));
+        prop_assert!(decode_cursor(&text, print.wrapping_add(1)).is_err());
+    }
+}
