@@ -20,6 +20,7 @@ pub mod routes;
 pub mod server;
 pub mod settings;
 pub mod sim;
+pub mod streams;
 pub mod tls;
 pub mod upstream;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Whole lists read for paging, pinned to the tipset they were read at.
     pub lists: routes::page::ListCache,
+    /// The live streams and their upstream subscriptions.
+    pub streams: std::sync::Arc<streams::Hub>,
 }
 
 /// Rate limits and the weight of each operation, shared by every worker.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Latency buckets in seconds: from 100 µs (a cached answer) to 30 s (the default upstream timeout).
@@ -24,6 +24,7 @@ pub struct Metrics {
     token_cache: IntCounterVec,
     cache: IntCounterVec,
     cache_entries: IntGauge,
+    streams: IntGaugeVec,
 }
 
 impl Default for Metrics {
@@ -98,8 +99,18 @@ impl Metrics {
         .expect("valid metric");
         let cache_entries =
             IntGauge::new("cache_entries", "Answers the cache holds").expect("valid metric");
+        let streams = IntGaugeVec::new(
+            Opts::new(
+                "streams",
+                "Live streams: open client streams, events queued for them, upstream subscriptions, clients cut off \
+                 for falling behind (since start)",
+            ),
+            &["what"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(cache.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(streams.clone()),
             Box::new(cache_entries.clone()),
             Box::new(requests.clone()),
             Box::new(request_duration.clone()),
@@ -122,6 +133,21 @@ impl Metrics {
             token_cache,
             cache,
             cache_entries,
+            streams,
+        }
+    }
+
+    /// Records the state of the live streams at scrape time.
+    pub fn set_streams(&self, open: usize, queued: usize, upstream: usize, cut_off: usize) {
+        for (what, n) in [
+            ("open", open),
+            ("queued_events", queued),
+            ("upstream_subscriptions", upstream),
+            ("cut_off", cut_off),
+        ] {
+            self.streams
+                .with_label_values(&[what])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 

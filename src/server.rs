@@ -47,6 +47,13 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             VERIFY_CACHE_CAPACITY,
         )),
     };
+    let node_ws = node
+        .url()
+        .and_then(crate::head::ws_url)
+        .map(|url| crate::streams::Upstream {
+            url,
+            token: settings.upstream_token.clone(),
+        });
     Ok(AppState {
         auth: AuthConfig {
             mode: settings.auth_mode,
@@ -60,6 +67,10 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         head: crate::HeadTracker::default(),
         head_feed: Default::default(),
         lists: crate::routes::page::new_cache(),
+        streams: std::sync::Arc::new(crate::streams::Hub::new(
+            settings.streams.clone(),
+            node_ws,
+        )),
         limits: crate::Limits {
             per_token: (settings.rate_per_token > 0.0).then(|| {
                 crate::ratelimit::Buckets::new(

@@ -104,6 +104,17 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # "f" (mainnet) or "t" (test networks).
   AddressNetwork = "auto"
 
+[Streams]
+  # Live streams (/v1/streams/...): how often an idle stream gets a heartbeat (an SSE comment or an empty NDJSON
+  # line), so that proxies keep it open.
+  Heartbeat = "15s"
+  # How many recent events of each stream are kept for clients that reconnect with Last-Event-ID.
+  BufferEvents = 1024
+  # How many events a client may fall behind before it is cut off with an error event.
+  ClientQueue = 256
+  # How many streams may be open at once; more get 503 with Retry-After.
+  MaxStreams = 1000
+
 [JsonRpc]
   # The JSON-RPC endpoint (/rpc/v1) forwards only the methods of its Lotus method table; others get -32601.
   # Methods the table does not know (e.g. of a newer Lotus) can be allowed here with the permission a token
@@ -125,7 +136,17 @@ struct Raw {
     cache: RawCache,
     ratelimit: RawRateLimit,
     jsonrpc: RawJsonRpc,
+    streams: RawStreams,
     demo: RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStreams {
+    heartbeat: String,
+    bufferevents: u64,
+    clientqueue: u64,
+    maxstreams: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,6 +278,7 @@ pub struct Settings {
     pub demo_block_time: Duration,
     /// Methods beyond the Lotus method table that the JSON-RPC endpoint forwards, with their permission.
     pub extra_methods: Vec<(String, Perm)>,
+    pub streams: crate::streams::StreamSettings,
 }
 
 /// What the command line adds on top of the file and environment.
@@ -304,6 +326,15 @@ fn non_negative(key: &str, value: f64) -> Result<f64, String> {
             &value.to_string(),
             "0 (no limit) or a positive number",
         ))
+    }
+}
+
+/// A count within `min..=max`.
+fn bounded(key: &str, value: u64, min: u64, max: u64) -> Result<usize, String> {
+    if (min..=max).contains(&value) {
+        Ok(value as usize)
+    } else {
+        Err(bad(key, &value.to_string(), &format!("a number from {min} to {max}")))
     }
 }
 
@@ -662,6 +693,18 @@ impl Settings {
             address_network,
             demo_block_time,
             extra_methods: extra_methods("[JsonRpc] ExtraMethods", &raw.jsonrpc.extramethods)?,
+            streams: crate::streams::StreamSettings {
+                heartbeat: {
+                    let d = duration("[Streams] Heartbeat", &raw.streams.heartbeat)?;
+                    if d < Duration::from_millis(100) {
+                        return Err(bad("[Streams] Heartbeat", &raw.streams.heartbeat, "at least 100ms"));
+                    }
+                    d
+                },
+                buffer: bounded("[Streams] BufferEvents", raw.streams.bufferevents, 1, 1_000_000)?,
+                client_queue: bounded("[Streams] ClientQueue", raw.streams.clientqueue, 1, 1_000_000)?,
+                max_streams: bounded("[Streams] MaxStreams", raw.streams.maxstreams, 1, 10_000_000)?,
+            },
         })
     }
 }

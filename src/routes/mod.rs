@@ -27,6 +27,7 @@ pub mod paych;
 pub mod rpc;
 pub mod send;
 pub mod state;
+pub mod streams;
 pub mod sync;
 pub mod tokens;
 pub mod verifreg;
@@ -52,6 +53,7 @@ pub fn v1(cfg: &mut ServiceConfig) {
     f3::register(cfg);
     logs::register(cfg);
     tokens::register(cfg);
+    streams::register(cfg);
 }
 
 /// `201 Created` with the new resource's URL in `Location`.

@@ -99,6 +99,10 @@ pub(crate) struct Shared {
     heads: tokio::sync::broadcast::Sender<TipSet>,
     /// The `ChainNotify` channels open now.
     subscribers: std::sync::atomic::AtomicUsize,
+    /// The channels of every kind open now.
+    channels: std::sync::atomic::AtomicUsize,
+    /// Message pool updates (`{"Type": 0|1, "Message": SignedMessage}`), for `MpoolSub` channels.
+    mpool_updates: tokio::sync::broadcast::Sender<serde_json::Value>,
     /// The open WebSocket connections.
     sockets: ws::Sockets,
     /// The state of the method groups beyond the chain (wallet, market, payment channels…).
@@ -143,18 +147,29 @@ impl Shared {
         &self,
         message: crate::lotus::types::Message,
     ) -> Result<crate::lotus::types::SignedMessage, String> {
-        self.chain_mut().push_message(message)
+        let signed = self.chain_mut().push_message(message)?;
+        let _ = self
+            .mpool_updates
+            .send(serde_json::json!({"Type": 0, "Message": signed}));
+        Ok(signed)
     }
 
     /// Produces the next epoch and tells the channels about a new head (a null round produces none).
     fn advance(&self) {
         let mut chain = self.chain.write().unwrap_or_else(|e| e.into_inner());
         let before = chain.head().tipset.height;
+        let waiting = chain.pending();
         chain.advance();
         let head = &chain.head().tipset;
         if head.height != before {
             // Sent under the lock, so that heads are announced in chain order. No receiver is not an error.
             let _ = self.heads.send(head.clone());
+            // The pool's messages went into the new tipset: they leave the pool.
+            for signed in waiting {
+                let _ = self
+                    .mpool_updates
+                    .send(serde_json::json!({"Type": 1, "Message": signed}));
+            }
         }
     }
 }
@@ -194,6 +209,31 @@ impl SimHandle {
             .shared
             .subscribers
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many channels of any kind (`ChainNotify`, `MpoolSub`, `SyncIncomingBlocks`) are open right now.
+    pub fn channels(&self) -> usize {
+        self.inner
+            .shared
+            .channels
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Puts a message from `from` to `to` into the pool, as `MpoolPushMessage` does; the next epoch mines it.
+    pub fn push_message(&self, from: &str, to: &str, value_atto: u128) -> Result<crate::lotus::types::SignedMessage, String> {
+        self.inner.shared.push_message(crate::lotus::types::Message {
+            version: 0,
+            to: to.to_string(),
+            from: from.to_string(),
+            nonce: 0,
+            value: crate::lotus::types::BigInt(value_atto.to_string()),
+            gas_limit: 0,
+            gas_fee_cap: crate::lotus::types::BigInt("0".into()),
+            gas_premium: crate::lotus::types::BigInt("0".into()),
+            method: 0,
+            params: None,
+            cid: None,
+        })
     }
 
     /// Closes every open WebSocket connection from the node's side (a close frame with code 1001, "going away"),
@@ -326,6 +366,8 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         stopped: std::sync::atomic::AtomicBool::new(false),
         heads: tokio::sync::broadcast::channel(HEAD_BACKLOG).0,
         subscribers: std::sync::atomic::AtomicUsize::new(0),
+        channels: std::sync::atomic::AtomicUsize::new(0),
+        mpool_updates: tokio::sync::broadcast::channel(HEAD_BACKLOG).0,
         sockets: ws::Sockets::default(),
         groups: groups::Groups::default(),
     });

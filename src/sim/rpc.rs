@@ -94,7 +94,7 @@ enum Call {
 pub(super) enum ChannelKind {
     /// `ChainNotify`: the head, then every head change.
     ChainNotify,
-    /// `MpoolSub`: message pool updates (the simulated node has no message pool, so none come).
+    /// `MpoolSub`: message pool updates: messages pushed, then mined.
     MpoolSub,
     /// `SyncIncomingBlocks`: every new block header.
     SyncIncomingBlocks,

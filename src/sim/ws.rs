@@ -268,7 +268,9 @@ impl Connection {
         self.channels.insert(id.to_string(), cancel);
         let channel = Channel {
             subscriber: (kind == ChannelKind::ChainNotify).then(|| Subscriber::new(&self.shared)),
+            _open: OpenChannel::new(&self.shared),
             heads: self.shared.heads.subscribe(),
+            mpool: self.shared.mpool_updates.subscribe(),
             shared: self.shared.clone(),
             session: self.session.clone(),
             request: id,
@@ -289,7 +291,26 @@ struct Channel {
     kind: ChannelKind,
     /// Subscribed before the head is read, so that no later head is missed.
     heads: broadcast::Receiver<TipSet>,
+    /// Message pool updates, for `MpoolSub`.
+    mpool: broadcast::Receiver<Value>,
     subscriber: Option<Subscriber>,
+    _open: OpenChannel,
+}
+
+/// Counts an open channel of any kind while alive.
+struct OpenChannel(Arc<Shared>);
+
+impl OpenChannel {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.channels.fetch_add(1, Ordering::SeqCst);
+        OpenChannel(shared.clone())
+    }
+}
+
+impl Drop for OpenChannel {
+    fn drop(&mut self) {
+        self.0.channels.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Channel {
@@ -334,12 +355,24 @@ impl Channel {
                     }
                     return;
                 }
-                head = self.heads.recv() => match head {
+                head = self.heads.recv(), if self.kind != ChannelKind::MpoolSub => match head {
                     Ok(head) => head,
                     // A client too slow to keep up misses the heads it fell behind on.
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return,
                 },
+                update = self.mpool.recv(), if self.kind == ChannelKind::MpoolSub => {
+                    match update {
+                        Ok(update) => {
+                            if self.value(update).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return,
+                    }
+                    continue;
+                }
             };
             if head.height <= shown {
                 continue;
@@ -361,7 +394,7 @@ impl Channel {
                     }
                     sent
                 }
-                // The simulated node has no message pool: nothing to tell.
+                // Pool updates are sent as they come, above.
                 ChannelKind::MpoolSub => Ok(()),
             };
             if sent.is_err() {

@@ -16,6 +16,7 @@ mod properties;
 mod routes;
 mod rpc;
 mod spec;
+mod streams;
 mod table;
 mod tipsets;
 

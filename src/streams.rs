@@ -1,0 +1,639 @@
+//! Live streams: Lotus's channel methods (`ChainNotify`, `MpoolSub`, `SyncIncomingBlocks`) fanned out to HTTP
+//! clients as Server-Sent Events or newline-delimited JSON.
+//!
+//! Each stream kind has one upstream subscription, over the node's WebSocket, shared by every client: it opens with
+//! the first client and is cancelled (`xrpc.cancel`) when the last one leaves. Every event gets an id; the last
+//! `[Streams] BufferEvents` events are kept, so a client that reconnects with `Last-Event-ID` gets what it missed.
+//! A client that falls `[Streams] ClientQueue` events behind is cut off with a final `error` event instead of
+//! holding memory without bound. When the WebSocket drops, the subscription reopens with backoff and the clients
+//! are told (`upstream_lost`, `upstream_restored`); the head stream then goes on from the new `current` tipset.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::error::{ApiError, Code};
+
+/// How streams behave; `[Streams]` in the configuration.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// How often an idle stream gets a heartbeat (an SSE comment, or an empty line in NDJSON).
+    pub heartbeat: Duration,
+    /// How many recent events of each kind are kept for clients that reconnect with `Last-Event-ID`.
+    pub buffer: usize,
+    /// How many events a client may fall behind before it is cut off.
+    pub client_queue: usize,
+    /// How many streams may be open at once, over all kinds; more get 503.
+    pub max_streams: usize,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        StreamSettings {
+            heartbeat: Duration::from_secs(15),
+            buffer: 1024,
+            client_queue: 256,
+            max_streams: 1000,
+        }
+    }
+}
+
+/// A kind of stream, and the Lotus channel method behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Heads,
+    Mpool,
+    Blocks,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Heads, Kind::Mpool, Kind::Blocks];
+
+    pub fn method(self) -> &'static str {
+        match self {
+            Kind::Heads => "Filecoin.ChainNotify",
+            Kind::Mpool => "Filecoin.MpoolSub",
+            Kind::Blocks => "Filecoin.SyncIncomingBlocks",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Heads => "heads",
+            Kind::Mpool => "mpool",
+            Kind::Blocks => "blocks",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Kind::Heads => 0,
+            Kind::Mpool => 1,
+            Kind::Blocks => 2,
+        }
+    }
+}
+
+/// One event of a stream.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Increasing within its stream kind; 0 for events of the gateway's own that are never replayed.
+    pub id: u64,
+    /// The SSE event name: `current`, `apply`, `revert`, `mpool`, `block`, `upstream_lost`, `upstream_restored`,
+    /// `missed`, `error`, `shutdown`.
+    pub event: &'static str,
+    /// The event's JSON.
+    pub data: Arc<str>,
+}
+
+impl Event {
+    fn own(event: &'static str, data: Value) -> Event {
+        Event {
+            id: 0,
+            event,
+            data: Arc::from(data.to_string()),
+        }
+    }
+
+    /// The event in SSE framing.
+    pub fn sse(&self) -> String {
+        let mut out = String::with_capacity(self.data.len() + 48);
+        if self.id > 0 {
+            out.push_str(&format!("id: {}\n", self.id));
+        }
+        out.push_str("event: ");
+        out.push_str(self.event);
+        out.push_str("\ndata: ");
+        out.push_str(&self.data);
+        out.push_str("\n\n");
+        out
+    }
+
+    /// The event as one line of NDJSON: `{"id":…,"event":…,"data":…}`.
+    pub fn ndjson(&self) -> String {
+        if self.id > 0 {
+            format!(
+                "{{\"id\":{},\"event\":\"{}\",\"data\":{}}}\n",
+                self.id, self.event, self.data
+            )
+        } else {
+            format!("{{\"event\":\"{}\",\"data\":{}}}\n", self.event, self.data)
+        }
+    }
+}
+
+struct Client {
+    tx: mpsc::Sender<Event>,
+    lagged: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct TopicState {
+    next_id: u64,
+    buffer: VecDeque<Event>,
+    clients: HashMap<u64, Client>,
+    next_client: u64,
+    /// Cancels the upstream subscription; present while one runs.
+    upstream: Option<oneshot::Sender<()>>,
+    /// The latest head, for the `current` event a new head client starts with.
+    latest_head: Option<Event>,
+}
+
+/// The state of one stream kind.
+struct Topic {
+    kind: Kind,
+    /// How many events are kept for replay.
+    buffer: usize,
+    state: Mutex<TopicState>,
+}
+
+/// Where the upstream subscriptions connect.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub url: url::Url,
+    pub token: Option<String>,
+}
+
+/// Every stream kind, their clients and their upstream subscriptions.
+pub struct Hub {
+    settings: StreamSettings,
+    upstream: Option<Upstream>,
+    topics: [Arc<Topic>; 3],
+    open: Arc<AtomicUsize>,
+    /// Set to true when the gateway shuts down: every stream ends with a `shutdown` event.
+    closing: watch::Sender<bool>,
+    /// The number of upstream subscriptions open, for tests and metrics.
+    subscriptions: Arc<AtomicUsize>,
+}
+
+/// Clients cut off for falling behind, since start.
+static CUT_OFF: AtomicUsize = AtomicUsize::new(0);
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("settings", &self.settings)
+            .field("open", &self.open.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Hub {
+    pub fn new(settings: StreamSettings, upstream: Option<Upstream>) -> Self {
+        let buffer = settings.buffer.max(1);
+        let topic = |kind| {
+            Arc::new(Topic {
+                kind,
+                buffer,
+                state: Mutex::new(TopicState::default()),
+            })
+        };
+        Hub {
+            settings,
+            upstream,
+            topics: [topic(Kind::Heads), topic(Kind::Mpool), topic(Kind::Blocks)],
+            open: Arc::new(AtomicUsize::new(0)),
+            closing: watch::channel(false).0,
+            subscriptions: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub fn settings(&self) -> &StreamSettings {
+        &self.settings
+    }
+
+    /// Streams open now, over all kinds.
+    pub fn open_streams(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Upstream subscriptions open now.
+    pub fn upstream_subscriptions(&self) -> usize {
+        self.subscriptions.load(Ordering::SeqCst)
+    }
+
+    /// Events waiting in client queues, over every client: bounded by `ClientQueue` (plus a replay) per client.
+    pub fn queued_events(&self) -> usize {
+        self.topics
+            .iter()
+            .map(|t| {
+                let state = t.state.lock().unwrap_or_else(|e| e.into_inner());
+                state
+                    .clients
+                    .values()
+                    .map(|c| c.tx.max_capacity() - c.tx.capacity())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// Clients cut off for falling behind, since start (over every hub of the process).
+    pub fn cut_off(&self) -> usize {
+        CUT_OFF.load(Ordering::Relaxed)
+    }
+
+    /// Ends every stream with a `shutdown` event; new ones are refused.
+    pub fn shut_down(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// A receiver that turns true when the gateway shuts down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Opens a stream of `kind` for a client that has seen events up to `last_event_id`.
+    pub fn subscribe(&self, kind: Kind, last_event_id: Option<u64>) -> Result<Subscription, ApiError> {
+        if *self.closing.borrow() {
+            return Err(ApiError::new(
+                Code::UpstreamUnavailable,
+                "the gateway is shutting down; reconnect to another instance or retry later",
+            ));
+        }
+        let Some(upstream) = &self.upstream else {
+            return Err(ApiError::new(
+                Code::UpstreamUnavailable,
+                "no Lotus node is configured: set [FullNode] ApiInfo in the config file, FULLNODE_API_INFO, or \
+                 LOTUS_PATH to a Lotus repo",
+            ));
+        };
+        let open = self.open.fetch_add(1, Ordering::SeqCst);
+        if open >= self.settings.max_streams {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            let mut err = ApiError::new(
+                Code::UpstreamUnavailable,
+                format!(
+                    "{} streams are open, the most this gateway serves ([Streams] MaxStreams); retry later",
+                    self.settings.max_streams
+                ),
+            );
+            err.retry_after = Some(5);
+            return Err(err);
+        }
+        let topic = self.topics[kind.index()].clone();
+        let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Room for what is replayed on top of the queue a client may fall behind by.
+        let (tx, rx) = mpsc::channel(self.settings.client_queue + self.settings.buffer + 2);
+        match last_event_id {
+            Some(last) => {
+                let oldest = state.buffer.front().map(|e| e.id);
+                // Missed: older than what is held, or an id this gateway never gave (it restarted since, say).
+                let missed_some = last > state.next_id
+                    || match oldest {
+                        Some(oldest) => last + 1 < oldest,
+                        None => last < state.next_id,
+                    };
+                if missed_some {
+                    let _ = tx.try_send(Event::own(
+                        "missed",
+                        json!({"detail": format!(
+                            "events after {last} are no longer held (the gateway keeps the last {}); what follows \
+                             starts later",
+                            self.settings.buffer
+                        )}),
+                    ));
+                    if let Some(head) = &state.latest_head {
+                        let _ = tx.try_send(head.clone());
+                    }
+                }
+                for event in state.buffer.iter().filter(|e| e.id > last) {
+                    let _ = tx.try_send(event.clone());
+                }
+            }
+            None => {
+                if let Some(head) = &state.latest_head {
+                    let _ = tx.try_send(head.clone());
+                }
+            }
+        }
+        let lagged = Arc::new(AtomicBool::new(false));
+        state.next_client += 1;
+        let client_id = state.next_client;
+        state.clients.insert(
+            client_id,
+            Client {
+                tx,
+                lagged: lagged.clone(),
+            },
+        );
+        if state.upstream.is_none() {
+            let (cancel, cancelled) = oneshot::channel();
+            state.upstream = Some(cancel);
+            self.subscriptions.fetch_add(1, Ordering::SeqCst);
+            let subscriptions = self.subscriptions.clone();
+            let topic = topic.clone();
+            let upstream = upstream.clone();
+            actix_web::rt::spawn(async move {
+                run_upstream(&topic, &upstream, cancelled).await;
+                subscriptions.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+        drop(state);
+        Ok(Subscription {
+            rx,
+            lagged,
+            guard: Guard {
+                topic,
+                client_id,
+                open: self.open.clone(),
+            },
+            queue: self.settings.client_queue,
+        })
+    }
+}
+
+/// Leaves the topic when the client goes: the last one out cancels the upstream subscription.
+struct Guard {
+    topic: Arc<Topic>,
+    client_id: u64,
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        let mut state = self.topic.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.clients.remove(&self.client_id);
+        if state.clients.is_empty() {
+            if let Some(cancel) = state.upstream.take() {
+                let _ = cancel.send(());
+            }
+        }
+    }
+}
+
+/// A client's stream of events.
+pub struct Subscription {
+    rx: mpsc::Receiver<Event>,
+    lagged: Arc<AtomicBool>,
+    guard: Guard,
+    queue: usize,
+}
+
+impl Subscription {
+    /// The next event; `None` when the stream has ended. A client cut off for falling behind gets a final `error`.
+    pub async fn next(&mut self) -> Option<Event> {
+        match self.rx.recv().await {
+            Some(event) => Some(event),
+            None if self.lagged.swap(false, Ordering::SeqCst) => Some(Event::own(
+                "error",
+                json!({"detail": format!(
+                    "this client fell more than {} events behind and was cut off; reconnect with Last-Event-ID to \
+                     resume",
+                    self.queue
+                )}),
+            )),
+            None => None,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.guard.topic.kind
+    }
+}
+
+/// Adds an event to a topic and hands it to every client.
+fn publish(topic: &Topic, event: &'static str, data: Arc<str>, replayable: bool) {
+    let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
+    let event = if replayable {
+        state.next_id += 1;
+        Event {
+            id: state.next_id,
+            event,
+            data,
+        }
+    } else {
+        Event { id: 0, event, data }
+    };
+    if replayable {
+        state.buffer.push_back(event.clone());
+        while state.buffer.len() > topic.buffer {
+            state.buffer.pop_front();
+        }
+        if topic.kind == Kind::Heads && matches!(event.event, "current" | "apply") {
+            state.latest_head = Some(Event {
+                event: "current",
+                ..event.clone()
+            });
+        }
+    }
+    state.clients.retain(|_, client| match client.tx.try_send(event.clone()) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            // Dropping the sender ends the client's stream once it drains what it has: then the error event.
+            client.lagged.store(true, Ordering::SeqCst);
+            CUT_OFF.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    });
+}
+
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<crate::upstream::RpcError>,
+}
+
+#[derive(Deserialize)]
+struct Change<'a> {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "Val", borrow)]
+    val: &'a RawValue,
+}
+
+/// How long the WebSocket may stay silent before a ping, and again before it is given up.
+const SILENCE: Duration = Duration::from_secs(30);
+
+/// Keeps the upstream subscription of a topic open until it is cancelled, reopening it with backoff.
+async fn run_upstream(topic: &Topic, upstream: &Upstream, mut cancelled: oneshot::Receiver<()>) {
+    let mut delay = Duration::from_millis(100);
+    let mut lost = false;
+    loop {
+        let outcome = match subscribe_once(topic, upstream, &mut lost, &mut cancelled).await {
+            Ok(Ended::Cancelled) => return,
+            Ok(Ended::Closed) => Ok(()),
+            Err(e) => Err(e),
+        };
+        let detail = match outcome {
+            Err(e) => format!(
+                "the node's {} subscription failed: {e}; reconnecting",
+                topic.kind.method()
+            ),
+            Ok(()) => format!(
+                "the node closed the {} subscription; reconnecting",
+                topic.kind.method()
+            ),
+        };
+        log::warn!("{detail}");
+        if !lost {
+            delay = Duration::from_millis(100);
+            publish(
+                topic,
+                "upstream_lost",
+                Arc::from(json!({ "detail": detail }).to_string()),
+                false,
+            );
+        }
+        lost = true;
+        tokio::select! {
+            _ = &mut cancelled => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+        // The cancel signal may come while the connection is down: a topic without clients stops.
+        if topic
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clients
+            .is_empty()
+        {
+            return;
+        }
+    }
+}
+
+/// How a subscription ended without an error.
+enum Ended {
+    /// The last client left: cancelled with `xrpc.cancel`.
+    Cancelled,
+    /// The node closed it.
+    Closed,
+}
+
+async fn subscribe_once(
+    topic: &Topic,
+    upstream: &Upstream,
+    lost: &mut bool,
+    cancelled: &mut oneshot::Receiver<()>,
+) -> Result<Ended, String> {
+    let mut request = upstream
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| format!("invalid WebSocket URL: {e}"))?;
+    if let Some(token) = &upstream.token {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| "the upstream token is not a valid header value".to_string())?;
+        request.headers_mut().insert("Authorization", value);
+    }
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .map_err(|_| "connecting timed out".to_string())?
+    .map_err(|e| format!("cannot connect: {e}"))?;
+    let call = json!({"jsonrpc": "2.0", "method": topic.kind.method(), "params": [], "id": 1});
+    ws.send(Message::text(call.to_string()))
+        .await
+        .map_err(|e| format!("cannot subscribe: {e}"))?;
+    let mut channel: Option<Value> = None;
+    let mut pinged = false;
+    loop {
+        let next = tokio::select! {
+            _ = &mut *cancelled => {
+                // The last client left: cancel the channel as Lotus clients do, wait briefly for the node to close
+                // it, then close the connection.
+                let cancel = json!({"jsonrpc": "2.0", "method": "xrpc.cancel", "params": [1]});
+                let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    ws.send(Message::text(cancel.to_string())).await?;
+                    while let Some(Ok(msg)) = ws.next().await {
+                        if let Message::Text(text) = msg {
+                            if text.contains("xrpc.ch.close") {
+                                break;
+                            }
+                        }
+                    }
+                    ws.close(None).await
+                })
+                .await;
+                return Ok(Ended::Cancelled);
+            }
+            next = tokio::time::timeout(SILENCE, ws.next()) => next,
+        };
+        let next = match next {
+            Ok(next) => next,
+            Err(_) if !pinged => {
+                pinged = true;
+                ws.send(Message::Ping(Default::default()))
+                    .await
+                    .map_err(|e| format!("cannot ping: {e}"))?;
+                continue;
+            }
+            Err(_) => return Err("the WebSocket went silent".into()),
+        };
+        pinged = false;
+        let text = match next {
+            None | Some(Ok(Message::Close(_))) => return Ok(Ended::Closed),
+            Some(Err(e)) => return Err(e.to_string()),
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+        };
+        let msg: Incoming<'_> = serde_json::from_str(&text).map_err(|e| format!("not JSON-RPC: {e}"))?;
+        if msg.id.as_ref().and_then(|v| v.as_u64()) == Some(1) && msg.method.is_none() {
+            if let Some(err) = msg.error {
+                return Err(format!("{} refused: {}", topic.kind.method(), err.message));
+            }
+            channel = msg.result.and_then(|r| serde_json::from_str(r.get()).ok());
+            if std::mem::take(lost) {
+                publish(
+                    topic,
+                    "upstream_restored",
+                    Arc::from(json!({"detail": "the node's subscription is open again"}).to_string()),
+                    false,
+                );
+            }
+            continue;
+        }
+        let Some(params) = msg.params else { continue };
+        match msg.method.as_deref() {
+            Some("xrpc.ch.val") => {
+                let (chan, value): (Value, &RawValue) =
+                    serde_json::from_str(params.get()).map_err(|e| format!("unexpected channel value: {e}"))?;
+                if channel.as_ref() != Some(&chan) {
+                    continue;
+                }
+                match topic.kind {
+                    Kind::Heads => {
+                        let changes: Vec<Change<'_>> = serde_json::from_str(value.get())
+                            .map_err(|e| format!("unexpected head change: {e}"))?;
+                        for change in changes {
+                            let name = match change.kind.as_str() {
+                                "current" => "current",
+                                "apply" => "apply",
+                                "revert" => "revert",
+                                _ => continue,
+                            };
+                            publish(topic, name, Arc::from(change.val.get()), true);
+                        }
+                    }
+                    Kind::Mpool => publish(topic, "mpool", Arc::from(value.get()), true),
+                    Kind::Blocks => publish(topic, "block", Arc::from(value.get()), true),
+                }
+            }
+            Some("xrpc.ch.close") => return Ok(Ended::Closed),
+            _ => {}
+        }
+    }
+}
