@@ -264,11 +264,7 @@ async fn chain_objects_include_blocks_and_resolve_paths() {
     assert_eq!(r.status, 200, "{}", r.text);
     let node = r.json();
     assert_eq!(node["Cid"]["/"], parent, "{node}");
-    assert_eq!(
-        node["Obj"]["Height"].as_i64().unwrap() < s.height,
-        true,
-        "{node}"
-    );
+    assert!(node["Obj"]["Height"].as_i64().unwrap() < s.height, "{node}");
     let r = h
         .get(&format!("/v1/chain/nodes?path={}/Height", s.block), None)
         .await;
@@ -282,7 +278,8 @@ async fn chain_objects_include_blocks_and_resolve_paths() {
         &format!("/v1/chain/nodes?path={}/NoSuchField", s.block),
         None,
     )
-    .await;
+    .await
+    .problem(404, "not_found");
 }
 
 #[actix_web::test]

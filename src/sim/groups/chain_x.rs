@@ -425,7 +425,7 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
                 };
                 value = next.ok_or_else(|| {
                     Failure::method(format!(
-                        "resolving path: no link named \"{part}\" under {}",
+                        "resolving path: could not find link \"{part}\" under {}",
                         cid.root
                     ))
                 })?;
