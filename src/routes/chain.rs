@@ -1,6 +1,6 @@
 //! Tipsets and blocks.
 
-use actix_web::{delete, get, post, put, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -1007,7 +1007,9 @@ pub fn body_tipset_key(body: &TipsetRef) -> Result<serde_json::Value, ApiError> 
 
 /// Sets the head of the chain.
 ///
-/// Makes the node take a tipset as its head, reverting what is above it (`Filecoin.ChainSetHead`).
+/// Makes the node take a tipset as its head, reverting what is above it (`Filecoin.ChainSetHead`). `PUT` on
+/// `/v1/chain/head` is not used for this: the head is the node's own view of the network, forcing it is an
+/// operator's action.
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainSetHead"]))),
@@ -1015,8 +1017,8 @@ pub fn body_tipset_key(body: &TipsetRef) -> Result<serde_json::Value, ApiError> 
     responses((status = 204, description = "The head is set")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/chain/head")]
-pub async fn update_chain_head(
+#[post("/chain/set-head")]
+pub async fn set_chain_head(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
     body: Body<TipsetRef>,
@@ -1103,7 +1105,7 @@ pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(get_chain_head)
         .service(get_chain_genesis)
         .service(get_finalized_tipset)
-        .service(update_chain_head)
+        .service(set_chain_head)
         .service(list_chain_path)
         .service(get_chain_node)
         .service(list_chain_events)

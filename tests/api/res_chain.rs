@@ -104,9 +104,9 @@ pub fn samples(h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             json!({"Head": s.key, "Tail": s.key, "NumWorkers": 2}),
         ),
         SampleRequest::with(
-            "update_chain_head",
-            Method::PUT,
-            "/v1/chain/head",
+            "set_chain_head",
+            Method::POST,
+            "/v1/chain/set-head",
             Some(json!({"Tipset": s.key})),
         ),
         post(
@@ -510,8 +510,8 @@ async fn sync_state_follows_the_head_checkpoints_and_submitted_blocks() {
 
     let r = h
         .send_json(
-            Method::PUT,
-            "/v1/chain/head",
+            Method::POST,
+            "/v1/chain/set-head",
             Some(&admin),
             Some(&json!({"Tipset": s.key})),
         )
@@ -524,8 +524,8 @@ async fn sync_state_follows_the_head_checkpoints_and_submitted_blocks() {
         .contains("head set"));
     let p = h
         .send_json(
-            Method::PUT,
-            "/v1/chain/head",
+            Method::POST,
+            "/v1/chain/set-head",
             Some(&admin),
             Some(&json!({"Tipset": "x,"})),
         )
