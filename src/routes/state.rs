@@ -71,8 +71,8 @@ pub struct ActorCodes(pub BTreeMap<String, Cid>);
 
 /// Method parameters decoded into JSON, in the shape the actor type defines.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"A": 1}))]
-pub struct DecodedParams(#[schema(value_type = Object)] pub Value);
+#[schema(value_type = Object, example = json!({"A": 1}))]
+pub struct DecodedParams(pub Value);
 
 /// An actor's balance, code and decoded state (`api.ActorState`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

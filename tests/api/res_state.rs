@@ -339,7 +339,7 @@ async fn chain_wide_values() {
         (format!("/v1/randomness/moon?{q}"), "source"),
         ("/v1/randomness/beacon?personalization=2".to_string(), "epoch"),
         (format!("/v1/randomness/beacon?epoch={}", s.height), "personalization"),
-        (format!("/v1/randomness/beacon?epoch=1&personalization=2&entropy=%%%"), "entropy"),
+        ("/v1/randomness/beacon?epoch=1&personalization=2&entropy=***".to_string(), "entropy"),
         ("/v1/randomness/tickets/digest".to_string(), "epoch"),
     ] {
         let p = read(&h, &path).await.problem(400, "invalid_parameter");
@@ -377,7 +377,10 @@ async fn actor_events() {
     assert_eq!(r.status, 200, "{}", r.text);
     let all = r.json();
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 26, "every fourth height from 100 to 200 has one");
+    let expected = (100..=200)
+        .filter(|height| height % 4 == 0 && h.sim.tipset_at(*height).is_some())
+        .count();
+    assert_eq!(all.len(), expected, "every fourth height that is not a null round has one");
     assert!(all.iter().all(|e| (100..=200).contains(&e["height"].as_i64().unwrap())));
 
     let r = read(&h, "/v1/events?from_height=100&to_height=200&address=t01001").await.json();
@@ -399,11 +402,11 @@ async fn actor_events() {
     let none = read(&h, "/v1/events?from_height=100&to_height=200&key=nothing").await.json();
     assert_eq!(none, json!([]));
     // One tipset.
-    let ts = h.sim.tipset_at(104).unwrap();
+    let ts = h.sim.tipset_at(108).unwrap();
     let key: Vec<String> = ts.cids.iter().map(|c| c.root.clone()).collect();
     let one = read(&h, &format!("/v1/events?tipset={}", key.join(","))).await.json();
     assert_eq!(one.as_array().unwrap().len(), 1);
-    assert_eq!(one[0]["height"], 104);
+    assert_eq!(one[0]["height"], 108);
 
     for (path, name) in [
         ("/v1/events?from_height=200&to_height=100", "from_height"),
