@@ -405,7 +405,14 @@ pub async fn get_actor_codes(
     nv: web::Query<NetworkVersion>,
 ) -> Result<HttpResponse, ApiError> {
     let nv = nv.get()?;
-    read(&state, &auth, "Filecoin.StateActorCodeCIDs", json!([nv]), true).await
+    read(
+        &state,
+        &auth,
+        "Filecoin.StateActorCodeCIDs",
+        json!([nv]),
+        true,
+    )
+    .await
 }
 
 /// The manifest of the builtin actors.
@@ -667,7 +674,10 @@ pub async fn get_data_cid(
 ) -> Result<HttpResponse, ApiError> {
     let miner = super::send::address_field(&state, "Miner", &body.miner)?;
     if !(0..=14).contains(&body.seal_proof) {
-        return Err(body_error("SealProof", "expected a seal proof type from 0 to 14"));
+        return Err(body_error(
+            "SealProof",
+            "expected a seal proof type from 0 to 14",
+        ));
     }
     let at = at.key(&state, &auth.caller).await?;
     read(
@@ -934,7 +944,14 @@ pub async fn get_network_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read(&state, &auth, "Filecoin.StateGetNetworkParams", json!([]), false).await
+    read(
+        &state,
+        &auth,
+        "Filecoin.StateGetNetworkParams",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// The beacon entry of an epoch.
@@ -1001,7 +1018,9 @@ pub struct RandomnessQuery {
 /// Refuses an epoch above the tipset randomness is drawn at, when the request tells it or the head is known.
 fn check_randomness_epoch(state: &AppState, epoch: i64, at: &AtTipset) -> Result<(), ApiError> {
     let (top, what) = match (&at.height, &at.tipset) {
-        (Some(h), None) if at.null_round.is_none() => (Some(params::height("height", h)?), "height"),
+        (Some(h), None) if at.null_round.is_none() => {
+            (Some(params::height("height", h)?), "height")
+        }
         (None, None) => (state.head.height(), "the head"),
         _ => (None, ""),
     };
@@ -1060,7 +1079,11 @@ pub async fn get_randomness(
     )?;
     let epoch = match &q.epoch {
         Some(e) => params::height("epoch", e)?,
-        None => return Err(bad("epoch is required: the epoch to draw randomness from".into())),
+        None => {
+            return Err(bad(
+                "epoch is required: the epoch to draw randomness from".into()
+            ))
+        }
     };
     let personalization = match &q.personalization {
         Some(p) => int_in("personalization", p, 1, 100)?,
@@ -1127,7 +1150,11 @@ pub async fn get_randomness_digest(
     )?;
     let epoch = match &q.epoch {
         Some(e) => params::height("epoch", e)?,
-        None => return Err(bad("epoch is required: the epoch to draw the digest from".into())),
+        None => {
+            return Err(bad(
+                "epoch is required: the epoch to draw the digest from".into()
+            ))
+        }
     };
     check_randomness_epoch(&state, epoch, &at)?;
     let at = at.key(&state, &auth.caller).await?;
@@ -1237,10 +1264,7 @@ impl EventFilter {
         }
         if let (Some(from), Some(to)) = (self.from_height, self.to_height) {
             if from > to {
-                return Err(err(
-                    from_name,
-                    format!("{from} is above {to_name} {to}"),
-                ));
+                return Err(err(from_name, format!("{from} is above {to_name} {to}")));
             }
             if to - from > MAX_EVENT_RANGE {
                 return Err(err(

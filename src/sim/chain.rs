@@ -231,8 +231,7 @@ impl Chain {
                 Address::new_hash(NETWORK, protocol, self.gen.bytes("key", &[id as i64], len));
             let base_balance =
                 (self.gen.num("balance", &[id as i64]) % 1000 + 100) as u128 * ATTO_PER_FIL;
-            self.actors
-                .push(actor_info(id, robust, kind, base_balance));
+            self.actors.push(actor_info(id, robust, kind, base_balance));
         }
     }
 

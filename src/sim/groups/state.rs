@@ -169,7 +169,11 @@ fn height_of_root(chain: &Chain, root: &Cid) -> Option<i64> {
     (0..=head).find_map(|h| {
         chain
             .tipset_at(h)
-            .filter(|t| t.blocks.first().is_some_and(|b| b.parent_state_root == *root))
+            .filter(|t| {
+                t.blocks
+                    .first()
+                    .is_some_and(|b| b.parent_state_root == *root)
+            })
             .map(|t| t.height)
     })
 }
@@ -284,9 +288,9 @@ fn events(chain: &Chain, filter: EventFilter) -> Result<Value, Failure> {
                 entries.iter().any(|e| {
                     e["Key"] == *key.as_str()
                         && (blocks.is_empty()
-                            || blocks.iter().any(|b| {
-                                e["Codec"] == b.codec && e["Value"] == *b.value.as_str()
-                            }))
+                            || blocks
+                                .iter()
+                                .any(|b| e["Codec"] == b.codec && e["Value"] == *b.value.as_str()))
                 })
             });
             if !ok {
@@ -310,7 +314,12 @@ fn masked_eth(id: u64) -> String {
 fn randomness(kind: &str, personalization: i64, epoch: i64, entropy: &[u8], key: &[u8]) -> Value {
     to_json(b64(&digest(
         kind,
-        &[&personalization.to_le_bytes(), &epoch.to_le_bytes(), entropy, key],
+        &[
+            &personalization.to_le_bytes(),
+            &epoch.to_le_bytes(),
+            entropy,
+            key,
+        ],
     )))
 }
 
@@ -324,7 +333,9 @@ fn randomness_epoch(chain: &Chain, epoch: i64, key: &[Cid]) -> Result<Vec<u8>, F
         )));
     }
     if epoch < 0 {
-        return Err(Failure::method("cannot draw randomness from a negative epoch"));
+        return Err(Failure::method(
+            "cannot draw randomness from a negative epoch",
+        ));
     }
     Ok(ts
         .cids
@@ -414,12 +425,10 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let old = p.cid(0)?;
             let new = p.cid(1)?;
             let chain = shared.chain();
-            let from = height_of_root(&chain, &old).ok_or_else(|| {
-                Failure::method(super::super::chain::object_not_found(&old))
-            })?;
-            let to = height_of_root(&chain, &new).ok_or_else(|| {
-                Failure::method(super::super::chain::object_not_found(&new))
-            })?;
+            let from = height_of_root(&chain, &old)
+                .ok_or_else(|| Failure::method(super::super::chain::object_not_found(&old)))?;
+            let to = height_of_root(&chain, &new)
+                .ok_or_else(|| Failure::method(super::super::chain::object_not_found(&new)))?;
             let mut out = serde_json::Map::new();
             if from != to {
                 // Every actor's balance grows with the height, so every actor differs between two roots.
@@ -483,15 +492,14 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let chain = shared.chain();
             let codes = code_cids(&chain, MAX_NETWORK_VERSION)?;
             if !codes.values().any(|c| *c == to_json(&code)) {
-                return Err(Failure::method(format!(
-                    "unknown actor code {}",
-                    code.root
-                )));
+                return Err(Failure::method(format!("unknown actor code {}", code.root)));
             }
             if method == 0 {
                 return Err(Failure::method("method 0 (send) takes no parameters"));
             }
-            Ok(to_json(b64(&serde_json::to_vec(&params).unwrap_or_default())))
+            Ok(to_json(b64(
+                &serde_json::to_vec(&params).unwrap_or_default()
+            )))
         })(),
         "StateGetBeaconEntry" => (|| {
             p.expect(1)?;
@@ -504,7 +512,9 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
                 )));
             }
             if epoch < 0 {
-                return Err(Failure::method("cannot get beacon entry for a negative epoch"));
+                return Err(Failure::method(
+                    "cannot get beacon entry for a negative epoch",
+                ));
             }
             let entry = chain
                 .tipset_at(epoch)
@@ -555,7 +565,13 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let key = p.tsk(3)?;
             let chain = shared.chain();
             let key_bytes = randomness_epoch(&chain, epoch, &key)?;
-            Ok(randomness(name, personalization, epoch, &entropy, &key_bytes))
+            Ok(randomness(
+                name,
+                personalization,
+                epoch,
+                &entropy,
+                &key_bytes,
+            ))
         })(),
         "StateGetRandomnessDigestFromTickets" | "StateGetRandomnessDigestFromBeacon" => (|| {
             p.expect(2)?;
@@ -564,7 +580,8 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let chain = shared.chain();
             let key_bytes = randomness_epoch(&chain, epoch, &key)?;
             Ok(randomness(name, 0, epoch, &[], &key_bytes))
-        })(),
+        })(
+        ),
         "StateListMessages" => (|| {
             p.expect(3)?;
             #[derive(Deserialize)]
@@ -593,7 +610,8 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
                 match a {
                     None => Ok(None),
                     Some(text) => {
-                        let addr = Address::parse(text).map_err(|e| p.bad("*api.MessageMatch", e))?;
+                        let addr =
+                            Address::parse(text).map_err(|e| p.bad("*api.MessageMatch", e))?;
                         chain.lookup_id(&addr, &[]).map(Some).map_err(failure)
                     }
                 }
