@@ -216,6 +216,25 @@ impl Chain {
         chain
     }
 
+    /// Adds `count` account actors after the existing ones (IDs from 1003), alternately secp and BLS, derived from
+    /// the seed like the others.
+    pub fn add_accounts(&mut self, count: usize) {
+        let first = FIRST_MINER_ID + MINERS;
+        for i in 0..count as u64 {
+            let id = first + i;
+            let (protocol, len, kind) = if i % 2 == 0 {
+                (1, 20, SimActorKind::SecpAccount)
+            } else {
+                (3, 48, SimActorKind::BlsAccount)
+            };
+            let robust =
+                Address::new_hash(NETWORK, protocol, self.gen.bytes("key", &[id as i64], len));
+            let base_balance =
+                (self.gen.num("balance", &[id as i64]) % 1000 + 100) as u128 * ATTO_PER_FIL;
+            self.actors.push(actor_info(id, robust, kind, base_balance));
+        }
+    }
+
     fn is_null(&self, height: i64) -> bool {
         let n = self.null_every;
         n > 0 && height != 0 && height != self.start_head && height % n == n - 1

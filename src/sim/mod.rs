@@ -54,6 +54,8 @@ pub struct SimConfig {
     pub null_round_every: i64,
     /// The secret tokens are verified and minted with.
     pub secret: Secret,
+    /// More account actors beyond the ten the chain starts with (IDs after the miners').
+    pub extra_accounts: usize,
 }
 
 impl SimConfig {
@@ -64,6 +66,7 @@ impl SimConfig {
             seed: 1,
             null_round_every: 7,
             secret,
+            extra_accounts: 0,
         }
     }
 }
@@ -348,13 +351,14 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         .unwrap_or_default();
     // Genesis is placed so that the head at start carries the current time.
     let genesis_ms = now_ms.saturating_sub(history as u64 * block_ms);
-    let chain = Chain::new(
+    let mut chain = Chain::new(
         config.seed,
         history,
         config.null_round_every,
         genesis_ms,
         block_ms,
     );
+    chain.add_accounts(config.extra_accounts);
     let shared = Arc::new(Shared {
         chain: RwLock::new(chain),
         calls: Mutex::new(VecDeque::new()),
