@@ -323,13 +323,49 @@ pub async fn push_signed_message(
     } else {
         "Filecoin.MpoolPush"
     };
+    check_signature_type(&body, "")?;
     let signed = body.to_lotus(&state, "")?;
     let cid: Cid = state
         .node
         .call(&auth.caller, method, json!([signed]))
-        .await?;
+        .await
+        .map_err(refused)?;
     let location = format!("/v1/messages/{}", cid.root);
     Ok(super::accepted(Some(&location), &PushedMessage { cid }))
+}
+
+/// A key address signs with its own kind of signature: f1 with secp256k1 (1), f3 with BLS (2), f4 delegated (3).
+fn check_signature_type(body: &SignedMessageBody, prefix: &str) -> Result<(), ApiError> {
+    let from = body.message.from.trim();
+    let wanted = match from.as_bytes().get(1) {
+        Some(b'1') => 1,
+        Some(b'3') => 2,
+        Some(b'4') => 3,
+        _ => return Ok(()),
+    };
+    if body.signature.r#type != wanted {
+        return Err(field_error(
+            &format!("{prefix}Signature.Type"),
+            format!(
+                "a message from {from} is signed with type {wanted}, not {}",
+                body.signature.r#type
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The pool's refusals of a message (nonce, signature, replacement fee) are the client's to fix: a 400.
+fn refused(mut e: ApiError) -> ApiError {
+    let detail = e.detail.to_ascii_lowercase();
+    if e.code == Code::UpstreamError
+        && ["nonce", "signature", "replace by fee", "gaslimit"]
+            .iter()
+            .any(|w| detail.contains(w))
+    {
+        e.code = Code::InvalidBody;
+    }
+    e
 }
 
 /// Pushes several signed messages.
@@ -366,12 +402,17 @@ pub async fn push_signed_messages(
         .messages
         .iter()
         .enumerate()
-        .map(|(i, m)| m.to_lotus(&state, &format!("Messages[{i}].")))
+        .map(|(i, m)| {
+            let prefix = format!("Messages[{i}].");
+            check_signature_type(m, &prefix)?;
+            m.to_lotus(&state, &prefix)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let cids: Vec<Cid> = state
         .node
         .call(&auth.caller, method, json!([signed]))
-        .await?;
+        .await
+        .map_err(refused)?;
     let pushed: Vec<PushedMessage> = cids.into_iter().map(|cid| PushedMessage { cid }).collect();
     Ok(super::accepted(None, &pushed))
 }
