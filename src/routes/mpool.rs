@@ -236,10 +236,10 @@ pub async fn update_mpool_config(
             "must not be above SizeLimitHigh",
         ));
     }
-    if !(config.replace_by_fee_ratio >= 1.1) || !config.replace_by_fee_ratio.is_finite() {
+    if !config.replace_by_fee_ratio.is_finite() || config.replace_by_fee_ratio < 1.1 {
         return Err(field_error("ReplaceByFeeRatio", "must be at least 1.1"));
     }
-    if !(config.gas_limit_overestimation >= 1.0) || !config.gas_limit_overestimation.is_finite() {
+    if !config.gas_limit_overestimation.is_finite() || config.gas_limit_overestimation < 1.0 {
         return Err(field_error("GasLimitOverestimation", "must be at least 1"));
     }
     if config.prune_cooldown < 0 {
