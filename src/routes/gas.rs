@@ -88,7 +88,7 @@ fn message(state: &AppState, m: &OutgoingMessage) -> Result<serde_json::Value, A
     security(("lotus_token" = ["read"]))
 )]
 #[post("/gas/estimates")]
-pub async fn estimate_message_gas(
+pub async fn create_message_gas_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
@@ -120,7 +120,7 @@ pub async fn estimate_message_gas(
     security(("lotus_token" = ["read"]))
 )]
 #[post("/gas/limit-estimates")]
-pub async fn estimate_gas_limit(
+pub async fn create_gas_limit_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
@@ -153,7 +153,7 @@ pub async fn estimate_gas_limit(
     security(("lotus_token" = ["read"]))
 )]
 #[post("/gas/fee-cap-estimates")]
-pub async fn estimate_gas_fee_cap(
+pub async fn create_gas_fee_cap_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
@@ -207,7 +207,7 @@ pub struct PremiumQuery {
     security(("lotus_token" = ["read"]))
 )]
 #[get("/gas/premium-estimate")]
-pub async fn estimate_gas_premium(
+pub async fn get_gas_premium_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     query: web::Query<PremiumQuery>,
@@ -256,8 +256,8 @@ pub async fn estimate_gas_premium(
 
 /// Registers the gas routes.
 pub fn register(cfg: &mut ServiceConfig) {
-    cfg.service(estimate_message_gas)
-        .service(estimate_gas_limit)
-        .service(estimate_gas_fee_cap)
-        .service(estimate_gas_premium);
+    cfg.service(create_message_gas_estimate)
+        .service(create_gas_limit_estimate)
+        .service(create_gas_fee_cap_estimate)
+        .service(get_gas_premium_estimate);
 }

@@ -234,7 +234,7 @@ pub struct PushedMessage {
     security(("lotus_token" = ["sign"]))
 )]
 #[post("/messages")]
-pub async fn send_message(
+pub async fn create_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
     body: Body<SendRequest>,
@@ -266,7 +266,7 @@ fn prefixed(mut e: ApiError, prefix: &str) -> ApiError {
     security(("lotus_token" = ["sign"]))
 )]
 #[post("/messages/batch")]
-pub async fn send_messages(
+pub async fn create_message_batch(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
     body: Body<SendBatchRequest>,
@@ -312,7 +312,7 @@ pub async fn send_messages(
     security(("lotus_token" = ["write"]))
 )]
 #[post("/messages/signed")]
-pub async fn push_signed_message(
+pub async fn create_signed_message(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
     query: web::Query<PushOptions>,
@@ -384,7 +384,7 @@ fn refused(mut e: ApiError) -> ApiError {
     security(("lotus_token" = ["write"]))
 )]
 #[post("/messages/signed/batch")]
-pub async fn push_signed_messages(
+pub async fn create_signed_message_batch(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
     query: web::Query<PushOptions>,
@@ -490,8 +490,8 @@ pub async fn get_message_receipt(
 pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(get_message)
         .service(get_message_receipt)
-        .service(send_message)
-        .service(send_messages)
-        .service(push_signed_message)
-        .service(push_signed_messages);
+        .service(create_message)
+        .service(create_message_batch)
+        .service(create_signed_message)
+        .service(create_signed_message_batch);
 }

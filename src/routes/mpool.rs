@@ -367,7 +367,7 @@ pub struct ReplaceCheckRequest {
     security(("lotus_token" = ["read"]))
 )]
 #[post("/mpool/checks")]
-pub async fn check_mpool_messages(
+pub async fn post_mpool_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     body: Body<CheckRequest>,
@@ -410,7 +410,7 @@ pub async fn check_mpool_messages(
     security(("lotus_token" = ["read"]))
 )]
 #[post("/mpool/replace-checks")]
-pub async fn check_mpool_replacements(
+pub async fn post_mpool_replace_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     body: Body<ReplaceCheckRequest>,
@@ -478,7 +478,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(get_mpool_config)
         .service(update_mpool_config)
         .service(get_mpool_sender_nonce)
-        .service(check_mpool_messages)
-        .service(check_mpool_replacements)
+        .service(post_mpool_checks)
+        .service(post_mpool_replace_checks)
         .service(get_mpool_sender_checks);
 }

@@ -190,7 +190,7 @@ pub async fn create_wallet_key(
     security(("lotus_token" = ["admin"]))
 )]
 #[post("/wallet/keys/import")]
-pub async fn import_wallet_key(
+pub async fn create_imported_wallet_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
     body: Body<KeyInfo>,
@@ -315,7 +315,7 @@ pub async fn get_wallet_private_key(
     security(("lotus_token" = ["sign"]))
 )]
 #[post("/wallet/keys/{address}/sign")]
-pub async fn sign_wallet_data(
+pub async fn create_wallet_signature(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -348,7 +348,7 @@ pub async fn sign_wallet_data(
     security(("lotus_token" = ["sign"]))
 )]
 #[post("/wallet/keys/{address}/sign-message")]
-pub async fn sign_wallet_message(
+pub async fn create_wallet_signed_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -378,7 +378,7 @@ pub async fn sign_wallet_message(
     security(("lotus_token" = ["read"]))
 )]
 #[post("/wallet/verify")]
-pub async fn verify_wallet_signature(
+pub async fn post_wallet_verification(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
     body: Body<VerifyRequest>,
@@ -439,7 +439,7 @@ pub async fn get_wallet_default(
     security(("lotus_token" = ["write"]))
 )]
 #[put("/wallet/default")]
-pub async fn set_wallet_default(
+pub async fn update_wallet_default(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
     body: Body<DefaultRequest>,
@@ -538,15 +538,15 @@ pub async fn get_wallet_address_validation(
 pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(list_wallet_keys)
         .service(create_wallet_key)
-        .service(import_wallet_key)
+        .service(create_imported_wallet_key)
         .service(get_wallet_key)
         .service(delete_wallet_key)
         .service(get_wallet_private_key)
-        .service(sign_wallet_data)
-        .service(sign_wallet_message)
-        .service(verify_wallet_signature)
+        .service(create_wallet_signature)
+        .service(create_wallet_signed_message)
+        .service(post_wallet_verification)
         .service(get_wallet_default)
-        .service(set_wallet_default)
+        .service(update_wallet_default)
         .service(get_wallet_balance)
         .service(get_wallet_address_validation);
 }

@@ -36,7 +36,7 @@ pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             Some(json!({"Type": "bls"})),
         ),
         SampleRequest::with(
-            "import_wallet_key",
+            "create_imported_wallet_key",
             Method::POST,
             "/v1/wallet/keys/import",
             Some(json!({"Type": "secp256k1", "PrivateKey": b64(&[9; 32])})),
@@ -53,19 +53,19 @@ pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             format!("/v1/wallet/keys/{key}/private-key"),
         ),
         SampleRequest::with(
-            "sign_wallet_data",
+            "create_wallet_signature",
             Method::POST,
             format!("/v1/wallet/keys/{key}/sign"),
             Some(json!({"Data": "aGVsbG8="})),
         ),
         SampleRequest::with(
-            "sign_wallet_message",
+            "create_wallet_signed_message",
             Method::POST,
             format!("/v1/wallet/keys/{key}/sign-message"),
             Some(full_message(&key, 0)),
         ),
         SampleRequest::with(
-            "verify_wallet_signature",
+            "post_wallet_verification",
             Method::POST,
             "/v1/wallet/verify",
             Some(
@@ -74,7 +74,7 @@ pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
         ),
         SampleRequest::get("get_wallet_default", "/v1/wallet/default"),
         SampleRequest::with(
-            "set_wallet_default",
+            "update_wallet_default",
             Method::PUT,
             "/v1/wallet/default",
             Some(json!({"Address": key})),
@@ -108,31 +108,31 @@ pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             format!("/v1/mpool/senders/{id}/checks"),
         ),
         SampleRequest::with(
-            "check_mpool_messages",
+            "post_mpool_checks",
             Method::POST,
             "/v1/mpool/checks",
             Some(json!({"Messages": [{"Message": full_message(&key, 0), "ValidNonce": true}]})),
         ),
         SampleRequest::with(
-            "check_mpool_replacements",
+            "post_mpool_replace_checks",
             Method::POST,
             "/v1/mpool/replace-checks",
             Some(json!({"Messages": [full_message(&key, 0)]})),
         ),
         SampleRequest::with(
-            "estimate_message_gas",
+            "create_message_gas_estimate",
             Method::POST,
             "/v1/gas/estimates",
             Some(send.clone()),
         ),
         SampleRequest::with(
-            "estimate_gas_limit",
+            "create_gas_limit_estimate",
             Method::POST,
             "/v1/gas/limit-estimates",
             Some(json!({"Message": {"From": key, "To": "t0101", "Value": "1 FIL"}})),
         ),
         SampleRequest::with(
-            "estimate_gas_fee_cap",
+            "create_gas_fee_cap_estimate",
             Method::POST,
             "/v1/gas/fee-cap-estimates",
             Some(
@@ -140,12 +140,12 @@ pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             ),
         ),
         SampleRequest::get(
-            "estimate_gas_premium",
+            "get_gas_premium_estimate",
             format!("/v1/gas/premium-estimate?sender={id}&gas_limit=1000000&blocks=5"),
         ),
-        SampleRequest::with("send_message", Method::POST, "/v1/messages", Some(send)),
+        SampleRequest::with("create_message", Method::POST, "/v1/messages", Some(send)),
         SampleRequest::with(
-            "send_messages",
+            "create_message_batch",
             Method::POST,
             "/v1/messages/batch",
             Some(
@@ -154,13 +154,13 @@ pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             ),
         ),
         SampleRequest::with(
-            "push_signed_message",
+            "create_signed_message",
             Method::POST,
             "/v1/messages/signed",
             Some(signed.clone()),
         ),
         SampleRequest::with(
-            "push_signed_messages",
+            "create_signed_message_batch",
             Method::POST,
             "/v1/messages/signed/batch",
             Some(json!({"Messages": [signed]})),
