@@ -120,6 +120,10 @@ struct StoredMsg {
     signed: Option<SignedMessage>,
     height: i64,
     receipt: MessageReceipt,
+    /// Pushed through this node (`MpoolPush`, `MpoolPushMessage`) rather than received as untrusted.
+    local: bool,
+    /// The signature of a BLS message while it waits in the pool (a block carries BLS messages unsigned).
+    pool_signature: Option<Signature>,
 }
 
 /// The whole simulated chain and state.
@@ -281,16 +285,11 @@ impl Chain {
                 gen.num("messages", &[height, b]) % 5
             } as i64;
             let (mut bls, mut secp) = (Vec::new(), Vec::new());
-            // The first block includes every message waiting in the pool, before its own.
+            // The first block includes the messages waiting in the pool whose nonces follow on from their senders'
+            // (a message after a nonce gap waits for the gap to fill), before its own.
             if b == 0 && height > 0 {
-                for mut stored in std::mem::take(&mut self.pending) {
+                for mut stored in self.take_includable(height) {
                     stored.height = height;
-                    let from = Address::parse(&stored.message.from)
-                        .ok()
-                        .and_then(|a| self.actors.iter().position(|x| x.matches(&a)));
-                    if let Some(from) = from {
-                        self.actors[from].sent_at.push(height);
-                    }
                     let index = self.messages.len();
                     if let Some(cid) = &stored.message.cid {
                         self.message_index.insert(cid.root.clone(), index);
@@ -437,6 +436,8 @@ impl Chain {
             signed,
             height,
             receipt,
+            local: false,
+            pool_signature: None,
         });
         index
     }
@@ -643,13 +644,8 @@ impl Chain {
         }
         Address::parse(&message.to).map_err(|e| format!("invalid to address: {e}"))?;
         let robust = self.actors[sender].account.robust.clone();
-        let waiting = self
-            .pending
-            .iter()
-            .filter(|m| m.message.from == robust)
-            .count();
+        message.nonce = self.next_nonce(sender);
         message.from = robust;
-        message.nonce = (self.actors[sender].sent_at.len() + waiting) as u64;
         if message.gas_limit <= 0 {
             message.gas_limit = 2_000_000;
         }
@@ -696,26 +692,275 @@ impl Chain {
             signed: (kind == SimActorKind::SecpAccount).then(|| signed.clone()),
             height: -1,
             receipt,
+            local: true,
+            pool_signature: (kind != SimActorKind::SecpAccount).then(|| signed.signature.clone()),
         });
         Ok(signed)
     }
 
     /// The messages waiting in the pool, signed, in arrival order.
     pub fn pending(&self) -> Vec<SignedMessage> {
-        self.pending
+        self.pending.iter().map(pool_entry).collect()
+    }
+
+    /// The messages waiting in the pool from the sender at `addr`, in arrival order.
+    pub fn pending_from(&self, addr: &Address) -> Result<Vec<SignedMessage>, String> {
+        let sender = self.resolve(addr)?.account.robust.clone();
+        Ok(self
+            .pending
             .iter()
-            .map(|m| match &m.signed {
-                Some(s) => s.clone(),
-                None => SignedMessage {
-                    message: m.message.clone(),
-                    signature: Signature {
-                        r#type: 2,
-                        data: String::new(),
-                    },
-                    cid: Some(m.chain_cid.clone()),
-                },
-            })
+            .filter(|m| m.message.from == sender)
+            .map(pool_entry)
+            .collect())
+    }
+
+    /// The messages of the pool the next block would include, in the order it would include them.
+    pub fn selectable(&self) -> Vec<SignedMessage> {
+        self.includable()
+            .into_iter()
+            .map(|i| pool_entry(&self.pending[i]))
             .collect()
+    }
+
+    fn sender_index(&self, from: &str) -> Option<usize> {
+        let addr = Address::parse(from).ok()?;
+        self.actors.iter().position(|x| x.matches(&addr))
+    }
+
+    /// The next nonce of a sender: its messages on chain, then those in the pool that follow on without a gap.
+    fn next_nonce(&self, sender: usize) -> u64 {
+        let robust = &self.actors[sender].account.robust;
+        let mut next = self.actors[sender].sent_at.len() as u64;
+        while self
+            .pending
+            .iter()
+            .any(|m| &m.message.from == robust && m.message.nonce == next)
+        {
+            next += 1;
+        }
+        next
+    }
+
+    /// The nonce the next message of the actor at `addr` takes (`MpoolGetNonce`).
+    pub fn nonce_for(&self, addr: &Address) -> Result<u64, String> {
+        self.resolve(addr)?;
+        let sender = self
+            .actors
+            .iter()
+            .position(|x| x.matches(addr))
+            .expect("resolved above");
+        Ok(self.next_nonce(sender))
+    }
+
+    /// The base fee of the head, in attoFIL.
+    pub fn base_fee(&self) -> u128 {
+        self.head()
+            .tipset
+            .blocks
+            .first()
+            .and_then(|b| b.parent_base_fee.0.parse().ok())
+            .unwrap_or(100)
+    }
+
+    /// The indices of the pool's messages that a block can include, in order: per sender, the nonces that
+    /// follow on from the chain's without a gap.
+    fn includable(&self) -> Vec<usize> {
+        let mut next: HashMap<usize, u64> = HashMap::new();
+        let mut taken = vec![false; self.pending.len()];
+        let mut order = Vec::new();
+        loop {
+            let mut progressed = false;
+            for (i, m) in self.pending.iter().enumerate() {
+                if taken[i] {
+                    continue;
+                }
+                let Some(s) = self.sender_index(&m.message.from) else {
+                    continue;
+                };
+                let expected = next.entry(s).or_insert(self.actors[s].sent_at.len() as u64);
+                if m.message.nonce == *expected {
+                    *expected += 1;
+                    taken[i] = true;
+                    order.push(i);
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        order
+    }
+
+    /// Takes the messages a block at `height` includes out of the pool; messages whose nonce the chain has
+    /// already used are dropped, the others wait.
+    fn take_includable(&mut self, height: i64) -> Vec<StoredMsg> {
+        let order = self.includable();
+        let mut slots: Vec<Option<StoredMsg>> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut out = Vec::with_capacity(order.len());
+        for i in order {
+            let Some(m) = slots[i].take() else { continue };
+            if let Some(s) = self.sender_index(&m.message.from) {
+                self.actors[s].sent_at.push(height);
+            }
+            out.push(m);
+        }
+        for m in slots.into_iter().flatten() {
+            let stale = self
+                .sender_index(&m.message.from)
+                .is_none_or(|s| m.message.nonce < self.actors[s].sent_at.len() as u64);
+            if !stale {
+                self.pending.push(m);
+            }
+        }
+        out
+    }
+
+    /// A CID for a JSON value, from its content.
+    fn content_cid(&self, tag: &str, value: &impl serde::Serialize) -> Cid {
+        let bytes = serde_json::to_vec(value).expect("the simulated node's types serialize");
+        let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+        state.update(&self.gen.seed.to_le_bytes());
+        state.update(tag.as_bytes());
+        state.update(&bytes);
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(state.finalize().as_bytes());
+        Cid::new(cid_from_digest(&digest))
+    }
+
+    /// The CID of an unsigned message, from its content (its `CID` field aside).
+    pub fn message_cid(&self, message: &Message) -> Cid {
+        let mut m = message.clone();
+        m.cid = None;
+        self.content_cid("message", &m)
+    }
+
+    /// The CID of a signed message, from its content (its `CID` fields aside).
+    pub fn signed_cid(&self, signed: &SignedMessage) -> Cid {
+        let mut s = signed.clone();
+        s.cid = None;
+        s.message.cid = Some(self.message_cid(&s.message));
+        self.content_cid("signed message", &s)
+    }
+
+    /// Puts a message signed elsewhere into the pool, as `MpoolPush` does: the sender must be an account, the
+    /// signature of its key's type and size, the nonce not used yet (a pending message with the same nonce is
+    /// replaced when the new one pays at least `replace_ratio` times its premium); an untrusted push also refuses
+    /// nonce gaps of more than four. Answers the CID the message has on chain.
+    pub fn push_signed(
+        &mut self,
+        mut signed: SignedMessage,
+        local: bool,
+        replace_ratio: f64,
+    ) -> Result<Cid, String> {
+        let from = Address::parse(&signed.message.from)
+            .map_err(|e| format!("invalid from address: {e}"))?;
+        let sender = self
+            .actors
+            .iter()
+            .position(|a| a.matches(&from))
+            .ok_or_else(|| format!("resolution lookup failed ({from}): actor not found"))?;
+        let kind = self.actors[sender].account.kind;
+        if kind == SimActorKind::Miner {
+            return Err(format!(
+                "sender {from} is not an account actor: only accounts can send messages"
+            ));
+        }
+        Address::parse(&signed.message.to).map_err(|e| format!("invalid to address: {e}"))?;
+        if signed.message.gas_limit <= 0 {
+            return Err(
+                "message is not valid: 'GasLimit' field cannot be less than or equal to 0".into(),
+            );
+        }
+        let (want_type, want_len, name) = match kind {
+            SimActorKind::SecpAccount => (1, 65, "secp256k1"),
+            _ => (2, 96, "bls"),
+        };
+        let len = base64::engine::general_purpose::STANDARD
+            .decode(&signed.signature.data)
+            .map(|b| b.len())
+            .unwrap_or(0);
+        signed.message.from = self.actors[sender].account.robust.clone();
+        signed.message.cid = None;
+        let cid = self.message_cid(&signed.message);
+        if signed.signature.r#type != want_type || len != want_len {
+            return Err(format!(
+                "failed to validate signature of message {}: the sender's key is {name}, which signs with type {want_type} and {want_len} bytes; got type {} and {len} bytes",
+                cid.root, signed.signature.r#type
+            ));
+        }
+        let on_chain = self.actors[sender].sent_at.len() as u64;
+        let nonce = signed.message.nonce;
+        if nonce < on_chain {
+            return Err(format!(
+                "minimum expected nonce is {on_chain}: message nonce too low"
+            ));
+        }
+        if !local && nonce > self.next_nonce(sender) + 4 {
+            return Err(format!(
+                "message nonce {nonce} has too big a gap from the expected nonce {}: unfulfilled nonce gap",
+                self.next_nonce(sender)
+            ));
+        }
+        signed.message.cid = Some(cid.clone());
+        let chain_cid = match kind {
+            SimActorKind::SecpAccount => self.signed_cid(&signed),
+            _ => cid.clone(),
+        };
+        if self.message_index.contains_key(&chain_cid.root)
+            || self.pending.iter().any(|m| m.chain_cid == chain_cid)
+        {
+            return Err(format!(
+                "message {} is already in the pool or on chain",
+                chain_cid.root
+            ));
+        }
+        let robust = signed.message.from.clone();
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|m| m.message.from == robust && m.message.nonce == nonce)
+        {
+            let premium = |b: &BigInt| b.0.parse::<f64>().unwrap_or(0.0);
+            let old = premium(&self.pending[i].message.gas_premium);
+            if premium(&signed.message.gas_premium) < old * replace_ratio {
+                return Err(format!(
+                    "failed to add message to the pool: replace by fee has too low GasPremium (at least {} needed)",
+                    (old * replace_ratio).ceil()
+                ));
+            }
+            self.pending.remove(i);
+        }
+        signed.cid = Some(chain_cid.clone());
+        let receipt = MessageReceipt {
+            exit_code: 0,
+            r#return: None,
+            gas_used: signed.message.gas_limit * 3 / 4,
+            events_root: None,
+        };
+        let is_secp = kind == SimActorKind::SecpAccount;
+        self.pending.push(StoredMsg {
+            chain_cid: chain_cid.clone(),
+            message: signed.message.clone(),
+            pool_signature: (!is_secp).then(|| signed.signature.clone()),
+            signed: is_secp.then_some(signed),
+            height: -1,
+            receipt,
+            local,
+        });
+        Ok(chain_cid)
+    }
+
+    /// Empties the pool (`MpoolClear`): every message when `local`, else only those not pushed through this node.
+    pub fn clear_pending(&mut self, local: bool) {
+        if local {
+            self.pending.clear();
+        } else {
+            self.pending.retain(|m| m.local);
+        }
     }
 
     pub fn accounts(&self) -> Vec<SimAccount> {
@@ -793,6 +1038,21 @@ impl ActorInfo {
             0 => addr.id == Some(self.id),
             p => p == self.robust.protocol && addr.payload == self.robust.payload,
         }
+    }
+}
+
+/// A message of the pool with its signature, as `MpoolPending` lists it.
+fn pool_entry(m: &StoredMsg) -> SignedMessage {
+    match &m.signed {
+        Some(s) => s.clone(),
+        None => SignedMessage {
+            message: m.message.clone(),
+            signature: m.pool_signature.clone().unwrap_or(Signature {
+                r#type: 2,
+                data: String::new(),
+            }),
+            cid: Some(m.chain_cid.clone()),
+        },
     }
 }
 
