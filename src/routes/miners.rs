@@ -285,7 +285,7 @@ pub struct SectorLocation {
 
 /// The parameters of a sector pre-commitment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
 #[schema(example = json!({"SealProof": 8, "SectorNumber": 9, "SealedCID": {"/": "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c"},
     "SealRandEpoch": 100, "DealIDs": [], "Expiration": 1555200, "UnsealedCid": null}))]
 pub struct SectorPreCommitInfo {
@@ -466,36 +466,6 @@ fn check_base64(field: &str, value: &str) -> Result<(), ApiError> {
         .decode(value)
         .map(|_| ())
         .map_err(|e| body_error(field, format!("not base64: {e}")))
-}
-
-/// Checks a pre-commitment given in a body.
-fn check_precommit(info: &SectorPreCommitInfo) -> Result<(), ApiError> {
-    if !(0..20).contains(&info.seal_proof) {
-        return Err(body_error(
-            "SealProof",
-            format!(
-                "unknown seal proof {}: expected a registered seal proof from 0 to 19",
-                info.seal_proof
-            ),
-        ));
-    }
-    if info.sector_number > MAX_SECTOR_NUMBER {
-        return Err(body_error(
-            "SectorNumber",
-            format!("must be at most {MAX_SECTOR_NUMBER}"),
-        ));
-    }
-    check_cid("SealedCID", &info.sealed_cid)?;
-    if let Some(c) = &info.unsealed_cid {
-        check_cid("UnsealedCid", c)?;
-    }
-    if info.seal_rand_epoch < 0 {
-        return Err(body_error("SealRandEpoch", "must not be negative"));
-    }
-    if info.expiration <= 0 {
-        return Err(body_error("Expiration", "must be a positive chain epoch"));
-    }
-    Ok(())
 }
 
 /// The query of the list of miners' faults.
@@ -1005,6 +975,75 @@ sector_route!(
     errors = []
 );
 
+/// A sector pre-commitment, given in the query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PrecommitQuery {
+    /// The registered seal proof, 0 to 19 (8 is 32 GiB, 9 is 64 GiB).
+    #[param(value_type = u32, minimum = 0, maximum = 19, example = 8)]
+    pub seal_proof: Option<String>,
+    /// The sector number.
+    #[param(value_type = u64, minimum = 0, example = 302)]
+    pub sector_number: Option<String>,
+    /// The sealed sector's commitment (CommR).
+    #[param(value_type = String, example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
+    pub sealed_cid: Option<String>,
+    /// The epoch of the seal randomness.
+    #[param(value_type = u64, minimum = 0, example = 100)]
+    pub seal_rand_epoch: Option<String>,
+    /// The epoch the sector would expire at.
+    #[param(value_type = u64, minimum = 1, example = 1555400)]
+    pub expiration: Option<String>,
+    /// The IDs of the deals the sector would hold, separated by commas; none by default.
+    #[param(value_type = Option<String>, pattern = "^[0-9]+(,[0-9]+)*$", example = "5004,5008")]
+    pub deal_ids: Option<String>,
+    /// The unsealed data's commitment (CommD), when the sector has data.
+    #[param(value_type = Option<String>, example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
+    pub unsealed_cid: Option<String>,
+}
+
+impl PrecommitQuery {
+    /// The pre-commitment as Lotus takes it, every parameter checked.
+    fn info(&self) -> Result<SectorPreCommitInfo, ApiError> {
+        let seal_proof = number("seal_proof", required("seal_proof", &self.seal_proof)?, 19)? as i64;
+        let sector_number = number(
+            "sector_number",
+            required("sector_number", &self.sector_number)?,
+            MAX_SECTOR_NUMBER,
+        )?;
+        let sealed_cid = params::cid("sealed_cid", required("sealed_cid", &self.sealed_cid)?)?;
+        let seal_rand_epoch =
+            params::height("seal_rand_epoch", required("seal_rand_epoch", &self.seal_rand_epoch)?)?;
+        let expiration = params::height("expiration", required("expiration", &self.expiration)?)?;
+        if expiration == 0 {
+            return Err(ApiError::invalid_parameter(
+                "invalid expiration \"0\": expected a positive chain epoch",
+            ));
+        }
+        let deal_ids = match self.deal_ids.as_deref().map(str::trim) {
+            None | Some("") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|d| number("deal_ids", d, u64::MAX))
+                .collect::<Result<_, _>>()?,
+        };
+        let unsealed_cid = match &self.unsealed_cid {
+            Some(c) => Some(params::cid("unsealed_cid", c)?),
+            None => None,
+        };
+        let as_cid = |v: Value| Cid::new(v["/"].as_str().unwrap_or_default());
+        Ok(SectorPreCommitInfo {
+            seal_proof,
+            sector_number,
+            sealed_cid: as_cid(sealed_cid),
+            seal_rand_epoch,
+            deal_ids: Some(deal_ids),
+            expiration,
+            unsealed_cid: unsealed_cid.map(as_cid),
+        })
+    }
+}
+
 macro_rules! deposit_route {
     (
         $(#[$doc:meta])*
@@ -1016,24 +1055,22 @@ macro_rules! deposit_route {
             extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
             params(
                 ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
-                params::AtTipset
+                PrecommitQuery, params::AtTipset
             ),
-            request_body = SectorPreCommitInfo,
             responses((status = 200, description = $desc, body = String, content_type = "application/json",
                 example = json!("200000000000000000"))),
             security(("lotus_token" = ["read"]))
         )]
-        #[post($path)]
+        #[get($path)]
         pub async fn $fn(
             auth: Authorized<Read>,
             state: web::Data<AppState>,
             path: web::Path<String>,
+            query: web::Query<PrecommitQuery>,
             at: web::Query<params::AtTipset>,
-            body: Body<SectorPreCommitInfo>,
         ) -> Result<HttpResponse, ApiError> {
             let address = params::address(&state, "address", &path)?;
-            let info = body.into_inner();
-            check_precommit(&info)?;
+            let info = query.info()?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
                 &state,
@@ -1050,20 +1087,20 @@ macro_rules! deposit_route {
 }
 
 deposit_route!(
-    /// The initial pledge of a pre-commitment.
+    /// The initial pledge of a sector.
     ///
-    /// Computes the initial pledge in attoFIL the miner would lock to prove the sector described
+    /// The initial pledge in attoFIL the miner would lock to prove the sector described by the query
     /// (`Filecoin.StateMinerInitialPledgeCollateral`).
-    compute_miner_initial_pledge, "/miners/{address}/initial-pledge", "Filecoin.StateMinerInitialPledgeCollateral",
+    get_miner_initial_pledge, "/miners/{address}/initial-pledge", "Filecoin.StateMinerInitialPledgeCollateral",
     "The pledge in attoFIL, as a JSON string"
 );
 
 deposit_route!(
-    /// The pre-commit deposit of a pre-commitment.
+    /// The pre-commit deposit of a sector.
     ///
-    /// Computes the deposit in attoFIL the miner would lock to pre-commit the sector described
+    /// The deposit in attoFIL the miner would lock to pre-commit the sector described by the query
     /// (`Filecoin.StateMinerPreCommitDepositForPower`).
-    compute_miner_precommit_deposit, "/miners/{address}/precommit-deposit",
+    get_miner_precommit_deposit, "/miners/{address}/precommit-deposit",
     "Filecoin.StateMinerPreCommitDepositForPower", "The deposit in attoFIL, as a JSON string"
 );
 
@@ -1202,8 +1239,8 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(get_miner_sector_expiration)
         .service(get_miner_sector_partition)
         .service(get_miner_precommit)
-        .service(compute_miner_initial_pledge)
-        .service(compute_miner_precommit_deposit)
+        .service(get_miner_initial_pledge)
+        .service(get_miner_precommit_deposit)
         .service(get_miner_mining_base)
         .service(create_miner_block);
 }

@@ -11,9 +11,8 @@ use crate::table::SampleRequest;
 
 const CID: &str = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c";
 
-fn precommit(seal_proof: i64) -> Value {
-    json!({"SealProof": seal_proof, "SectorNumber": 302, "SealedCID": {"/": CID}, "SealRandEpoch": 100,
-        "DealIDs": [], "Expiration": 1555400, "UnsealedCid": null})
+fn precommit(seal_proof: i64) -> String {
+    format!("seal_proof={seal_proof}&sector_number=302&sealed_cid={CID}&seal_rand_epoch=100&expiration=1555400")
 }
 
 fn new_block(h: &Harness) -> Value {
@@ -58,17 +57,13 @@ pub fn samples(h: &Harness, _s: &Sample) -> Vec<SampleRequest> {
         SampleRequest::get("get_miner_sector_expiration", format!("{m}/sectors/9/expiration")),
         SampleRequest::get("get_miner_sector_partition", format!("{m}/sectors/9/partition")),
         SampleRequest::get("get_miner_precommit", format!("{m}/precommits/300")),
-        SampleRequest::with(
-            "compute_miner_initial_pledge",
-            Method::POST,
-            format!("{m}/initial-pledge"),
-            Some(precommit(8)),
+        SampleRequest::get(
+            "get_miner_initial_pledge",
+            format!("{m}/initial-pledge?{}", precommit(8)),
         ),
-        SampleRequest::with(
-            "compute_miner_precommit_deposit",
-            Method::POST,
-            format!("{m}/precommit-deposit"),
-            Some(precommit(8)),
+        SampleRequest::get(
+            "get_miner_precommit_deposit",
+            format!("{m}/precommit-deposit?{}", precommit(8)),
         ),
         SampleRequest::get("get_miner_mining_base", format!("{m}/mining-base?round={round}")),
         SampleRequest::with(
@@ -301,19 +296,15 @@ async fn pledges_and_deposits_are_computed() {
         assert_eq!(r.status, 200, "{}", r.text);
         r.json().as_str().unwrap().parse().unwrap()
     };
-    let pledge = amount(
-        h.send_json(Method::POST, &format!("{m}/initial-pledge"), None, Some(&precommit(8)))
-            .await,
-    );
-    let big = amount(
-        h.send_json(Method::POST, &format!("{m}/initial-pledge"), None, Some(&precommit(9)))
-            .await,
-    );
+    let pledge = amount(h.get(&format!("{m}/initial-pledge?{}", precommit(8)), None).await);
+    let big = amount(h.get(&format!("{m}/initial-pledge?{}", precommit(9)), None).await);
     assert_eq!(big, 2 * pledge, "a 64 GiB sector pledges twice a 32 GiB one");
-    let deposit = amount(
-        h.send_json(Method::POST, &format!("{m}/precommit-deposit"), None, Some(&precommit(8)))
+    let with_deals = amount(
+        h.get(&format!("{m}/initial-pledge?{}&deal_ids=5004,5008", precommit(8)), None)
             .await,
     );
+    assert_eq!(with_deals, 10 * pledge, "a sector of verified deals pledges tenfold");
+    let deposit = amount(h.get(&format!("{m}/precommit-deposit?{}", precommit(8)), None).await);
     assert!(deposit > 0 && deposit < pledge);
     let full = amount(
         h.get("/v1/sectors/initial-pledge?duration=1555200&size=34359738368", None)
@@ -329,26 +320,23 @@ async fn pledges_and_deposits_are_computed() {
     );
     assert_eq!(verified, 10 * pledge);
 
-    let mut bad = precommit(99);
+    for (query, param) in [
+        (precommit(99), "seal_proof"),
+        (precommit(8).replace(CID, "nope"), "sealed_cid"),
+        (format!("{}&deal_ids=1,x", precommit(8)), "deal_ids"),
+        (precommit(8).replace("&expiration=1555400", ""), "expiration"),
+    ] {
+        let p = h
+            .get(&format!("{m}/initial-pledge?{query}"), None)
+            .await
+            .problem(400, "invalid_parameter");
+        assert!(p["detail"].as_str().unwrap().contains(param), "{param}: {p}");
+    }
     let p = h
-        .send_json(Method::POST, &format!("{m}/initial-pledge"), None, Some(&bad))
+        .get(&format!("{m}/precommit-deposit?{}&extra=1", precommit(8)), None)
         .await
-        .problem(400, "invalid_body");
-    assert!(p["detail"].as_str().unwrap().contains("SealProof"), "{p}");
-    bad = precommit(8);
-    bad["SealedCID"] = json!({"/": "nope"});
-    let p = h
-        .send_json(Method::POST, &format!("{m}/initial-pledge"), None, Some(&bad))
-        .await
-        .problem(400, "invalid_body");
-    assert!(p["detail"].as_str().unwrap().contains("SealedCID"), "{p}");
-    bad = precommit(8);
-    bad["Extra"] = json!(1);
-    let p = h
-        .send_json(Method::POST, &format!("{m}/precommit-deposit"), None, Some(&bad))
-        .await
-        .problem(400, "invalid_body");
-    assert!(p["detail"].as_str().unwrap().contains("Extra"), "{p}");
+        .problem(400, "invalid_query");
+    assert!(p["detail"].as_str().unwrap().contains("extra"), "{p}");
 }
 
 #[actix_web::test]
