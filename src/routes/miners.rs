@@ -383,7 +383,11 @@ pub struct NewBlock {
 // ---- helpers ----
 
 /// An error of the node saying something does not exist, as a 404 with a clear detail.
-pub(crate) fn not_found_when(e: ApiError, needles: &[&str], detail: impl FnOnce() -> String) -> ApiError {
+pub(crate) fn not_found_when(
+    e: ApiError,
+    needles: &[&str],
+    detail: impl FnOnce() -> String,
+) -> ApiError {
     let matches = e.rpc.as_ref().is_some_and(|rpc| {
         let msg = rpc.message.to_ascii_lowercase();
         needles.iter().any(|n| msg.contains(n))
@@ -512,9 +516,9 @@ pub struct RoundQuery {
 }
 
 fn required<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, ApiError> {
-    value
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid_parameter(format!("the query parameter {name} is required")))
+    value.as_deref().ok_or_else(|| {
+        ApiError::invalid_parameter(format!("the query parameter {name} is required"))
+    })
 }
 
 // ---- routes ----
@@ -631,7 +635,11 @@ pub async fn get_sector_initial_pledge(
     query: web::Query<PledgeQuery>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let duration = number("duration", required("duration", &query.duration)?, i64::MAX as u64)?;
+    let duration = number(
+        "duration",
+        required("duration", &query.duration)?,
+        i64::MAX as u64,
+    )?;
     if duration == 0 {
         return Err(ApiError::invalid_parameter(
             "invalid duration \"0\": a sector is committed for at least one epoch",
@@ -1005,15 +1013,18 @@ pub struct PrecommitQuery {
 impl PrecommitQuery {
     /// The pre-commitment as Lotus takes it, every parameter checked.
     fn info(&self) -> Result<SectorPreCommitInfo, ApiError> {
-        let seal_proof = number("seal_proof", required("seal_proof", &self.seal_proof)?, 19)? as i64;
+        let seal_proof =
+            number("seal_proof", required("seal_proof", &self.seal_proof)?, 19)? as i64;
         let sector_number = number(
             "sector_number",
             required("sector_number", &self.sector_number)?,
             MAX_SECTOR_NUMBER,
         )?;
         let sealed_cid = params::cid("sealed_cid", required("sealed_cid", &self.sealed_cid)?)?;
-        let seal_rand_epoch =
-            params::height("seal_rand_epoch", required("seal_rand_epoch", &self.seal_rand_epoch)?)?;
+        let seal_rand_epoch = params::height(
+            "seal_rand_epoch",
+            required("seal_rand_epoch", &self.seal_rand_epoch)?,
+        )?;
         let expiration = params::height("expiration", required("expiration", &self.expiration)?)?;
         if expiration == 0 {
             return Err(ApiError::invalid_parameter(
@@ -1140,7 +1151,9 @@ pub async fn get_miner_mining_base(
     )
     .await?;
     found_or_404(result, at.immutable, || {
-        format!("miner {address} has no mining base at round {round}: it has no power on that tipset")
+        format!(
+            "miner {address} has no mining base at round {round}: it has no power on that tipset"
+        )
     })
 }
 
@@ -1167,7 +1180,10 @@ pub async fn create_miner_block(
     let address = params::address(&state, "address", &path)?;
     let block = body.into_inner();
     if block.parents.is_empty() {
-        return Err(body_error("Parents", "the block needs the CIDs of its parent tipset"));
+        return Err(body_error(
+            "Parents",
+            "the block needs the CIDs of its parent tipset",
+        ));
     }
     for (i, c) in block.parents.iter().enumerate() {
         check_cid(&format!("Parents[{i}]"), c)?;
@@ -1188,7 +1204,11 @@ pub async fn create_miner_block(
         check_base64(&format!("WinningPoStProof[{i}].ProofBytes"), &p.proof_bytes)?;
     }
     for (i, m) in block.messages.iter().enumerate() {
-        super::send::address_field(&state, &format!("Messages[{i}].Message.From"), &m.message.from)?;
+        super::send::address_field(
+            &state,
+            &format!("Messages[{i}].Message.From"),
+            &m.message.from,
+        )?;
         super::send::address_field(&state, &format!("Messages[{i}].Message.To"), &m.message.to)?;
         check_base64(&format!("Messages[{i}].Signature.Data"), &m.signature.data)?;
     }
@@ -1207,7 +1227,11 @@ pub async fn create_miner_block(
                 .as_ref()
                 .is_some_and(|rpc| rpc.message.contains("is not above its parents"));
             if too_low {
-                let why = e.rpc.as_ref().map(|r| r.message.clone()).unwrap_or_default();
+                let why = e
+                    .rpc
+                    .as_ref()
+                    .map(|r| r.message.clone())
+                    .unwrap_or_default();
                 return body_error("Epoch", why);
             }
             not_found_when(e, &["unknown actor code"], || {
@@ -1251,7 +1275,13 @@ mod tests {
 
     #[test]
     fn bitfields_round_trip() {
-        for set in [vec![], vec![0], vec![5], vec![0, 1, 2, 5], vec![3, 4, 9, 10, 11]] {
+        for set in [
+            vec![],
+            vec![0],
+            vec![5],
+            vec![0, 1, 2, 5],
+            vec![3, 4, 9, 10, 11],
+        ] {
             let bf = BitField::from_numbers(&set);
             assert_eq!(bf.numbers(), set, "{bf:?}");
         }

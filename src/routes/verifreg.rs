@@ -6,10 +6,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::lotus_json;
 use super::miners::{found_or_404, not_found_when, number};
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
-use super::lotus_json;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{ChainEpoch, Cid};
@@ -158,7 +158,9 @@ pub async fn get_verifier(
             at.immutable,
         )
         .await?;
-    found_or_404(result, at.immutable, || format!("{address} is not a verifier"))
+    found_or_404(result, at.immutable, || {
+        format!("{address} is not a verifier")
+    })
 }
 
 /// A verified client's DataCap.

@@ -20,10 +20,10 @@ use crate::lotus::types::{
     Ticket,
 };
 use crate::routes::miners::{
-    BitField, BlockMsg, DeadlineInfo, ExtendedSectorInfo, Fault, MinerInfo, MinerPower,
-    MinerSectors, MiningBaseInfo, Partition, PowerClaim, SectorExpiration, SectorLocation,
-    SectorOnChainInfo, SectorPreCommitInfo, SectorPreCommitOnChainInfo, BeneficiaryTerm,
-    DEADLINES, SECTOR_SIZES,
+    BeneficiaryTerm, BitField, BlockMsg, DeadlineInfo, ExtendedSectorInfo, Fault, MinerInfo,
+    MinerPower, MinerSectors, MiningBaseInfo, Partition, PowerClaim, SectorExpiration,
+    SectorLocation, SectorOnChainInfo, SectorPreCommitInfo, SectorPreCommitOnChainInfo, DEADLINES,
+    SECTOR_SIZES,
 };
 use crate::routes::verifreg::{Allocation, Claim};
 
@@ -182,7 +182,10 @@ impl Miner {
     }
 
     fn pledge(self, s: u64) -> u128 {
-        pledge(self.size(), if Miner::verified(s) { self.size() } else { 0 })
+        pledge(
+            self.size(),
+            if Miner::verified(s) { self.size() } else { 0 },
+        )
     }
 
     fn activation(self, s: u64) -> i64 {
@@ -308,10 +311,11 @@ fn network_power() -> PowerClaim {
 /// Resolves an address to an actor ID in the state of `key`, with Lotus's errors.
 fn resolve(chain: &Chain, addr: &Address, key: &[Cid]) -> Result<u64, Failure> {
     let id = chain.lookup_id(addr, key).map_err(Failure::method)?;
-    Address::parse(&id)
-        .ok()
-        .and_then(|a| a.id)
-        .ok_or_else(|| Failure::method(format!("resolution lookup failed ({addr}): actor not found")))
+    Address::parse(&id).ok().and_then(|a| a.id).ok_or_else(|| {
+        Failure::method(format!(
+            "resolution lookup failed ({addr}): actor not found"
+        ))
+    })
 }
 
 /// The miner at `addr`; an error as Lotus gives it for an address without an actor or with another kind of actor.
@@ -474,7 +478,11 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
         "StateListMiners" => (|| {
             p.expect(1)?;
             let key = p.tsk(0)?;
-            shared.chain().list_miners(&key).map(to_json).map_err(Failure::method)
+            shared
+                .chain()
+                .list_miners(&key)
+                .map(to_json)
+                .map_err(Failure::method)
         })(),
         "StateMinerInfo" => (|| {
             p.expect(2)?;
@@ -527,14 +535,18 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
                 .map(|pc| pc.pre_commit_deposit.0.parse::<u128>().unwrap_or(0))
                 .sum();
             let locked = 100 * ATTO_PER_FIL * (m.index as u128 + 1);
-            Ok(to_json(big(balance.saturating_sub(pledged + deposits + locked))))
+            Ok(to_json(big(
+                balance.saturating_sub(pledged + deposits + locked)
+            )))
         })(),
         "StateMinerCreationDeposit" => (|| {
             p.expect(1)?;
             let key = p.tsk(0)?;
             height(shared, &key)?;
             let raw: u128 = Miner::all().map(Miner::raw).sum();
-            Ok(to_json(big(ATTO_PER_FIL + (raw >> 40) * 1_000_000_000_000_000)))
+            Ok(to_json(big(
+                ATTO_PER_FIL + (raw >> 40) * 1_000_000_000_000_000
+            )))
         })(),
         "StateMinerDeadlines" => (|| {
             p.expect(2)?;
@@ -544,7 +556,11 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let deadlines: Vec<Value> = (0..DEADLINES)
                 .map(|d| {
                     let parts = m.partitions(d).len() as u64;
-                    let proven: Vec<u64> = if d < current { (0..parts).collect() } else { Vec::new() };
+                    let proven: Vec<u64> = if d < current {
+                        (0..parts).collect()
+                    } else {
+                        Vec::new()
+                    };
                     json!({
                         "PostSubmissions": BitField::from_numbers(&proven),
                         "DisputableProofCount": if d < current { parts } else { 0 },
@@ -612,7 +628,11 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let key = p.tsk(2)?;
             let m = miner(shared, p, 0, &key)?;
             let sectors: Vec<SectorOnChainInfo> = match filter {
-                Some(f) => f.numbers().into_iter().filter_map(|s| m.sector(s)).collect(),
+                Some(f) => f
+                    .numbers()
+                    .into_iter()
+                    .filter_map(|s| m.sector(s))
+                    .collect(),
                 None => m.live().filter_map(|s| m.sector(s)).collect(),
             };
             Ok(to_json(sectors))
@@ -660,11 +680,13 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
                 0
             };
             let amount = pledge(size, verified);
-            Ok(to_json(big(if name == "StateMinerPreCommitDepositForPower" {
-                amount / 20
-            } else {
-                amount
-            })))
+            Ok(to_json(big(
+                if name == "StateMinerPreCommitDepositForPower" {
+                    amount / 20
+                } else {
+                    amount
+                },
+            )))
         })(),
         "StateMinerInitialPledgeForSector" => (|| {
             p.expect(4)?;
@@ -682,10 +704,13 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
                 )));
             }
             let full = pledge(size, verified);
-            let scaled = full * duration.clamp(0, SECTOR_LIFETIME) as u128 / SECTOR_LIFETIME as u128;
+            let scaled =
+                full * duration.clamp(0, SECTOR_LIFETIME) as u128 / SECTOR_LIFETIME as u128;
             Ok(to_json(big(scaled)))
         })(),
-        "StateSectorGetInfo" | "StateSectorExpiration" | "StateSectorPartition"
+        "StateSectorGetInfo"
+        | "StateSectorExpiration"
+        | "StateSectorPartition"
         | "StateSectorPreCommitInfo" => (|| {
             p.expect(3)?;
             let s: u64 = p.decode(1, "abi.SectorNumber")?;
@@ -735,7 +760,10 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             }
             let worker_key = shared
                 .chain()
-                .account_key(&Address::new_id(crate::sim::chain::NETWORK, m.worker()), &key)
+                .account_key(
+                    &Address::new_id(crate::sim::chain::NETWORK, m.worker()),
+                    &key,
+                )
                 .map_err(Failure::method)?;
             let active: Vec<u64> = m.active().collect();
             let sectors = (0..2u64)
@@ -792,7 +820,9 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             p.expect(1)?;
             let key = p.tsk(0)?;
             height(shared, &key)?;
-            Ok(by_id((1..=IDS).filter_map(|i| allocation(i).map(|a| (i, a)))))
+            Ok(by_id(
+                (1..=IDS).filter_map(|i| allocation(i).map(|a| (i, a))),
+            ))
         })(),
         "StateGetAllClaims" => (|| {
             p.expect(1)?;
@@ -806,11 +836,14 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let key = p.tsk(1)?;
             let id = resolve(&shared.chain(), &addr, &key)?;
             Ok(if name == "StateGetAllocations" {
-                by_id((1..=IDS).filter_map(|i| {
-                    allocation(i).filter(|a| a.client == id).map(|a| (i, a))
-                }))
+                by_id(
+                    (1..=IDS)
+                        .filter_map(|i| allocation(i).filter(|a| a.client == id).map(|a| (i, a))),
+                )
             } else {
-                by_id((1..=IDS).filter_map(|i| claim(i).filter(|c| c.provider == id).map(|c| (i, c))))
+                by_id(
+                    (1..=IDS).filter_map(|i| claim(i).filter(|c| c.provider == id).map(|c| (i, c))),
+                )
             })
         })(),
         "StateGetAllocation" | "StateGetClaim" => (|| {
