@@ -350,7 +350,8 @@ pub async fn get_market_proposal(
         )
         .await?;
     let pending: bool = super::decode("Filecoin.StateMarketProposalPending", &result)?;
-    let proposal: Cid = serde_json::from_value(cid).map_err(|e| ApiError::internal(e.to_string()))?;
+    let proposal: Cid =
+        serde_json::from_value(cid).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(
         &ProposalPending { proposal, pending },
         at.immutable,

@@ -481,14 +481,7 @@ pub async fn get_multisig_vesting_schedule(
     path: web::Path<String>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    read_at(
-        &auth,
-        &state,
-        &path,
-        &at,
-        "Filecoin.MsigGetVestingSchedule",
-    )
-    .await
+    read_at(&auth, &state, &path, &at, "Filecoin.MsigGetVestingSchedule").await
 }
 
 /// What vested in a multisig wallet between two tipsets.

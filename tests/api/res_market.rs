@@ -11,11 +11,15 @@ const FIL: u128 = 1_000_000_000_000_000_000;
 
 /// The sample request of each market and multisig operation.
 pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
-    let post = |op, path: &str, body: Value| SampleRequest::with(op, Method::POST, path, Some(body));
+    let post =
+        |op, path: &str, body: Value| SampleRequest::with(op, Method::POST, path, Some(body));
     let delete = |op, path: &str| SampleRequest::with(op, Method::DELETE, path, None);
     vec![
         SampleRequest::get("get_market_balance", "/v1/market/balances/t0100"),
-        SampleRequest::get("list_market_participants", "/v1/market/participants?limit=5"),
+        SampleRequest::get(
+            "list_market_participants",
+            "/v1/market/participants?limit=5",
+        ),
         SampleRequest::get("list_market_deals", "/v1/market/deals?limit=10"),
         SampleRequest::get("get_market_deal", "/v1/market/deals/7"),
         SampleRequest::get(
@@ -153,7 +157,12 @@ async fn pending_ids(h: &Harness, token: &str, msig: &str) -> Vec<u64> {
 
 #[actix_web::test]
 async fn deals_page_through_every_deal_once() {
-    let h = Harness::start().await;
+    // The whole deal list is one large reply: give the node time on a busy machine.
+    let h = Harness::with(crate::common::Options {
+        timeout: "20s",
+        ..Default::default()
+    })
+    .await;
     let token = h.token_up_to(Perm::Read);
     let mut seen = Vec::new();
     let mut url = "/v1/market/deals?limit=1000".to_string();
@@ -193,7 +202,9 @@ async fn deals_page_through_every_deal_once() {
 async fn participants_and_proposals_match_the_deals() {
     let h = Harness::start().await;
     let token = h.token_up_to(Perm::Read);
-    let r = h.get("/v1/market/participants?limit=100", Some(&token)).await;
+    let r = h
+        .get("/v1/market/participants?limit=100", Some(&token))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let page = r.json();
     assert_eq!(page["total"], 13);
@@ -223,7 +234,10 @@ async fn participants_and_proposals_match_the_deals() {
     let early = h.get("/v1/market/deals/0", Some(&token)).await.json();
     let r = h
         .get(
-            &format!("/v1/market/proposals/{}", early["Proposal"]["Label"].as_str().unwrap()),
+            &format!(
+                "/v1/market/proposals/{}",
+                early["Proposal"]["Label"].as_str().unwrap()
+            ),
             Some(&token),
         )
         .await;
@@ -243,16 +257,28 @@ async fn collateral_bounds_check_the_piece_size() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["Min"], "1024000000");
     let verified = h
-        .get("/v1/market/collateral-bounds?size=1024&verified=true", Some(&token))
+        .get(
+            "/v1/market/collateral-bounds?size=1024&verified=true",
+            Some(&token),
+        )
         .await;
     assert_eq!(verified.json()["Min"], "512000000");
-    for bad in ["size=1000", "size=64", "size=-1", "", "size=1024&verified=yes"] {
+    for bad in [
+        "size=1000",
+        "size=64",
+        "size=-1",
+        "",
+        "size=1024&verified=yes",
+    ] {
         let p = h
             .get(&format!("/v1/market/collateral-bounds?{bad}"), Some(&token))
             .await
             .problem(400, "invalid_parameter");
         let detail = p["detail"].as_str().unwrap();
-        assert!(detail.contains("size") || detail.contains("verified"), "{p}");
+        assert!(
+            detail.contains("size") || detail.contains("verified"),
+            "{p}"
+        );
     }
 }
 
@@ -391,7 +417,10 @@ async fn multisig_reads_follow_the_vesting_schedule() {
         ("start_height=20&height=10", "start_height"),
     ] {
         let p = h
-            .get(&format!("/v1/multisigs/t02000/vested?{query}"), Some(&token))
+            .get(
+                &format!("/v1/multisigs/t02000/vested?{query}"),
+                Some(&token),
+            )
             .await
             .problem(400, "invalid_parameter");
         assert!(p["detail"].as_str().unwrap().contains(name), "{p}");
@@ -560,11 +589,26 @@ async fn multisig_creation_and_validation() {
     assert_eq!(schedule.json()["UnlockDuration"], 100);
 
     for (body, field) in [
-        (json!({"From": "t0100", "Signers": [], "Required": 1}), "Signers"),
-        (json!({"From": "t0100", "Signers": ["t0100"], "Required": 2}), "Required"),
-        (json!({"From": "t0100", "Signers": ["t0100", "bad"], "Required": 1}), "Signers[1]"),
-        (json!({"From": "t0100", "Signers": ["t0100"], "Required": 1, "UnlockDuration": -1}), "UnlockDuration"),
-        (json!({"From": "t0100", "Signers": ["t0100"], "Required": 1, "Value": "x"}), "Value"),
+        (
+            json!({"From": "t0100", "Signers": [], "Required": 1}),
+            "Signers",
+        ),
+        (
+            json!({"From": "t0100", "Signers": ["t0100"], "Required": 2}),
+            "Required",
+        ),
+        (
+            json!({"From": "t0100", "Signers": ["t0100", "bad"], "Required": 1}),
+            "Signers[1]",
+        ),
+        (
+            json!({"From": "t0100", "Signers": ["t0100"], "Required": 1, "UnlockDuration": -1}),
+            "UnlockDuration",
+        ),
+        (
+            json!({"From": "t0100", "Signers": ["t0100"], "Required": 1, "Value": "x"}),
+            "Value",
+        ),
     ] {
         let p = post(&h, &sign, "/v1/multisigs", body)
             .await

@@ -40,9 +40,18 @@ const FIRST_MSIG_ID: u64 = 2000;
 enum Action {
     /// Sends `Value` to `To`, calling `Method`.
     Send,
-    Add { signer: String, increase: bool },
-    Remove { signer: String, decrease: bool },
-    Swap { old: String, new: String },
+    Add {
+        signer: String,
+        increase: bool,
+    },
+    Remove {
+        signer: String,
+        decrease: bool,
+    },
+    Swap {
+        old: String,
+        new: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -214,20 +223,31 @@ fn deal_parties(id: u64) -> (u64, u64) {
     (1000 + id % 3, 100 + (id / 3) % 10)
 }
 
+/// The piece CID and the proposal CID of every deal, computed once.
+fn deal_cids(id: u64) -> &'static (Cid, Cid) {
+    static CIDS: std::sync::OnceLock<Vec<(Cid, Cid)>> = std::sync::OnceLock::new();
+    &CIDS.get_or_init(|| {
+        (0..DEALS)
+            .map(|id| (cid("piece", id), cid("deal proposal", id)))
+            .collect()
+    })[id as usize]
+}
+
 /// A deal as `StateMarketStorageDeal` gives it, in the state at `height`.
 fn deal(id: u64, height: i64) -> Value {
     let (provider, client) = deal_parties(id);
+    let (piece, proposal) = deal_cids(id);
     let start = 10 + (id % 400) as i64;
     let size: u64 = 1 << (20 + id % 8);
     let active = start <= height;
     json!({
         "Proposal": {
-            "PieceCID": cid("piece", id),
+            "PieceCID": piece,
             "PieceSize": size,
             "VerifiedDeal": id % 4 == 0,
             "Client": format!("t0{client}"),
             "Provider": format!("t0{provider}"),
-            "Label": cid("deal proposal", id).root,
+            "Label": proposal.root,
             "StartEpoch": start,
             "EndEpoch": start + DEAL_DURATION,
             "StoragePricePerEpoch": ((id % 5 + 1) * 1000).to_string(),
@@ -259,10 +279,7 @@ fn id_of(addr: &Address) -> Option<u64> {
 
 /// An account or miner of the chain, as its ID address.
 fn chain_id(shared: &Shared, addr: &Address) -> Result<String, Failure> {
-    shared
-        .chain()
-        .lookup_id(addr, &[])
-        .map_err(Failure::method)
+    shared.chain().lookup_id(addr, &[]).map_err(Failure::method)
 }
 
 /// The height of the tipset `key` (the head for `[]`).
@@ -324,7 +341,12 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             p.expect(1)?;
             let key = p.tsk(0)?;
             height_of(shared, &key)?;
-            let ids: Vec<String> = shared.chain().accounts().into_iter().map(|a| a.id).collect();
+            let ids: Vec<String> = shared
+                .chain()
+                .accounts()
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
             let state = lock(&shared.groups.market);
             let mut out = serde_json::Map::new();
             for id in ids {
@@ -359,9 +381,8 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
             let key = p.tsk(1)?;
             let height = height_of(shared, &key)?;
             // A proposal is pending until its deal is activated; the deal's label carries its proposal's CID.
-            let pending = (0..DEALS).any(|id| {
-                cid("deal proposal", id) == proposal && 10 + (id % 400) as i64 > height
-            });
+            let pending =
+                (0..DEALS).any(|id| deal_cids(id).1 == proposal && 10 + (id % 400) as i64 > height);
             Ok(json!(pending))
         })(),
         "StateDealProviderCollateralBounds" => (|| {
@@ -447,16 +468,20 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
 fn msig_id(addr: &Address) -> Result<u64, Failure> {
     id_of(addr)
         .filter(|id| *id >= FIRST_MSIG_ID)
-        .ok_or_else(|| Failure::method(format!("resolution lookup failed ({addr}): actor not found")))
+        .ok_or_else(|| {
+            Failure::method(format!(
+                "resolution lookup failed ({addr}): actor not found"
+            ))
+        })
 }
 
 fn get_msig<'a>(state: &'a mut State, addr: &Address) -> Result<(u64, &'a mut Msig), Failure> {
     let id = msig_id(addr)?;
-    state
-        .msigs
-        .get_mut(&id)
-        .map(|m| (id, m))
-        .ok_or_else(|| Failure::method(format!("resolution lookup failed ({addr}): actor not found")))
+    state.msigs.get_mut(&id).map(|m| (id, m)).ok_or_else(|| {
+        Failure::method(format!(
+            "resolution lookup failed ({addr}): actor not found"
+        ))
+    })
 }
 
 fn check_signer(m: &Msig, msig: u64, who: &str) -> Result<(), Failure> {
@@ -651,7 +676,11 @@ fn msig_call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Value, Fa
             }
             let start = height_of(shared, &[])?;
             let mut state = lock(&shared.groups.market);
-            let id = state.msigs.keys().next_back().map_or(FIRST_MSIG_ID, |k| k + 1);
+            let id = state
+                .msigs
+                .keys()
+                .next_back()
+                .map_or(FIRST_MSIG_ID, |k| k + 1);
             state.msigs.insert(
                 id,
                 Msig {
