@@ -408,6 +408,8 @@ fn refine(mut e: ApiError) -> ApiError {
             "voucher",
             "no channel",
             "token amount too low",
+            "collected",
+            "inbound channel",
         ]
         .iter()
         .any(|s| msg.contains(s))

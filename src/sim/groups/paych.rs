@@ -2,7 +2,8 @@
 //!
 //! At start the node tracks two channels: `t01100`, outbound from t0100 to t0101 holding 10 FIL, with a voucher
 //! for 1 FIL on lane 0; and `t01101`, inbound from t0103 to t0100 holding 5 FIL, with a received voucher for
-//! 2 FIL on lane 0. New channels get the next IDs. Messages (create, fund, settle, collect, submit) go to the
+//! 2 FIL on lane 0; and `t01102`, outbound from t0104 to t0105 holding 3 FIL, settling. New channels get the next
+//! IDs. Messages (create, fund, settle, collect, submit) go to the
 //! message pool; the sim treats the channel as changed at once (a new channel's address is known as soon as its
 //! message is pushed, a settle delay of zero).
 
@@ -179,9 +180,10 @@ impl State {
             return;
         }
         self.seeded = true;
-        for (id, from, to, outbound, fil, voucher_fil) in [
-            (FIRST_CHANNEL_ID, "t0100", "t0101", true, 10, 1),
-            (FIRST_CHANNEL_ID + 1, "t0103", "t0100", false, 5, 2),
+        for (id, from, to, outbound, fil, voucher_fil, settling) in [
+            (FIRST_CHANNEL_ID, "t0100", "t0101", true, 10, 1, false),
+            (FIRST_CHANNEL_ID + 1, "t0103", "t0100", false, 5, 2, false),
+            (FIRST_CHANNEL_ID + 2, "t0104", "t0105", true, 3, 1, true),
         ] {
             let addr = Address::new_id('t', id).to_string();
             let mut ch = Channel {
@@ -197,7 +199,7 @@ impl State {
                 next_lane: 1,
                 vouchers: Vec::new(),
                 redeemed: BTreeMap::new(),
-                settling: false,
+                settling,
                 collected: false,
             };
             let v = voucher(shared, &ch, 0, 1, voucher_fil * ATTO_PER_FIL);
