@@ -130,7 +130,9 @@ fn base64_field(name: &str, value: &str) -> Result<String, ApiError> {
         Ok(bytes) if !bytes.is_empty() => Ok(value.trim().to_string()),
         _ => Err(ApiError::new(
             crate::error::Code::InvalidBody,
-            format!("invalid request body: field \"{name}\": \"{value}\" is not a ticket in base64"),
+            format!(
+                "invalid request body: field \"{name}\": \"{value}\" is not a ticket in base64"
+            ),
         )),
     }
 }
@@ -147,7 +149,11 @@ fn instance(value: &str) -> Result<u64, ApiError> {
         })
 }
 
-async fn read0(state: &AppState, auth: &Authorized<Read>, method: &str) -> Result<HttpResponse, ApiError> {
+async fn read0(
+    state: &AppState,
+    auth: &Authorized<Read>,
+    method: &str,
+) -> Result<HttpResponse, ApiError> {
     let result = state
         .node
         .call_read(&auth.caller, method, json!([]), false)
@@ -192,7 +198,12 @@ pub async fn get_f3_certificate(
     // A finalized certificate never changes.
     let result = state
         .node
-        .call_read(&auth.caller, "Filecoin.F3GetCertificate", json!([instance]), true)
+        .call_read(
+            &auth.caller,
+            "Filecoin.F3GetCertificate",
+            json!([instance]),
+            true,
+        )
         .await?;
     Ok(lotus_json(result, true))
 }
@@ -246,7 +257,12 @@ pub async fn get_f3_ec_power_table(
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
-        .call_read(&auth.caller, "Filecoin.F3GetECPowerTable", json!([at.key]), at.immutable)
+        .call_read(
+            &auth.caller,
+            "Filecoin.F3GetECPowerTable",
+            json!([at.key]),
+            at.immutable,
+        )
         .await?;
     Ok(lotus_json(result, at.immutable))
 }
@@ -270,7 +286,12 @@ pub async fn get_f3_power_table(
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
-        .call_read(&auth.caller, "Filecoin.F3GetF3PowerTable", json!([at.key]), at.immutable)
+        .call_read(
+            &auth.caller,
+            "Filecoin.F3GetF3PowerTable",
+            json!([at.key]),
+            at.immutable,
+        )
         .await?;
     Ok(lotus_json(result, at.immutable))
 }

@@ -20,7 +20,10 @@ pub const LEVELS: [&str; 7] = ["debug", "info", "warn", "error", "dpanic", "pani
 #[schema(example = json!({"Level": "debug"}))]
 pub struct LogLevel {
     /// debug, info, warn, error, dpanic, panic or fatal.
-    #[schema(example = "debug", pattern = "^(debug|info|warn|error|dpanic|panic|fatal)$")]
+    #[schema(
+        example = "debug",
+        pattern = "^(debug|info|warn|error|dpanic|panic|fatal)$"
+    )]
     pub level: String,
 }
 
@@ -104,7 +107,11 @@ pub async fn put_log_level(
     }
     state
         .node
-        .call_raw(&auth.caller, "Filecoin.LogSetLevel", json!([subsystem, level]))
+        .call_raw(
+            &auth.caller,
+            "Filecoin.LogSetLevel",
+            json!([subsystem, level]),
+        )
         .await?;
     Ok(super::no_content())
 }

@@ -31,9 +31,7 @@ pub fn peer_id(name: &str, value: &str) -> Result<String, ApiError> {
 /// Checks a multiaddr, and that a `/p2p/` part names `peer` if given.
 fn multiaddr(name: &str, value: &str, peer: Option<&str>) -> Result<String, ApiError> {
     let addr = value.parse::<multiaddr::Multiaddr>().map_err(|e| {
-        ApiError::invalid_parameter(format!(
-            "invalid {name} \"{value}\": not a multiaddr ({e})"
-        ))
+        ApiError::invalid_parameter(format!("invalid {name} \"{value}\": not a multiaddr ({e})"))
     })?;
     if let Some(peer) = peer {
         for proto in addr.iter() {
@@ -180,9 +178,12 @@ pub struct NetStat {
     pub peers: Option<serde_json::Value>,
 }
 
-
 /// A read method without parameters, passed through.
-async fn read0(state: &AppState, auth: &Authorized<Read>, method: &str) -> Result<HttpResponse, ApiError> {
+async fn read0(
+    state: &AppState,
+    auth: &Authorized<Read>,
+    method: &str,
+) -> Result<HttpResponse, ApiError> {
     let result = state
         .node
         .call_read(&auth.caller, method, json!([]), false)
@@ -566,7 +567,14 @@ pub async fn list_net_pubsub_scores(
     state: web::Data<AppState>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    live_list(&state, &auth, "Filecoin.NetPubsubScores", Shape::Array, &page).await
+    live_list(
+        &state,
+        &auth,
+        "Filecoin.NetPubsubScores",
+        Shape::Array,
+        &page,
+    )
+    .await
 }
 
 /// The block list.

@@ -87,8 +87,18 @@ fn agent(index: u32) -> String {
 }
 
 const SUBSYSTEMS: [&str; 12] = [
-    "chain", "chainstore", "consensus", "f3", "fullnode", "market", "messagepool", "net", "paych",
-    "rpc", "sub", "wallet",
+    "chain",
+    "chainstore",
+    "consensus",
+    "f3",
+    "fullnode",
+    "market",
+    "messagepool",
+    "net",
+    "paych",
+    "rpc",
+    "sub",
+    "wallet",
 ];
 
 impl State {
@@ -114,6 +124,11 @@ impl State {
             .map(|s| (s.to_string(), "info".to_string()))
             .collect();
         self.participants.insert(1000, (0, 5));
+        // A ticket issued for t01001 before the node (re)started, to be redeemed.
+        let mut seeded = b"f3ticket".to_vec();
+        seeded.extend_from_slice(&1001u64.to_be_bytes());
+        seeded.extend_from_slice(&0u64.to_be_bytes());
+        self.tickets.insert(b64(&seeded), (1001, 0, 10));
     }
 
     fn peer(&self, id: &str) -> Option<&Peer> {
@@ -207,8 +222,7 @@ fn peer_param(p: &Params, i: usize) -> Result<String, Failure> {
 
 fn power_cid(instance: u64) -> Cid {
     Cid::new(crate::lotus::address::cid_from_digest(&digest(
-        "f3-power",
-        instance,
+        "f3-power", instance,
     )))
 }
 
@@ -745,4 +759,39 @@ pub(super) fn call(shared: &Shared, name: &str, p: &Params) -> Option<Result<Val
         _ => return None,
     };
     Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_deterministic_and_distinct() {
+        assert_eq!(peer_id(7), peer_id(7));
+        let ids: BTreeSet<String> = (0..=INITIAL_PEERS).map(peer_id).collect();
+        assert_eq!(ids.len(), INITIAL_PEERS as usize + 1);
+        assert!(peer_id(1).starts_with("Qm"));
+        let mut st = State::default();
+        st.ensure();
+        assert_eq!(st.peers.len(), INITIAL_PEERS as usize);
+        assert!(st.protected.contains(&peer_id(1)));
+    }
+
+    #[test]
+    fn scopes_and_instances() {
+        for ok in [
+            "system",
+            "transient",
+            "svc:libp2p.autonat",
+            "proto:/fil/hello/1.0.0",
+            "peer:x",
+        ] {
+            assert!(check_scope(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "all", "svc:", "bogus"] {
+            assert!(check_scope(bad).is_err(), "{bad}");
+        }
+        assert_eq!(latest_instance(BOOTSTRAP_EPOCH + F3_LAG - 1), None);
+        assert_eq!(latest_instance(BOOTSTRAP_EPOCH + F3_LAG + 3), Some(3));
+    }
 }
