@@ -1,6 +1,145 @@
-//! The logs resources.
+//! The node's log subsystems and alerts.
 
+use actix_web::{get, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::body::Body;
+use crate::auth::{Admin, Authorized, Write};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The levels a subsystem can log at.
+pub const LEVELS: [&str; 7] = ["debug", "info", "warn", "error", "dpanic", "panic", "fatal"];
+
+/// A log level to set.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[schema(example = json!({"Level": "debug"}))]
+pub struct LogLevel {
+    /// debug, info, warn, error, dpanic, panic or fatal.
+    #[schema(
+        example = "debug",
+        pattern = "^(debug|info|warn|error|dpanic|panic|fatal)$"
+    )]
+    pub level: String,
+}
+
+/// An alert the node raises (`alerting.Alert`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Alert {
+    /// The system and subsystem that raised it.
+    #[schema(value_type = Object, example = json!({"System": "process", "Subsystem": "fd-limit"}))]
+    pub r#type: serde_json::Value,
+    /// Whether it is raised now.
+    pub active: bool,
+    /// When it was last raised, with its message.
+    #[schema(value_type = Option<Object>)]
+    pub last_active: Option<serde_json::Value>,
+    /// When it was last resolved, with its message.
+    #[schema(value_type = Option<Object>)]
+    pub last_resolved: Option<serde_json::Value>,
+}
+
+/// Log subsystems.
+///
+/// The names of the node's log subsystems (`Filecoin.LogList`).
+#[utoipa::path(
+    tag = "Logs",
+    extensions(("x-lotus-methods" = json!(["Filecoin.LogList"]))),
+    responses((status = 200, description = "Subsystem names", body = Vec<String>, example = json!(["chain", "rpc"]))),
+    security(("lotus_token" = ["write"]))
+)]
+#[get("/logs/subsystems")]
+pub async fn list_log_subsystems(
+    auth: Authorized<Write>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let result = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.LogList", json!([]))
+        .await?;
+    Ok(super::lotus_json_uncached(&result))
+}
+
+/// Set a subsystem's log level.
+///
+/// Sets the level a log subsystem logs at, or every subsystem's with `*` (`Filecoin.LogSetLevel`).
+#[utoipa::path(
+    tag = "Logs",
+    extensions(("x-lotus-methods" = json!(["Filecoin.LogSetLevel"]))),
+    params(("subsystem" = String, Path, description = "A subsystem name, or * for all", pattern = "^(\\*|[A-Za-z0-9_./-]+)$", example = "chain")),
+    request_body = LogLevel,
+    responses((status = 204, description = "Set")),
+    security(("lotus_token" = ["write"]))
+)]
+#[put("/logs/subsystems/{subsystem}/level")]
+pub async fn put_log_level(
+    auth: Authorized<Write>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: Body<LogLevel>,
+) -> Result<HttpResponse, ApiError> {
+    let subsystem = path.into_inner();
+    if subsystem != "*"
+        && (subsystem.is_empty()
+            || !subsystem
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_./-".contains(&b)))
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "invalid subsystem \"{subsystem}\": expected a subsystem name or *"
+        )));
+    }
+    let level = body.level.trim().to_ascii_lowercase();
+    if !LEVELS.contains(&level.as_str()) {
+        return Err(ApiError::new(
+            crate::error::Code::InvalidBody,
+            format!(
+                "invalid request body: field \"Level\": unknown level \"{}\": expected one of {}",
+                body.level,
+                LEVELS.join(", ")
+            ),
+        ));
+    }
+    state
+        .node
+        .call_raw(
+            &auth.caller,
+            "Filecoin.LogSetLevel",
+            json!([subsystem, level]),
+        )
+        .await?;
+    Ok(super::no_content())
+}
+
+/// The node's alerts.
+///
+/// Alerts the node raised, active or resolved (`Filecoin.LogAlerts`).
+#[utoipa::path(
+    tag = "Logs",
+    extensions(("x-lotus-methods" = json!(["Filecoin.LogAlerts"]))),
+    responses((status = 200, description = "The alerts", body = Vec<Alert>)),
+    security(("lotus_token" = ["admin"]))
+)]
+#[get("/logs/alerts")]
+pub async fn list_log_alerts(
+    auth: Authorized<Admin>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let result = state
+        .node
+        .call_raw(&auth.caller, "Filecoin.LogAlerts", json!([]))
+        .await?;
+    Ok(super::lotus_json_uncached(&result))
+}
+
 /// Registers the logs routes.
-pub fn register(_cfg: &mut ServiceConfig) {}
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(list_log_subsystems)
+        .service(put_log_level)
+        .service(list_log_alerts);
+}
