@@ -67,10 +67,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         head: crate::HeadTracker::default(),
         head_feed: Default::default(),
         lists: crate::routes::page::new_cache(),
-        streams: std::sync::Arc::new(crate::streams::Hub::new(
-            settings.streams.clone(),
-            node_ws,
-        )),
+        streams: std::sync::Arc::new(crate::streams::Hub::new(settings.streams.clone(), node_ws)),
         limits: crate::Limits {
             per_token: (settings.rate_per_token > 0.0).then(|| {
                 crate::ratelimit::Buckets::new(

@@ -334,7 +334,11 @@ fn bounded(key: &str, value: u64, min: u64, max: u64) -> Result<usize, String> {
     if (min..=max).contains(&value) {
         Ok(value as usize)
     } else {
-        Err(bad(key, &value.to_string(), &format!("a number from {min} to {max}")))
+        Err(bad(
+            key,
+            &value.to_string(),
+            &format!("a number from {min} to {max}"),
+        ))
     }
 }
 
@@ -697,13 +701,32 @@ impl Settings {
                 heartbeat: {
                     let d = duration("[Streams] Heartbeat", &raw.streams.heartbeat)?;
                     if d < Duration::from_millis(100) {
-                        return Err(bad("[Streams] Heartbeat", &raw.streams.heartbeat, "at least 100ms"));
+                        return Err(bad(
+                            "[Streams] Heartbeat",
+                            &raw.streams.heartbeat,
+                            "at least 100ms",
+                        ));
                     }
                     d
                 },
-                buffer: bounded("[Streams] BufferEvents", raw.streams.bufferevents, 1, 1_000_000)?,
-                client_queue: bounded("[Streams] ClientQueue", raw.streams.clientqueue, 1, 1_000_000)?,
-                max_streams: bounded("[Streams] MaxStreams", raw.streams.maxstreams, 1, 10_000_000)?,
+                buffer: bounded(
+                    "[Streams] BufferEvents",
+                    raw.streams.bufferevents,
+                    1,
+                    1_000_000,
+                )?,
+                client_queue: bounded(
+                    "[Streams] ClientQueue",
+                    raw.streams.clientqueue,
+                    1,
+                    1_000_000,
+                )?,
+                max_streams: bounded(
+                    "[Streams] MaxStreams",
+                    raw.streams.maxstreams,
+                    1,
+                    10_000_000,
+                )?,
             },
         })
     }

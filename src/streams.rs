@@ -252,7 +252,11 @@ impl Hub {
     }
 
     /// Opens a stream of `kind` for a client that has seen events up to `last_event_id`.
-    pub fn subscribe(&self, kind: Kind, last_event_id: Option<u64>) -> Result<Subscription, ApiError> {
+    pub fn subscribe(
+        &self,
+        kind: Kind,
+        last_event_id: Option<u64>,
+    ) -> Result<Subscription, ApiError> {
         if *self.closing.borrow() {
             return Err(ApiError::new(
                 Code::UpstreamUnavailable,
@@ -426,16 +430,18 @@ fn publish(topic: &Topic, event: &'static str, data: Arc<str>, replayable: bool)
             });
         }
     }
-    state.clients.retain(|_, client| match client.tx.try_send(event.clone()) {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            // Dropping the sender ends the client's stream once it drains what it has: then the error event.
-            client.lagged.store(true, Ordering::SeqCst);
-            CUT_OFF.fetch_add(1, Ordering::Relaxed);
-            false
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
-    });
+    state
+        .clients
+        .retain(|_, client| match client.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Dropping the sender ends the client's stream once it drains what it has: then the error event.
+                client.lagged.store(true, Ordering::SeqCst);
+                CUT_OFF.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
 }
 
 #[derive(Deserialize)]
@@ -590,7 +596,8 @@ async fn subscribe_once(
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(_)) => continue,
         };
-        let msg: Incoming<'_> = serde_json::from_str(&text).map_err(|e| format!("not JSON-RPC: {e}"))?;
+        let msg: Incoming<'_> =
+            serde_json::from_str(&text).map_err(|e| format!("not JSON-RPC: {e}"))?;
         if msg.id.as_ref().and_then(|v| v.as_u64()) == Some(1) && msg.method.is_none() {
             if let Some(err) = msg.error {
                 return Err(format!("{} refused: {}", topic.kind.method(), err.message));
@@ -600,7 +607,9 @@ async fn subscribe_once(
                 publish(
                     topic,
                     "upstream_restored",
-                    Arc::from(json!({"detail": "the node's subscription is open again"}).to_string()),
+                    Arc::from(
+                        json!({"detail": "the node's subscription is open again"}).to_string(),
+                    ),
                     false,
                 );
             }
@@ -609,8 +618,8 @@ async fn subscribe_once(
         let Some(params) = msg.params else { continue };
         match msg.method.as_deref() {
             Some("xrpc.ch.val") => {
-                let (chan, value): (Value, &RawValue) =
-                    serde_json::from_str(params.get()).map_err(|e| format!("unexpected channel value: {e}"))?;
+                let (chan, value): (Value, &RawValue) = serde_json::from_str(params.get())
+                    .map_err(|e| format!("unexpected channel value: {e}"))?;
                 if channel.as_ref() != Some(&chan) {
                     continue;
                 }

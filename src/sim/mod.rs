@@ -223,20 +223,27 @@ impl SimHandle {
     }
 
     /// Puts a message from `from` to `to` into the pool, as `MpoolPushMessage` does; the next epoch mines it.
-    pub fn push_message(&self, from: &str, to: &str, value_atto: u128) -> Result<crate::lotus::types::SignedMessage, String> {
-        self.inner.shared.push_message(crate::lotus::types::Message {
-            version: 0,
-            to: to.to_string(),
-            from: from.to_string(),
-            nonce: 0,
-            value: crate::lotus::types::BigInt(value_atto.to_string()),
-            gas_limit: 0,
-            gas_fee_cap: crate::lotus::types::BigInt("0".into()),
-            gas_premium: crate::lotus::types::BigInt("0".into()),
-            method: 0,
-            params: None,
-            cid: None,
-        })
+    pub fn push_message(
+        &self,
+        from: &str,
+        to: &str,
+        value_atto: u128,
+    ) -> Result<crate::lotus::types::SignedMessage, String> {
+        self.inner
+            .shared
+            .push_message(crate::lotus::types::Message {
+                version: 0,
+                to: to.to_string(),
+                from: from.to_string(),
+                nonce: 0,
+                value: crate::lotus::types::BigInt(value_atto.to_string()),
+                gas_limit: 0,
+                gas_fee_cap: crate::lotus::types::BigInt("0".into()),
+                gas_premium: crate::lotus::types::BigInt("0".into()),
+                method: 0,
+                params: None,
+                cid: None,
+            })
     }
 
     /// Closes every open WebSocket connection from the node's side (a close frame with code 1001, "going away"),

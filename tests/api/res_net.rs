@@ -28,8 +28,17 @@ fn sim_peer(index: u32) -> String {
 /// The sample request of each network, logs and F3 operation.
 pub fn samples(_h: &Harness, s: &Sample) -> Vec<SampleRequest> {
     let p = sim_peer(2);
-    let get = SampleRequest::get;
-    let with = SampleRequest::with;
+    fn get(op_id: &'static str, path: impl Into<String>) -> SampleRequest {
+        SampleRequest::get(op_id, path)
+    }
+    fn with(
+        op_id: &'static str,
+        m: Method,
+        path: impl Into<String>,
+        body: Option<Value>,
+    ) -> SampleRequest {
+        SampleRequest::with(op_id, m, path, body)
+    }
     vec![
         get("list_net_peers", "/v1/net/peers?limit=50"),
         with(
@@ -151,7 +160,7 @@ async fn peers_page_through_every_peer_once() {
     let token = h.token_up_to(Perm::Read);
     let mut seen = HashSet::new();
     let mut path = "/v1/net/peers?limit=70".to_string();
-    let mut total = 0;
+    let mut total;
     loop {
         let r = h.get(&path, Some(&token)).await;
         assert_eq!(r.status, 200, "{}", r.text);

@@ -40,7 +40,11 @@ impl Reader {
         let ctype = res.headers()["content-type"].to_str().unwrap().to_string();
         assert_eq!(
             ctype,
-            if ndjson { "application/x-ndjson" } else { "text/event-stream" }
+            if ndjson {
+                "application/x-ndjson"
+            } else {
+                "text/event-stream"
+            }
         );
         Reader {
             res,
@@ -135,7 +139,11 @@ async fn clients_share_one_subscription_see_the_same_events_and_survive_a_droppe
     // Late joiners start from the current head too, with the same id.
     assert_eq!(b.next().await.unwrap(), first);
     assert_eq!(c.next().await.unwrap(), first);
-    assert_eq!(h.sim.channels(), 1, "one upstream subscription for all clients");
+    assert_eq!(
+        h.sim.channels(),
+        1,
+        "one upstream subscription for all clients"
+    );
 
     let mut expected = Vec::new();
     while expected.len() < 3 {
@@ -204,7 +212,10 @@ async fn clients_share_one_subscription_see_the_same_events_and_survive_a_droppe
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert!(open.ends_with(" 0"), "the gateway saw the clients go: {open}");
+    assert!(
+        open.ends_with(" 0"),
+        "the gateway saw the clients go: {open}"
+    );
     wait_for("the gateway to send xrpc.cancel", || {
         h.sim.calls().iter().any(|m| m == "xrpc.cancel")
     })
@@ -233,7 +244,10 @@ async fn a_reconnecting_client_gets_what_it_missed() {
     let mut a = Reader::open(&h, "/v1/streams/heads", false, first.id).await;
     for height in missed {
         let e = a.next().await.unwrap();
-        assert_eq!((e.event.as_str(), e.data["Height"].as_i64()), ("apply", Some(height)));
+        assert_eq!(
+            (e.event.as_str(), e.data["Height"].as_i64()),
+            ("apply", Some(height))
+        );
     }
     // An id the gateway no longer holds (or never gave) is said so, then the current head follows.
     let mut b = Reader::open(&h, "/v1/streams/heads", false, Some(999_999)).await;
@@ -277,7 +291,10 @@ async fn a_slow_client_is_cut_off_and_memory_stays_bounded() {
                     .and_then(|l| l.rsplit(' ').next())
                     .and_then(|v| v.parse().ok())
                     .expect("the queued events gauge");
-                assert!(queued <= 2 * (8 + 8 + 2), "events queued for clients: {queued}");
+                assert!(
+                    queued <= 2 * (8 + 8 + 2),
+                    "events queued for clients: {queued}"
+                );
             }
         }
     }
@@ -291,11 +308,23 @@ async fn a_slow_client_is_cut_off_and_memory_stays_bounded() {
         }
     };
     assert_eq!(last.event, "error", "{last:?}");
-    assert!(last.data["detail"].as_str().unwrap().contains("fell more than 8 events behind"));
-    assert!(slow.next().await.is_none(), "the stream ends after the error");
-    assert!(got < 2000, "the slow client was cut off, not buffered: it got {got}");
+    assert!(last.data["detail"]
+        .as_str()
+        .unwrap()
+        .contains("fell more than 8 events behind"));
+    assert!(
+        slow.next().await.is_none(),
+        "the stream ends after the error"
+    );
+    assert!(
+        got < 2000,
+        "the slow client was cut off, not buffered: it got {got}"
+    );
     let metrics = h.get("/metrics", None).await.text;
-    assert!(metrics.contains("lotus_rest_streams{what=\"open\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("lotus_rest_streams{what=\"open\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[actix_web::test]
@@ -312,7 +341,10 @@ async fn mpool_and_block_streams() {
     let added = pool.next().await.unwrap();
     assert_eq!(added.event, "mpool");
     assert_eq!(added.data["Type"], 0);
-    assert_eq!(added.data["Message"]["CID"], serde_json::to_value(&signed.cid).unwrap());
+    assert_eq!(
+        added.data["Message"]["CID"],
+        serde_json::to_value(&signed.cid).unwrap()
+    );
     loop {
         let before = h.sim.head().height;
         h.sim.advance();
@@ -345,7 +377,10 @@ async fn streams_need_read_and_are_limited() {
     let r = h.get("/v1/streams/heads", None).await;
     r.problem(401, "unauthorized");
     let r = h
-        .get("/v1/streams/heads", Some(&h.secret.mint(lotus_rest::auth::PermSet::EMPTY)))
+        .get(
+            "/v1/streams/heads",
+            Some(&h.secret.mint(lotus_rest::auth::PermSet::EMPTY)),
+        )
         .await;
     r.problem(403, "insufficient_permission");
     assert_eq!(h.sim.channels(), 0);

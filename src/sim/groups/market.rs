@@ -244,7 +244,7 @@ fn deal(id: u64, height: i64) -> Value {
         "Proposal": {
             "PieceCID": piece,
             "PieceSize": size,
-            "VerifiedDeal": id % 4 == 0,
+            "VerifiedDeal": id.is_multiple_of(4),
             "Client": format!("t0{client}"),
             "Provider": format!("t0{provider}"),
             "Label": proposal.root,

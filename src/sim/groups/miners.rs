@@ -143,15 +143,15 @@ impl Miner {
     }
 
     fn faulty(self, s: u64) -> bool {
-        s < self.sectors && hnum("fault", &[self.index, s]) % 23 == 0
+        s < self.sectors && hnum("fault", &[self.index, s]).is_multiple_of(23)
     }
 
     fn recovering(self, s: u64) -> bool {
-        self.faulty(s) && s % 2 == 0
+        self.faulty(s) && s.is_multiple_of(2)
     }
 
     fn verified(s: u64) -> bool {
-        s % 5 == 0
+        s.is_multiple_of(5)
     }
 
     fn live(self) -> impl Iterator<Item = u64> {
@@ -343,7 +343,7 @@ fn height(shared: &Shared, key: &[Cid]) -> Result<i64, Failure> {
 }
 
 fn allocation(id: u64) -> Option<Allocation> {
-    (id >= 1 && id <= IDS && id % 4 == 0).then(|| Allocation {
+    ((1..=IDS).contains(&id) && id.is_multiple_of(4)).then(|| Allocation {
         client: 100 + 2 * (id % 3),
         provider: FIRST_MINER + id % 3,
         data: hcid("piece", &[id]),
@@ -355,7 +355,7 @@ fn allocation(id: u64) -> Option<Allocation> {
 }
 
 fn claim(id: u64) -> Option<Claim> {
-    if id == 0 || id > IDS || id % 4 == 0 {
+    if id == 0 || id > IDS || id.is_multiple_of(4) {
         return None;
     }
     let provider = Miner::at(id % 3);
