@@ -20,9 +20,11 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
 admin=$(sed -n 's/^ *admin token: *//p' "$work/demo.out")
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+# The live streams never end, so a request to them can only time out; tests/api/streams.rs checks them instead.
 run() {
   st run "http://127.0.0.1:$port/openapi.json" --checks "$checks" --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \
-    --request-timeout 10 --seed 1 --continue-on-failure --no-color --generation-database none "$@"
+    --request-timeout 10 --seed 1 --continue-on-failure --no-color --generation-database none \
+    --exclude-path-regex '^/v1/streams/' "$@"
 }
 echo "schemathesis with an admin token"
 run -H "Authorization: Bearer $admin"

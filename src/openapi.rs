@@ -61,6 +61,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "Fast finality: certificates, power tables and participation",
     ),
     ("Logs", "Log subsystems and levels, and alerts"),
+    (
+        "Streams",
+        "Live head changes, message pool updates and incoming blocks, as Server-Sent Events or NDJSON",
+    ),
     ("Auth", "Token creation and verification"),
     (
         "Methods",
@@ -211,7 +215,10 @@ pub fn finish(mut spec: OpenApi, anonymous_read: bool) -> OpenApi {
 
 /// The document as pretty JSON with a trailing newline, as committed in `openapi/openapi.json`.
 pub fn to_pretty_json(spec: &OpenApi) -> String {
-    let mut text = serde_json::to_string_pretty(spec).expect("the spec serializes");
+    // Through a JSON value, whose object keys are in name order: the extensions are kept in a hash map,
+    // so printing the spec directly would order them differently from one build to the next.
+    let value = serde_json::to_value(spec).expect("the spec serializes");
+    let mut text = serde_json::to_string_pretty(&value).expect("the spec serializes");
     text.push('\n');
     text
 }

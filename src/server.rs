@@ -66,7 +66,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         metrics,
         head: crate::HeadTracker::default(),
         head_feed: Default::default(),
-        lists: crate::routes::page::new_cache(),
+        lists: crate::routes::page::ListCache::new(settings.cache_entries > 0),
         streams: std::sync::Arc::new(crate::streams::Hub::new(settings.streams.clone(), node_ws)),
         limits: crate::Limits {
             per_token: (settings.rate_per_token > 0.0).then(|| {
@@ -149,7 +149,9 @@ pub fn serve(
         cors_origins: settings.cors_origins.clone(),
         max_header_bytes: settings.max_header_bytes,
     };
+    let streams = state.streams.clone();
     let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), &http))
+        .disable_signals()
         .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)
         .client_request_timeout(settings.client_request_timeout)
         .keep_alive(settings.keep_alive);
@@ -165,7 +167,32 @@ pub fn serve(
         }
         None => server.listen(listener)?,
     };
-    Ok(server.run())
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = termination().await {
+            log::warn!("cannot watch for SIGTERM and SIGINT: {e}");
+            return;
+        }
+        log::info!(
+            "shutting down: the streams end with a `shutdown` event, requests in flight finish"
+        );
+        streams.shut_down();
+        handle.stop(true).await;
+    });
+    Ok(server)
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn termination() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
 }
 
 /// Binds the configured listen address, warning when it is reachable from the network.

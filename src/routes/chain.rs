@@ -771,7 +771,7 @@ pub async fn delete_chain_object(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainBlockstoreInfo"]))),
-    responses((status = 200, description = "The blockstore's report, as the blockstore gives it", body = Object,
+    responses((status = 200, description = "The blockstore's report, as the blockstore gives it", body = std::collections::HashMap<String, serde_json::Value>,
         example = json!({"Type": "splitstore", "HotStoreSize": 1073741824u64, "Compacting": false}))),
     security(("lotus_token" = ["read"]))
 )]
@@ -886,7 +886,7 @@ pub struct PruneRequest {
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainPrune"]))),
     request_body = PruneRequest,
-    responses((status = 202, description = "The prune has started", body = Object, example = json!({}))),
+    responses((status = 202, description = "The prune has started")),
     security(("lotus_token" = ["admin"]))
 )]
 #[post("/chain/blockstore/prune")]
@@ -907,7 +907,7 @@ pub async fn run_prune(
         .node
         .call_raw(&auth.caller, "Filecoin.ChainPrune", json!([opts]))
         .await?;
-    Ok(super::accepted(None, &json!({})))
+    Ok(super::accepted_empty())
 }
 
 /// An export of a range of the chain.
@@ -943,7 +943,7 @@ pub struct ExportRequest {
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainExportRangeInternal"]))),
     request_body = ExportRequest,
-    responses((status = 202, description = "The export has started", body = Object, example = json!({}))),
+    responses((status = 202, description = "The export has started")),
     security(("lotus_token" = ["admin"]))
 )]
 #[post("/chain/exports")]
@@ -982,7 +982,7 @@ pub async fn create_chain_export(
             json!([head, tail, config]),
         )
         .await?;
-    Ok(super::accepted(None, &json!({})))
+    Ok(super::accepted_empty())
 }
 
 /// A tipset to move to.

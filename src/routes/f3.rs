@@ -302,7 +302,7 @@ pub async fn get_f3_power_table(
 #[utoipa::path(
     tag = "F3",
     extensions(("x-lotus-methods" = json!(["Filecoin.F3GetManifest"]))),
-    responses((status = 200, description = "The manifest", body = Object)),
+    responses((status = 200, description = "The manifest", body = std::collections::HashMap<String, serde_json::Value>)),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/f3/manifest")]

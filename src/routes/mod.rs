@@ -74,6 +74,13 @@ pub fn accepted<T: serde::Serialize>(location: Option<&str>, value: &T) -> HttpR
         .json(value)
 }
 
+/// `202 Accepted` without a body: the node has started work it finishes later, with nothing to follow.
+pub fn accepted_empty() -> HttpResponse {
+    HttpResponse::Accepted()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
 /// `204 No Content`: done, nothing to return.
 pub fn no_content() -> HttpResponse {
     HttpResponse::NoContent()

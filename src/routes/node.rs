@@ -246,7 +246,7 @@ pub async fn get_node_status(
 #[utoipa::path(
     tag = "Node",
     extensions(("x-lotus-methods" = json!(["Filecoin.Discover"]))),
-    responses((status = 200, description = "The OpenRPC document", body = Object,
+    responses((status = 200, description = "The OpenRPC document", body = std::collections::HashMap<String, serde_json::Value>,
         example = json!({"openrpc": "1.2.6", "info": {"title": "Lotus RPC API", "version": "1.36.2"}, "methods": []}))),
     security(("lotus_token" = ["read"]))
 )]
@@ -290,7 +290,7 @@ pub async fn get_node_client_version(
 #[utoipa::path(
     tag = "Node",
     extensions(("x-lotus-methods" = json!(["Filecoin.Shutdown"]))),
-    responses((status = 202, description = "The node is shutting down", body = Object, example = json!({}))),
+    responses((status = 202, description = "The node is shutting down")),
     security(("lotus_token" = ["admin"]))
 )]
 #[post("/node/shutdown")]
@@ -302,7 +302,7 @@ pub async fn shutdown_node(
         .node
         .call_raw(&auth.caller, "Filecoin.Shutdown", json!([]))
         .await?;
-    Ok(super::accepted(None, &json!({})))
+    Ok(super::accepted_empty())
 }
 
 /// A backup to write.

@@ -75,11 +75,40 @@ pub enum Shape {
     Map(&'static str),
 }
 
-/// Whole lists kept for paging, keyed by method and parameters at a concrete tipset.
-pub type ListCache = quick_cache::sync::Cache<String, Arc<Vec<Box<RawValue>>>>;
+type Items = Arc<Vec<Box<RawValue>>>;
 
-pub fn new_cache() -> ListCache {
-    quick_cache::sync::Cache::new(CACHED_LISTS)
+/// Whole lists kept for paging, keyed by method and parameters at a concrete tipset; none are kept when caching
+/// is off (`[Cache] Entries = 0`), and each page then reads its list again at the same tipset.
+pub struct ListCache(Option<quick_cache::sync::Cache<String, Items>>);
+
+impl ListCache {
+    pub fn new(enabled: bool) -> Self {
+        ListCache(enabled.then(|| quick_cache::sync::Cache::new(CACHED_LISTS)))
+    }
+
+    fn get(&self, key: &str) -> Option<Items> {
+        self.0.as_ref()?.get(key)
+    }
+
+    fn insert(&self, key: String, items: Items) {
+        if let Some(cache) = &self.0 {
+            cache.insert(key, items);
+        }
+    }
+
+    /// Forgets one list.
+    pub fn remove(&self, key: &str) {
+        if let Some(cache) = &self.0 {
+            cache.remove(key);
+        }
+    }
+
+    /// Keeps only the lists whose key passes `keep`.
+    pub fn retain(&self, keep: impl Fn(&String, &Items) -> bool) {
+        if let Some(cache) = &self.0 {
+            cache.retain(keep);
+        }
+    }
 }
 
 fn fingerprint(text: &str) -> u64 {

@@ -133,7 +133,7 @@ pub async fn get_bad_block(
     security(("lotus_token" = ["admin"]))
 )]
 #[put("/sync/bad-blocks/{cid}")]
-pub async fn add_bad_block(
+pub async fn put_sync_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -235,7 +235,7 @@ pub struct BlockSubmission {
     tag = "Sync",
     extensions(("x-lotus-methods" = json!(["Filecoin.SyncSubmitBlock"]))),
     request_body = BlockSubmission,
-    responses((status = 202, description = "The block is accepted for publication", body = Object, example = json!({}))),
+    responses((status = 202, description = "The block is accepted for publication")),
     security(("lotus_token" = ["write"]))
 )]
 #[post("/sync/blocks")]
@@ -286,7 +286,7 @@ pub async fn submit_block(
             }]),
         )
         .await?;
-    Ok(super::accepted(None, &json!({})))
+    Ok(super::accepted_empty())
 }
 
 /// The result of validating a tipset.
@@ -351,7 +351,7 @@ pub async fn get_tipset_validity(
 pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(get_sync_state)
         .service(get_bad_block)
-        .service(add_bad_block)
+        .service(put_sync_bad_block)
         .service(delete_bad_block)
         .service(delete_bad_blocks)
         .service(update_sync_checkpoint)

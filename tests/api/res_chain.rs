@@ -120,7 +120,7 @@ pub fn samples(h: &Harness, s: &Sample) -> Vec<SampleRequest> {
             format!("/v1/sync/bad-blocks/{SEEDED_BAD_BLOCK}"),
         ),
         SampleRequest::with(
-            "add_bad_block",
+            "put_sync_bad_block",
             Method::PUT,
             format!("/v1/sync/bad-blocks/{}", s.block),
             None,
