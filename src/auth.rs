@@ -428,12 +428,38 @@ permission_types!(Read => Perm::Read, Write => Perm::Write, Sign => Perm::Sign, 
 
 /// A request whose caller holds permission `P`. Extracting it fails with 401 for a bad token and 403 for a
 /// token without `P`, before the handler (and so any upstream call) runs.
-pub struct Authorized<P: Permission> {
+pub struct Authorized<P: Permission, U: Target = Node> {
     pub caller: Caller,
-    _perm: PhantomData<P>,
+    _perm: PhantomData<(P, U)>,
 }
 
-impl<P: Permission> Authorized<P> {
+/// The upstream a route calls, whose tokens it accepts: the full node, or the miner.
+pub trait Target {
+    /// How tokens for this upstream are checked, and the client that can verify them by asking.
+    fn parts(state: &crate::AppState) -> (&AuthConfig, &crate::upstream::Client);
+}
+
+/// Routes of the full node: tokens of the node (or the gateway's own).
+pub struct Node;
+/// Routes of the miner (`/v1/miner/...`): tokens of the miner (or the gateway's own).
+pub struct Miner;
+
+impl Target for Node {
+    fn parts(state: &crate::AppState) -> (&AuthConfig, &crate::upstream::Client) {
+        (&state.auth, &state.node)
+    }
+}
+
+impl Target for Miner {
+    fn parts(state: &crate::AppState) -> (&AuthConfig, &crate::upstream::Client) {
+        (&state.miner_auth, &state.miner)
+    }
+}
+
+/// A request to a miner route whose caller holds permission `P` for the miner.
+pub type MinerAuthorized<P> = Authorized<P, Miner>;
+
+impl<P: Permission, U: Target> Authorized<P, U> {
     pub fn perm(&self) -> Perm {
         P::PERM
     }
@@ -505,7 +531,7 @@ impl AuthConfig {
     }
 }
 
-impl<P: Permission + 'static> FromRequest for Authorized<P> {
+impl<P: Permission + 'static, U: Target + 'static> FromRequest for Authorized<P, U> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -525,10 +551,8 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
             }
             let token = token?;
             let anonymous = token.is_none();
-            let caller = state
-                .auth
-                .authenticate(token, &state.node, &state.metrics)
-                .await?;
+            let (auth, upstream) = U::parts(&state);
+            let caller = auth.authenticate(token, upstream, &state.metrics).await?;
             if anonymous && !caller.perms.contains(P::PERM) {
                 return Err(ApiError::unauthorized(format!(
                     "this operation needs the '{}' permission and anonymous access does not grant it: send a Lotus token as \"Authorization: Bearer <token>\"",

@@ -28,6 +28,10 @@ pub mod upstream;
 pub struct AppState {
     pub auth: auth::AuthConfig,
     pub node: upstream::Client,
+    /// The Lotus miner, when one is configured (its routes answer 503 otherwise).
+    pub miner: upstream::Client,
+    /// How miner tokens are checked: against the miner's secret or by asking the miner.
+    pub miner_auth: auth::AuthConfig,
     pub network: Network,
     pub metrics: std::sync::Arc<metrics::Metrics>,
     pub readiness: Readiness,

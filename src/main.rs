@@ -121,6 +121,17 @@ async fn serve(settings: Settings, listener: std::net::TcpListener) -> Result<()
              that needs it answers 503"
         ),
     }
+    match &settings.miner {
+        Some(miner) => log::info!(
+            "Lotus miner at {} (from {})",
+            miner.url,
+            settings.miner_source
+        ),
+        None => log::info!(
+            "no Lotus miner is configured (set [Miner] ApiInfo, MINER_API_INFO or LOTUS_MINER_PATH): the \
+             /v1/miner/ routes answer 503"
+        ),
+    }
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listen address: {e}"))?;

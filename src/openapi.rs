@@ -74,6 +74,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "JSON-RPC",
         "Lotus's own JSON-RPC protocol, with the same tokens and permissions",
     ),
+    (
+        "Miner",
+        "The Lotus miner: its actor, sectors, storage, workers and sealing (/v1/miner/, with miner tokens)",
+    ),
     ("Health", "Liveness and readiness of the gateway"),
 ];
 

@@ -47,6 +47,40 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             VERIFY_CACHE_CAPACITY,
         )),
     };
+    let miner = Client::new(
+        ClientOptions {
+            url: settings.miner.as_ref().map(|m| m.url.clone()),
+            timeout: settings.miner_timeout,
+            connect_timeout: settings.node_connect_timeout,
+            max_idle_per_host: settings.node_max_idle,
+            max_concurrent: settings.node_max_concurrent,
+            queue_timeout: settings.node_queue_timeout,
+            max_response_bytes: settings.node_max_response_bytes,
+            not_configured:
+                "no Lotus miner is configured: set [Miner] ApiInfo in the config file, \
+                             MINER_API_INFO, or LOTUS_MINER_PATH to a miner repo"
+                    .to_string(),
+            ca_file: settings.node_ca_file.clone(),
+            name: "miner",
+        },
+        crate::lotus::methods::MINER,
+    )?
+    .with_metrics(metrics.clone());
+    let miner_verifier = match (&verifier, settings.auth_mode, &settings.miner_secret) {
+        // own mode: the gateway's tokens serve for both upstreams.
+        (Verifier::Local(secret), AuthMode::Own, _) => Verifier::Local(secret.clone()),
+        (_, _, SecretSource::File(path)) => Verifier::Local(Secret::load(path)?),
+        _ => Verifier::Upstream(VerifyCache::new(
+            settings.verify_cache_ttl,
+            VERIFY_CACHE_CAPACITY,
+        )),
+    };
+    let miner_auth = AuthConfig {
+        mode: settings.auth_mode,
+        verifier: miner_verifier,
+        anonymous: settings.anonymous,
+        upstream_token: settings.miner_upstream_token.clone(),
+    };
     let node_ws = node
         .url()
         .and_then(crate::head::ws_url)
@@ -62,6 +96,8 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             upstream_token: settings.upstream_token.clone(),
         },
         node,
+        miner,
+        miner_auth,
         network: Network::new(settings.address_network),
         metrics,
         head: crate::HeadTracker::default(),

@@ -67,6 +67,21 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # For an https node: a PEM file of CA certificates to trust besides the public CAs.
   CaFile = ""
 
+[Miner]
+  # The Lotus miner (lotus-miner run), served under /v1/miner/: TOKEN:MULTIADDR as in MINER_API_INFO, or a bare
+  # multiaddr or URL. Empty: MINER_API_INFO, then the miner repo's "api" and "token" files. With none of them the
+  # miner routes answer 503.
+  ApiInfo = ""
+  # The miner repo to read "api", "token" and the miner's JWT secret from. Empty: $LOTUS_MINER_PATH, or ~/.lotusminer.
+  Repo = ""
+  # passthrough mode: the miner's JWT secret, to verify miner tokens locally. Empty:
+  # <repo>/keystore/MF2XI2BNNJ3XILLQOJUXMYLUMU when readable, else tokens are checked by asking the miner.
+  # (In own mode the gateway's own tokens are used for the miner routes too, and the miner is called with the
+  # token of Miner ApiInfo or the miner repo.)
+  SecretFile = ""
+  # How long one call to the miner may take.
+  Timeout = "30s"
+
 [Auth]
   # passthrough: the caller's Lotus token is verified and forwarded, so the node checks it again.
   # own: tokens are verified with the gateway's own secret; the node is called with UpstreamToken
@@ -131,6 +146,7 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
 struct Raw {
     api: RawApi,
     fullnode: RawFullNode,
+    miner: RawMiner,
     auth: RawAuth,
     chain: RawChain,
     cache: RawCache,
@@ -199,6 +215,15 @@ struct RawFullNode {
     queuetimeout: String,
     headfromstream: bool,
     cafile: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMiner {
+    apiinfo: String,
+    repo: String,
+    secretfile: String,
+    timeout: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -279,6 +304,16 @@ pub struct Settings {
     /// Methods beyond the Lotus method table that the JSON-RPC endpoint forwards, with their permission.
     pub extra_methods: Vec<(String, Perm)>,
     pub streams: crate::streams::StreamSettings,
+    /// The miner, or `None` when no setting names one.
+    pub miner: Option<ApiInfo>,
+    /// Which setting the miner came from, for logs.
+    pub miner_source: String,
+    pub miner_repo: PathBuf,
+    /// Where miner tokens are verified in passthrough mode.
+    pub miner_secret: SecretSource,
+    /// The token sent to the miner in own mode.
+    pub miner_upstream_token: Option<String>,
+    pub miner_timeout: Duration,
 }
 
 /// What the command line adds on top of the file and environment.
@@ -293,6 +328,8 @@ pub struct Overrides {
 pub struct Env {
     pub fullnode_api_info: Option<String>,
     pub lotus_path: Option<String>,
+    pub miner_api_info: Option<String>,
+    pub lotus_miner_path: Option<String>,
     pub home: Option<PathBuf>,
     /// `LOTUS_REST_*` variables.
     pub vars: Vec<(String, String)>,
@@ -305,6 +342,12 @@ impl Env {
                 .ok()
                 .filter(|v| !v.is_empty()),
             lotus_path: std::env::var("LOTUS_PATH").ok().filter(|v| !v.is_empty()),
+            miner_api_info: std::env::var("MINER_API_INFO")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            lotus_miner_path: std::env::var("LOTUS_MINER_PATH")
+                .ok()
+                .filter(|v| !v.is_empty()),
             home: dirs::home_dir(),
             vars: std::env::vars()
                 .filter(|(k, _)| k.starts_with("LOTUS_REST_"))
@@ -493,11 +536,61 @@ impl Settings {
             })?;
             (Some(info), "FULLNODE_API_INFO".to_string())
         } else {
-            match read_repo(&repo)? {
+            match read_repo(&repo, "/rpc/v1")? {
                 Some(info) => (Some(info), format!("the Lotus repo {}", repo.display())),
                 None => (None, String::new()),
             }
         };
+
+        let miner_repo = if !raw.miner.repo.trim().is_empty() {
+            expand_home(raw.miner.repo.trim(), home)
+        } else if let Some(path) = &env.lotus_miner_path {
+            expand_home(path, home)
+        } else {
+            expand_home("~/.lotusminer", home)
+        };
+        let (miner, miner_source) = if !raw.miner.apiinfo.trim().is_empty() {
+            let info = ApiInfo::parse(&raw.miner.apiinfo, "/rpc/v0").map_err(|e| {
+                bad(
+                    "[Miner] ApiInfo",
+                    &raw.miner.apiinfo,
+                    &format!("TOKEN:MULTIADDR or a multiaddr or URL ({e})"),
+                )
+            })?;
+            (Some(info), "[Miner] ApiInfo".to_string())
+        } else if let Some(value) = &env.miner_api_info {
+            let info = ApiInfo::parse(value, "/rpc/v0").map_err(|e| {
+                format!("invalid MINER_API_INFO: {e}; expected TOKEN:MULTIADDR or a multiaddr")
+            })?;
+            (Some(info), "MINER_API_INFO".to_string())
+        } else {
+            match read_repo(&miner_repo, "/rpc/v0")? {
+                Some(info) => (
+                    Some(info),
+                    format!("the miner repo {}", miner_repo.display()),
+                ),
+                None => (None, String::new()),
+            }
+        };
+        let miner_secret = match raw.miner.secretfile.trim() {
+            "" => {
+                let path = crate::auth::repo_secret_path(&miner_repo);
+                if std::fs::File::open(&path).is_ok() {
+                    SecretSource::File(path)
+                } else {
+                    SecretSource::Upstream
+                }
+            }
+            file => SecretSource::File(expand_home(file, home)),
+        };
+        let miner_timeout = duration("[Miner] Timeout", &raw.miner.timeout)?;
+        if miner_timeout.is_zero() {
+            return Err(bad(
+                "[Miner] Timeout",
+                &raw.miner.timeout,
+                "a positive duration",
+            ));
+        }
 
         let auth_mode = match raw.auth.mode.trim() {
             "passthrough" => AuthMode::Passthrough,
@@ -728,17 +821,26 @@ impl Settings {
                     10_000_000,
                 )?,
             },
+            miner_upstream_token: match auth_mode {
+                AuthMode::Passthrough => None,
+                AuthMode::Own => miner.as_ref().and_then(|m| m.token.clone()),
+            },
+            miner,
+            miner_source,
+            miner_repo,
+            miner_secret,
+            miner_timeout,
         })
     }
 }
 
 /// Reads a Lotus repo's `api` (multiaddr) and `token` files; `None` when the repo has no `api` file.
-fn read_repo(repo: &Path) -> Result<Option<ApiInfo>, String> {
+fn read_repo(repo: &Path, default_path: &str) -> Result<Option<ApiInfo>, String> {
     let api_path = repo.join("api");
     let Ok(api) = std::fs::read_to_string(&api_path) else {
         return Ok(None);
     };
-    let mut info = ApiInfo::parse(api.trim(), "/rpc/v1")
+    let mut info = ApiInfo::parse(api.trim(), default_path)
         .map_err(|e| format!("invalid {}: {e}", api_path.display()))?;
     info.token = std::fs::read_to_string(repo.join("token"))
         .ok()
@@ -815,6 +917,49 @@ mod tests {
     }
 
     #[test]
+    fn miner_from_its_setting_its_variable_or_its_repo() {
+        let s = Settings::load(&Overrides::default(), &env()).unwrap();
+        assert!(s.miner.is_none(), "no miner unless one is configured");
+        assert_eq!(s.miner_secret, SecretSource::Upstream);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("api"), "/ip4/127.0.0.1/tcp/2345/http\n").unwrap();
+        std::fs::write(dir.path().join("token"), "minertoken\n").unwrap();
+        let secret = crate::auth::Secret::generate();
+        secret
+            .save(&crate::auth::repo_secret_path(dir.path()))
+            .unwrap();
+        let mut env = env();
+        env.lotus_miner_path = Some(dir.path().display().to_string());
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        let miner = s.miner.as_ref().unwrap();
+        assert_eq!(miner.url.as_str(), "http://127.0.0.1:2345/rpc/v0");
+        assert_eq!(miner.token.as_deref(), Some("minertoken"));
+        assert!(s.miner_source.starts_with("the miner repo"));
+        assert_eq!(
+            s.miner_secret,
+            SecretSource::File(crate::auth::repo_secret_path(dir.path()))
+        );
+        assert!(s.node.is_none(), "the miner is not the node");
+
+        env.miner_api_info = Some("envtoken:/ip4/10.0.0.2/tcp/2345/http".into());
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.miner.as_ref().unwrap().token.as_deref(), Some("envtoken"));
+        assert_eq!(s.miner_source, "MINER_API_INFO");
+
+        env.vars = vec![(
+            "LOTUS_REST_MINER_APIINFO".into(),
+            "/ip4/10.0.0.3/tcp/2345/http".into(),
+        )];
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(
+            s.miner.as_ref().unwrap().url.as_str(),
+            "http://10.0.0.3:2345/rpc/v0"
+        );
+        assert_eq!(s.miner_source, "[Miner] ApiInfo");
+    }
+
+    #[test]
     fn bad_values_name_the_key_and_what_is_expected() {
         let cases = [
             (
@@ -823,6 +968,12 @@ mod tests {
                 "[API] ListenAddress",
             ),
             ("LOTUS_REST_FULLNODE_TIMEOUT", "soon", "[FullNode] Timeout"),
+            ("LOTUS_REST_MINER_TIMEOUT", "0s", "[Miner] Timeout"),
+            (
+                "LOTUS_REST_MINER_APIINFO",
+                "tok:/ip4/x/tcp/1",
+                "[Miner] ApiInfo",
+            ),
             ("LOTUS_REST_AUTH_MODE", "magic", "[Auth] Mode"),
             ("LOTUS_REST_AUTH_ANONYMOUS", "admin", "[Auth] Anonymous"),
             (

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Perm;
 use crate::error::ApiError;
-use crate::lotus::methods::{Method, FULL_NODE};
+use crate::lotus::methods::{Method, FULL_NODE, MINER};
 
 /// The channel methods: their result is a stream of values, which needs a WebSocket.
 pub const CHANNEL_METHODS: &[&str] = &[
@@ -26,6 +26,22 @@ pub const CHANNEL_METHODS: &[&str] = &[
 
 /// Methods outside the Eth group and the channel methods that have no REST route on purpose, and why.
 pub const UNROUTED: &[(&str, &str)] = &[];
+
+/// Says why a method has no REST route, when it has none on purpose.
+type Reason = fn(&Method) -> Option<&'static str>;
+
+/// Why a miner method has no REST route, when it has none on purpose.
+pub fn miner_reason(method: &Method) -> Option<&'static str> {
+    if method.name.starts_with("Filecoin.Return") {
+        return Some(
+            "a worker's report of a finished sealing task: lotus-worker calls it on the miner's own API",
+        );
+    }
+    if CHANNEL_METHODS.contains(&method.name) {
+        return Some("a channel method (a stream of values over a WebSocket): it has no request/response form");
+    }
+    None
+}
 
 /// Why a method has no REST route, when it has none on purpose.
 pub fn reason(method: &Method) -> Option<&'static str> {
@@ -78,10 +94,21 @@ pub struct MethodEntry {
     pub no_route_reason: Option<String>,
 }
 
+/// The Lotus API a catalogue is of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// The full node (`lotus daemon`).
+    #[default]
+    Node,
+    /// The miner (`lotus-miner run`), served under `/v1/miner/`.
+    Miner,
+}
+
 /// The catalogue.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Catalog {
-    /// Every Lotus full-node method the gateway knows, by name.
+    /// Every method of the Lotus API the gateway knows, by name.
     pub methods: Vec<MethodEntry>,
     /// How many of the methods outside the Eth group and the channel methods have a REST route.
     pub routed: usize,
@@ -93,6 +120,9 @@ pub struct Catalog {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogQuery {
+    /// The API: `node` (the default) or `miner`.
+    #[param(value_type = Option<Api>, example = "miner")]
+    pub api: Option<Api>,
     /// Only the methods of this Lotus group, e.g. `Wallet`.
     #[param(pattern = "^[A-Za-z0-9]+$", example = "Wallet")]
     pub group: Option<String>,
@@ -101,10 +131,13 @@ pub struct CatalogQuery {
     pub permission: Option<String>,
 }
 
-/// The Lotus methods each operation of `spec` serves.
-pub fn served_by(spec: &serde_json::Value) -> BTreeMap<String, Vec<RouteRef>> {
+/// The Lotus methods of `api` each operation of `spec` serves: the miner's are served under `/v1/miner/`.
+pub fn served_by(spec: &serde_json::Value, api: Api) -> BTreeMap<String, Vec<RouteRef>> {
     let mut served: BTreeMap<String, Vec<RouteRef>> = BTreeMap::new();
     for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        if path.starts_with("/v1/miner/") != (api == Api::Miner) {
+            continue;
+        }
         for (verb, op) in item.as_object().into_iter().flatten() {
             let names: Vec<&str> = match op.get("x-lotus-serves").and_then(|v| v.as_array()) {
                 Some(list) => list.iter().filter_map(|v| v.as_str()).collect(),
@@ -127,10 +160,14 @@ pub fn served_by(spec: &serde_json::Value) -> BTreeMap<String, Vec<RouteRef>> {
     served
 }
 
-/// The whole catalogue for `spec`.
-pub fn catalog(spec: &serde_json::Value) -> Catalog {
-    let served = served_by(spec);
-    let methods: Vec<MethodEntry> = FULL_NODE
+/// The whole catalogue of `api` for `spec`.
+pub fn catalog(spec: &serde_json::Value, api: Api) -> Catalog {
+    let served = served_by(spec, api);
+    let (table, why): (&[Method], Reason) = match api {
+        Api::Node => (FULL_NODE, reason),
+        Api::Miner => (MINER, miner_reason),
+    };
+    let methods: Vec<MethodEntry> = table
         .iter()
         .map(|m| {
             let routes = served.get(m.name).cloned().unwrap_or_default();
@@ -138,11 +175,14 @@ pub fn catalog(spec: &serde_json::Value) -> Catalog {
                 method: m.name.to_string(),
                 group: m.group.to_string(),
                 permission: m.perm.to_string(),
-                json_rpc: !CHANNEL_METHODS.contains(&m.name),
+                json_rpc: api == Api::Node && !CHANNEL_METHODS.contains(&m.name),
                 no_route_reason: if routes.is_empty() {
                     Some(
-                        reason(m)
-                            .unwrap_or("not served by a REST route yet: call it on /rpc/v1")
+                        why(m)
+                            .unwrap_or(match api {
+                                Api::Node => "not served by a REST route yet: call it on /rpc/v1",
+                                Api::Miner => "not served by a REST route yet",
+                            })
                             .to_string(),
                     )
                 } else {
@@ -154,7 +194,11 @@ pub fn catalog(spec: &serde_json::Value) -> Catalog {
         .collect();
     let routable: Vec<&MethodEntry> = methods
         .iter()
-        .filter(|e| e.group != "Eth" && !CHANNEL_METHODS.contains(&e.method.as_str()))
+        .filter(|e| {
+            e.group != "Eth"
+                && !CHANNEL_METHODS.contains(&e.method.as_str())
+                && !(api == Api::Miner && e.method.starts_with("Filecoin.Return"))
+        })
         .collect();
     Catalog {
         routed: routable.iter().filter(|e| !e.routes.is_empty()).count(),
@@ -165,9 +209,9 @@ pub fn catalog(spec: &serde_json::Value) -> Catalog {
 
 /// Which route serves which Lotus method.
 ///
-/// Every Lotus full-node method the gateway knows: the permission a token needs for it, the REST operations that
-/// serve it, whether `/rpc/v1` forwards it, and why it has no REST route when it has none. It needs no token and
-/// makes no call to the node.
+/// Every Lotus full-node method the gateway knows (or, with `api=miner`, every miner method): the permission a
+/// token needs for it, the REST operations that serve it, whether `/rpc/v1` forwards it, and why it has no REST
+/// route when it has none. It needs no token and makes no call upstream.
 #[utoipa::path(
     tag = "Methods",
     params(CatalogQuery),
@@ -188,9 +232,16 @@ pub async fn list_methods(
         })?),
     };
     // The routes are the same for the life of the process: the catalogue is made once.
-    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
-    let mut all = CATALOG
-        .get_or_init(|| catalog(&serde_json::to_value(spec.as_ref()).unwrap_or_default()))
+    static CATALOGS: [std::sync::OnceLock<Catalog>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let api = query.api.unwrap_or_default();
+    let mut all = CATALOGS[api as usize]
+        .get_or_init(|| {
+            catalog(
+                &serde_json::to_value(spec.as_ref()).unwrap_or_default(),
+                api,
+            )
+        })
         .clone();
     all.methods.retain(|e| {
         query

@@ -16,6 +16,7 @@ pub mod health;
 pub mod logs;
 pub mod market;
 pub mod messages;
+pub mod miner;
 pub mod miners;
 pub mod mpool;
 pub mod msig;
@@ -54,6 +55,7 @@ pub fn v1(cfg: &mut ServiceConfig) {
     logs::register(cfg);
     tokens::register(cfg);
     streams::register(cfg);
+    miner::register(cfg);
 }
 
 /// `201 Created` with the new resource's URL in `Location`.

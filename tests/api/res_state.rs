@@ -709,6 +709,8 @@ impl Big {
         let env = Env {
             fullnode_api_info: None,
             lotus_path: Some(dir.path().join("no-repo").display().to_string()),
+            miner_api_info: None,
+            lotus_miner_path: Some(dir.path().join("no-miner-repo").display().to_string()),
             home: Some(dir.path().to_path_buf()),
             vars: vec![
                 ("LOTUS_REST_AUTH_MODE".into(), "passthrough".into()),
