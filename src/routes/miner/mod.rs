@@ -7,10 +7,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod info;
 pub mod sectors;
 pub mod storage;
+pub mod workers;
 
 /// Registers the miner routes.
 pub fn register(cfg: &mut ServiceConfig) {
     info::register(cfg);
     sectors::register(cfg);
     storage::register(cfg);
+    workers::register(cfg);
 }
