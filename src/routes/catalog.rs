@@ -121,7 +121,7 @@ pub struct Catalog {
 #[into_params(parameter_in = Query)]
 pub struct CatalogQuery {
     /// The API: `node` (the default) or `miner`.
-    #[param(value_type = Option<Api>, example = "miner")]
+    #[param(inline, example = "miner")]
     pub api: Option<Api>,
     /// Only the methods of this Lotus group, e.g. `Wallet`.
     #[param(pattern = "^[A-Za-z0-9]+$", example = "Wallet")]
