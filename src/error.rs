@@ -226,9 +226,22 @@ fn classify_rpc(rpc: &RpcError) -> Code {
         || msg.contains("below the base tipset")
         || msg.contains("can only validate at an epoch less than")
         || msg.contains("unknown actor code")
+        || msg.contains("invalid retainstate")
+        || msg.contains("invalid scope")
+        || msg.contains("takes no parameters")
+        || msg.contains("must provide at least one signer")
+        || msg.contains("negative unlock duration")
+        || msg.contains("parsing path")
+        || msg.contains("unknown sector size")
+        || msg.contains("unrecognized level")
+        || msg.contains("unsupported key type")
+        || msg.contains("hash does not match proposal params")
     {
         Code::InvalidParameter
-    } else if msg.contains("failed to decode params") {
+    } else if msg.contains("failed to decode params")
+        || msg.contains("minimum expected nonce")
+        || msg.contains("failed to validate signature")
+    {
         Code::InvalidBody
     } else if msg.contains("not enough funds reserved")
         || msg.contains("file exists")
@@ -240,6 +253,8 @@ fn classify_rpc(rpc: &RpcError) -> Code {
     } else if msg.contains("null round") {
         Code::NullRound
     } else if msg.contains("not found")
+        || msg.contains("failed to find sector")
+        || msg.contains("failed to resolve")
         || msg.contains("could not find")
         || msg.contains("ipld: could not")
     {
@@ -410,6 +425,13 @@ mod tests {
                 rpc(1, "failed to dial 12D3KooW: gater disallows connection to peer"),
                 Code::Conflict,
             ),
+            (
+                rpc(1, "minimum expected nonce is 3: message nonce too low"),
+                Code::InvalidBody,
+            ),
+            (rpc(1, "unrecognized level: \"loud\""), Code::InvalidParameter),
+            (rpc(1, "invalid scope system:x"), Code::InvalidParameter),
+            (rpc(1, "failed to find sector 7"), Code::NotFound),
             (rpc(1, "something else broke"), Code::UpstreamError),
         ];
         for (err, want) in cases {

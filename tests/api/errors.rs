@@ -336,6 +336,9 @@ async fn answers_are_documented_with_their_own_schema_and_media_type() {
     assert!(ticket["properties"]["Ticket"].is_object(), "{ticket}");
     let block = &spec["components"]["schemas"]["Ticket"];
     assert!(block["properties"]["VRFProof"].is_object(), "{block}");
+    // A JSON-RPC result is whatever the method returns: null, a scalar, an array or an object.
+    let result = &spec["components"]["schemas"]["JsonRpcResponse"]["properties"]["result"];
+    assert!(result.is_object() && result["type"].is_null(), "{result}");
     for path in [
         "/v1/f3/running",
         "/v1/net/listening",
