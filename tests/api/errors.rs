@@ -336,6 +336,14 @@ async fn answers_are_documented_with_their_own_schema_and_media_type() {
     assert!(ticket["properties"]["Ticket"].is_object(), "{ticket}");
     let block = &spec["components"]["schemas"]["Ticket"];
     assert!(block["properties"]["VRFProof"].is_object(), "{block}");
+    // A market operation may push nothing (`"CID": null`); a message push always has a CID.
+    let market = &spec["components"]["schemas"]["MarketPushedMessage"];
+    assert!(
+        market["properties"]["CID"]["oneOf"][0]["type"] == "null",
+        "{market}"
+    );
+    let pushed = &spec["components"]["schemas"]["PushedMessage"];
+    assert_eq!(pushed["required"], serde_json::json!(["CID"]), "{pushed}");
     // A JSON-RPC result is whatever the method returns: null, a scalar, an array or an object.
     let result = &spec["components"]["schemas"]["JsonRpcResponse"]["properties"]["result"];
     assert!(result.is_object() && result["type"].is_null(), "{result}");
