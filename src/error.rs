@@ -53,6 +53,7 @@ error_codes! {
     ActorNotFound = ("actor_not_found", 404, "Actor not found", "No actor exists at this address in the state read.");
     MessageNotFound = ("message_not_found", 404, "Message not found", "The message has not been found on chain (yet).");
     NullRound = ("null_round", 404, "Null round", "No tipset was produced at this height: it is a null round.");
+    Conflict = ("conflict", 409, "Conflict", "The request is well formed but conflicts with the node's current state (funds not reserved, a file that exists, a blocked peer).");
     MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed", "The route exists but not with this HTTP method.");
     NotAcceptable = ("not_acceptable", 406, "Not acceptable", "The requested media type cannot be produced.");
     HeadersTooLarge = ("headers_too_large", 431, "Request headers too large", "The request's headers exceed the configured limit.");
@@ -217,13 +218,43 @@ fn classify_rpc(rpc: &RpcError) -> Code {
         || msg.contains("greater than start point")
         || msg.contains("is not an account actor")
         || msg.contains("greater than head")
+        || msg.contains("invalid network version")
+        || msg.contains("unsupported network version")
+        || msg.contains("from height must be less than to height")
+        || msg.contains("height range exceeds maximum")
+        || msg.contains("cannot draw randomness from")
+        || msg.contains("below the base tipset")
+        || msg.contains("can only validate at an epoch less than")
+        || msg.contains("unknown actor code")
+        || msg.contains("invalid retainstate")
+        || msg.contains("invalid scope")
+        || msg.contains("takes no parameters")
+        || msg.contains("must provide at least one signer")
+        || msg.contains("negative unlock duration")
+        || msg.contains("parsing path")
+        || msg.contains("unknown sector size")
+        || msg.contains("unrecognized level")
+        || msg.contains("unsupported key type")
+        || msg.contains("hash does not match proposal params")
     {
         Code::InvalidParameter
+    } else if msg.contains("failed to decode params")
+        || msg.contains("minimum expected nonce")
+        || msg.contains("failed to validate signature")
+    {
+        Code::InvalidBody
+    } else if msg.contains("not enough funds reserved")
+        || msg.contains("file exists")
+        || msg.contains("gater disallows connection")
+    {
+        Code::Conflict
     } else if msg.contains("actor not found") {
         Code::ActorNotFound
     } else if msg.contains("null round") {
         Code::NullRound
     } else if msg.contains("not found")
+        || msg.contains("failed to find sector")
+        || msg.contains("failed to resolve")
         || msg.contains("could not find")
         || msg.contains("ipld: could not")
     {
@@ -360,6 +391,47 @@ mod tests {
                 Code::UpstreamMethodNotFound,
             ),
             (rpc(-32602, "wrong param count"), Code::InvalidParameter),
+            (
+                rpc(1, "invalid network version 999: unsupported network version 999"),
+                Code::InvalidParameter,
+            ),
+            (
+                rpc(1, "from height must be less than to height"),
+                Code::InvalidParameter,
+            ),
+            (
+                rpc(1, "cannot draw randomness from the future: epoch 9 is after the tipset at 1"),
+                Code::InvalidParameter,
+            ),
+            (
+                rpc(1, "cannot compute state at height 2: below the base tipset at 219"),
+                Code::InvalidParameter,
+            ),
+            (
+                rpc(1, "cannot validate index at epoch 9, can only validate at an epoch less than chain head epoch 1"),
+                Code::InvalidParameter,
+            ),
+            (rpc(1, "unknown actor code bafk2bzaced"), Code::InvalidParameter),
+            (
+                rpc(1, "failed to decode params for method 2 of t01001: expected value"),
+                Code::InvalidBody,
+            ),
+            (
+                rpc(1, "not enough funds reserved to release 1: 0 reserved for t0100"),
+                Code::Conflict,
+            ),
+            (rpc(1, "opening backup file /b.cbor: file exists"), Code::Conflict),
+            (
+                rpc(1, "failed to dial 12D3KooW: gater disallows connection to peer"),
+                Code::Conflict,
+            ),
+            (
+                rpc(1, "minimum expected nonce is 3: message nonce too low"),
+                Code::InvalidBody,
+            ),
+            (rpc(1, "unrecognized level: \"loud\""), Code::InvalidParameter),
+            (rpc(1, "invalid scope system:x"), Code::InvalidParameter),
+            (rpc(1, "failed to find sector 7"), Code::NotFound),
             (rpc(1, "something else broke"), Code::UpstreamError),
         ];
         for (err, want) in cases {

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Code};
@@ -42,11 +42,34 @@ pub fn decode_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, A
     })
 }
 
+/// A request without a body at all: no Content-Type and no content. It is a bad request (400), not a body of an
+/// unsupported media type (415), which is kept for a body that is there but not JSON.
+fn is_missing(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    if headers.contains_key(header::CONTENT_TYPE) || headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        return false;
+    }
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == "0")
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if is_missing(req) {
+            return Box::pin(async {
+                Err(ApiError::new(
+                    Code::InvalidBody,
+                    "the request body is missing: this operation needs a JSON body, sent with Content-Type: application/json",
+                )
+                .into())
+            });
+        }
         let json = web::Json::<serde_json::Value>::from_request(req, payload);
         Box::pin(async move {
             let value = json.await?.into_inner();

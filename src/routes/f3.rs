@@ -117,7 +117,7 @@ pub struct TicketRequest {
 /// A participation ticket.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-#[schema(example = json!({"Ticket": "ZjN0aWNrZXQ="}))]
+#[schema(as = F3Ticket, example = json!({"Ticket": "ZjN0aWNrZXQ="}))]
 pub struct Ticket {
     /// The ticket, base64.
     #[schema(example = "ZjN0aWNrZXQ=")]
@@ -336,7 +336,7 @@ pub async fn get_f3_progress(
 #[utoipa::path(
     tag = "F3",
     extensions(("x-lotus-methods" = json!(["Filecoin.F3IsRunning"]))),
-    responses((status = 200, description = "A JSON boolean", body = bool, example = true)),
+    responses((status = 200, description = "A JSON boolean", body = bool, content_type = "application/json", example = true)),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/f3/running")]

@@ -160,6 +160,7 @@ pub struct MarketRelease {
 
 /// The message a market operation pushed.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = MarketPushedMessage)]
 pub struct PushedMessage {
     /// The CID of the message in the pool; `null` when nothing had to be sent.
     #[serde(rename = "CID")]
@@ -558,7 +559,11 @@ pub async fn create_market_reservation(
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketReleaseFunds"]))),
     params(("address" = String, Path, description = "The participant the funds were reserved for", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
     request_body = MarketRelease,
-    responses((status = 204, description = "Released")),
+    responses(
+        (status = 204, description = "Released"),
+        (status = 409, description = "Less than the amount is reserved for the address", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    ),
     security(("lotus_token" = ["sign"]))
 )]
 #[post("/market/reservations/{address}/releases")]

@@ -259,7 +259,11 @@ pub async fn list_net_peers(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetConnect"]))),
     request_body = AddrInfo,
-    responses((status = 201, description = "Connected; Location is the peer", body = AddrInfo)),
+    responses(
+        (status = 201, description = "Connected; Location is the peer", body = AddrInfo),
+        (status = 409, description = "The peer is on the node's blocklist", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    ),
     security(("lotus_token" = ["write"]))
 )]
 #[post("/net/peers")]
@@ -353,7 +357,7 @@ pub async fn delete_net_peer(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetConnectedness"]))),
     params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
-    responses((status = 200, description = "The connectedness, as a JSON number", body = i64, example = 1)),
+    responses((status = 200, description = "The connectedness, as a JSON number", body = i64, content_type = "application/json", example = 1)),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/net/peers/{peer_id}/connectedness")]
@@ -372,7 +376,7 @@ pub async fn get_net_peer_connectedness(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetAgentVersion"]))),
     params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
-    responses((status = 200, description = "The agent version, as a JSON string", body = String, example = json!("lotus-1.32.0+mainnet"))),
+    responses((status = 200, description = "The agent version, as a JSON string", body = String, content_type = "application/json", example = json!("lotus-1.32.0+mainnet"))),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/net/peers/{peer_id}/agent")]
@@ -410,7 +414,7 @@ pub async fn get_net_peer_addresses(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetPing"]))),
     params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
-    responses((status = 200, description = "The round trip in nanoseconds, as a JSON number", body = i64, example = 25000000)),
+    responses((status = 200, description = "The round trip in nanoseconds, as a JSON number", body = i64, content_type = "application/json", example = 25000000)),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/net/peers/{peer_id}/latency")]
@@ -445,7 +449,7 @@ pub async fn get_net_addresses(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetListening"]))),
-    responses((status = 200, description = "A JSON boolean", body = bool, example = true)),
+    responses((status = 200, description = "A JSON boolean", body = bool, content_type = "application/json", example = true)),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/net/listening")]
@@ -462,7 +466,7 @@ pub async fn get_net_listening(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetVersion"]))),
-    responses((status = 200, description = "The chain ID, as a JSON string", body = String, example = json!("314"))),
+    responses((status = 200, description = "The chain ID, as a JSON string", body = String, content_type = "application/json", example = json!("314"))),
     security(("lotus_token" = ["read"]))
 )]
 #[get("/net/version")]

@@ -323,7 +323,11 @@ pub struct BackupRequest {
     tag = "Node",
     extensions(("x-lotus-methods" = json!(["Filecoin.CreateBackup"]))),
     request_body = BackupRequest,
-    responses((status = 204, description = "The backup is written")),
+    responses(
+        (status = 204, description = "The backup is written"),
+        (status = 409, description = "A file already exists at the path", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    ),
     security(("lotus_token" = ["admin"]))
 )]
 #[post("/node/backups")]

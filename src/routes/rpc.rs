@@ -60,7 +60,7 @@ pub struct JsonRpcResponse {
     pub id: Value,
     /// The method's result, as the node sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub result: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<JsonRpcError>,

@@ -121,6 +121,7 @@ pub struct NetworkParams {
 /// One key-value entry of an actor event.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = ActorEventEntry)]
 pub struct EventEntry {
     #[schema(example = 3)]
     pub flags: u8,

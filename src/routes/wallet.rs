@@ -91,6 +91,7 @@ pub struct VerifyRequest {
 /// Whether a signature is valid.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = SignatureVerification)]
 pub struct Verification {
     #[schema(example = true)]
     pub valid: bool,

@@ -72,7 +72,7 @@ fn failure(e: String) -> Failure {
 fn code_cids(chain: &Chain, nv: u64) -> Result<serde_json::Map<String, Value>, Failure> {
     if !(MIN_NETWORK_VERSION..=MAX_NETWORK_VERSION).contains(&nv) {
         return Err(Failure::method(format!(
-            "actor code ID lookup failed: no actors for network version {nv}"
+            "invalid network version {nv}: unsupported network version {nv}"
         )));
     }
     let account = chain
