@@ -906,7 +906,7 @@ macro_rules! sector_route {
                 ("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
                 params::AtTipset
             ),
-            responses((status = 200, description = $desc, body = $body)),
+            responses((status = 200, description = $desc, body = $body, content_type = "application/json")),
             security(("lotus_token" = ["read"]))
         )]
         #[get($path)]
