@@ -11,6 +11,7 @@
 
 mod chain;
 mod groups;
+pub mod miner;
 mod rpc;
 #[cfg(test)]
 mod tests;

@@ -18,8 +18,8 @@ use crate::lotus::types::{Cid, NodeVersion};
 
 pub(super) const PARSE_ERROR: i64 = -32700;
 pub(super) const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
+pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
+pub(crate) const INVALID_PARAMS: i64 = -32602;
 /// The code Lotus gives every error a method returns.
 const METHOD_ERROR: i64 = 1;
 
@@ -49,7 +49,7 @@ impl Failure {
     }
 
     /// The HTTP status Lotus answers a single request failing with this error with.
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self.code {
             PARSE_ERROR | METHOD_NOT_FOUND | INVALID_PARAMS => StatusCode::INTERNAL_SERVER_ERROR,
             INVALID_REQUEST => StatusCode::BAD_REQUEST,
