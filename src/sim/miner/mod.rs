@@ -162,7 +162,7 @@ impl State {
             } else {
                 STATES[((n - 90) as usize) % STATES.len()].to_owned()
             };
-            let deals = if mix(seed, n) % 3 == 0 {
+            let deals = if mix(seed, n).is_multiple_of(3) {
                 vec![1000 + n]
             } else {
                 vec![]
