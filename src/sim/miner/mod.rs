@@ -14,6 +14,7 @@ use super::rpc::{
 use crate::auth::{Perm, PermSet, Secret};
 use crate::lotus::methods::{lookup, MINER};
 
+mod arity;
 #[cfg(test)]
 mod tests;
 
@@ -557,7 +558,13 @@ fn call(sh: &Shared, name: &str, p: &Params) -> Result<Value, Failure> {
             }
             Value::Null
         }
-        _ => Value::Null,
+        // a real miner method this simulation does not answer
+        _ => {
+            return Err(Failure::new(
+                METHOD_NOT_FOUND,
+                format!("method '{}' not found", p.method),
+            ))
+        }
     })
 }
 
@@ -596,6 +603,9 @@ fn dispatch(sh: &Shared, perms: PermSet, request: &Value) -> (StatusCode, Value)
             )));
         }
         let p = Params { method, values };
+        if let Some(count) = arity::arity(method) {
+            p.expect(count)?;
+        }
         call(sh, name, &p)
     })();
     match result {

@@ -42,5 +42,13 @@ async fn sectors_permissions_and_state() {
     assert_eq!(h.sectors().len(), before + 1);
     rpc(&h, Some(&admin), "SectorRemove", json!([1])).await;
     assert_eq!(h.sectors()[1].1, "Removed");
+    let wrong = rpc(&h, Some(&read), "SectorsStatus", json!([9])).await;
+    assert_eq!(
+        wrong["error"],
+        json!({"code": -32602, "message": "wrong param count (method 'Filecoin.SectorsStatus'): 1 != 2"})
+    );
+    // a real miner method (a worker callback) the simulation does not answer
+    let unsimulated = rpc(&h, Some(&admin), "ReturnFetch", json!([{}, null])).await;
+    assert_eq!(unsimulated["error"]["code"], -32601);
     h.stop().await;
 }
