@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use lotus_rest::auth::{Perm, Secret};
 use lotus_rest::settings::{Env, Overrides, Settings};
+use lotus_rest::sim::miner::{start_miner, MinerSimConfig, MinerSimHandle};
 use lotus_rest::sim::{self, SimHandle};
 use serde_json::Value;
 
@@ -18,6 +19,10 @@ pub struct Options {
     pub block_time: Duration,
     /// More settings, as `LOTUS_REST_*` environment variables.
     pub vars: Vec<(&'static str, String)>,
+    /// Whether a simulated miner runs too, configured as the gateway's `[Miner]`.
+    pub miner: bool,
+    /// Whether the gateway is given the miner's JWT secret (passthrough) — otherwise it asks the miner.
+    pub miner_secret_known: bool,
 }
 
 impl Default for Options {
@@ -29,6 +34,8 @@ impl Default for Options {
             timeout: "2s",
             block_time: Duration::from_secs(3600),
             vars: Vec::new(),
+            miner: false,
+            miner_secret_known: true,
         }
     }
 }
@@ -38,6 +45,10 @@ pub struct Harness {
     pub secret: Secret,
     /// The gateway's own secret, in `own` mode.
     pub own_secret: Option<Secret>,
+    /// The simulated miner, when [`Options::miner`] asked for one.
+    pub miner: Option<MinerSimHandle>,
+    /// The miner's JWT secret (made whether or not a miner runs).
+    pub miner_secret: Secret,
     pub base: String,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -56,6 +67,18 @@ impl Harness {
             .await
             .expect("the simulated node starts");
         let dir = tempfile::tempdir().unwrap();
+        let miner_secret = Secret::generate();
+        let miner = if opts.miner {
+            let mut config = MinerSimConfig::new(miner_secret.clone());
+            config.node = Some(sim.clone());
+            Some(
+                start_miner(config, TcpListener::bind("127.0.0.1:0").unwrap())
+                    .await
+                    .expect("the simulated miner starts"),
+            )
+        } else {
+            None
+        };
         let mut vars = vec![
             ("LOTUS_REST_AUTH_MODE".to_string(), opts.mode.to_string()),
             (
@@ -85,6 +108,12 @@ impl Harness {
                     "LOTUS_REST_FULLNODE_APIINFO".into(),
                     format!("{node_token}:{}", sim.url()),
                 ));
+                if let Some(m) = &miner {
+                    vars.push((
+                        "LOTUS_REST_MINER_APIINFO".into(),
+                        format!("{}:{}", m.token(Perm::Admin), m.url()),
+                    ));
+                }
             }
             _ => {
                 if opts.secret_known {
@@ -96,6 +125,17 @@ impl Harness {
                     ));
                 }
                 vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), sim.url()));
+                if let Some(m) = &miner {
+                    if opts.miner_secret_known {
+                        let path = dir.path().join("miner-secret");
+                        miner_secret.save(&path).unwrap();
+                        vars.push((
+                            "LOTUS_REST_MINER_SECRETFILE".into(),
+                            path.display().to_string(),
+                        ));
+                    }
+                    vars.push(("LOTUS_REST_MINER_APIINFO".into(), m.url()));
+                }
             }
         }
         let env = Env {
@@ -123,6 +163,8 @@ impl Harness {
             sim,
             secret,
             own_secret,
+            miner,
+            miner_secret,
             base,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
@@ -153,6 +195,12 @@ impl Harness {
     /// A token as `lotus auth create-token --perm P` makes it.
     pub fn token_up_to(&self, perm: Perm) -> String {
         self.secret.mint(perm.up_to())
+    }
+
+    /// A miner token as `lotus-miner auth create-token --perm P` makes it.
+    #[allow(dead_code)]
+    pub fn miner_token_up_to(&self, perm: Perm) -> String {
+        self.miner_secret.mint(perm.up_to())
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {

@@ -27,3 +27,8 @@ mod res_net;
 mod res_paych;
 mod res_state;
 mod res_wallet;
+
+mod miner;
+mod res_miner_info;
+mod res_miner_sectors;
+mod res_miner_storage;

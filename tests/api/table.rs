@@ -70,3 +70,12 @@ pub fn request_for(all: &[SampleRequest], s: &Sample, op: &Operation) -> SampleR
             body: None,
         })
 }
+
+/// Every miner resource module's samples.
+pub fn miner_samples(h: &Harness) -> Vec<SampleRequest> {
+    let mut all = Vec::new();
+    all.extend(crate::res_miner_info::samples(h));
+    all.extend(crate::res_miner_sectors::samples(h));
+    all.extend(crate::res_miner_storage::samples(h));
+    all
+}
