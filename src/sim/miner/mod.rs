@@ -15,6 +15,9 @@ use crate::auth::{Perm, PermSet, Secret};
 use crate::lotus::methods::{lookup, MINER};
 
 mod arity;
+mod info;
+mod sectors;
+mod storage;
 #[cfg(test)]
 mod tests;
 
@@ -316,256 +319,17 @@ fn fs_stat(i: u64) -> Value {
 }
 
 fn call(sh: &Shared, name: &str, p: &Params) -> Result<Value, Failure> {
-    let cfg = &sh.config;
     let mut st = sh.state.lock().unwrap();
-    let n0 = |p: &Params| -> Result<u64, Failure> { p.decode::<u64>(0, "abi.SectorNumber") };
-    Ok(match name {
-        "Version" => json!({"Version": "1.32.0+sim", "APIVersion": 0x10a00, "BlockDelay": 30}),
-        "Session" => json!(sh.session),
-        "StartTime" => json!(sh.start_time),
-        "Discover" => json!({"openrpc": "1.2.6", "info": {"title": "Lotus RPC API", "version": "1.2.1/generated=2020-11-22T08:22:42-06:00"}, "methods": []}),
-        "Shutdown" | "Closing" => Value::Null,
-        "AuthNew" => {
-            let perms: Vec<String> = p.decode(0, "[]auth.Permission")?;
-            let mut set = PermSet::default();
-            for name in perms {
-                let perm = match name.as_str() {
-                    "read" => Perm::Read,
-                    "write" => Perm::Write,
-                    "sign" => Perm::Sign,
-                    "admin" => Perm::Admin,
-                    other => return Err(Failure::method(format!("unknown permission: {other}"))),
-                };
-                set.insert(perm);
-            }
-            let token = cfg.secret.mint(set);
-            json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, token))
-        }
-        "AuthVerify" => {
-            let token: String = p.decode(0, "string")?;
-            let perms = cfg
-                .secret
-                .verify(&token)
-                .map_err(|e| Failure::method(format!("JWT Verification failed: {e:?}")))?;
-            json!(perms.names())
-        }
-        "LogList" => json!(st.log_levels.keys().collect::<Vec<_>>()),
-        "LogSetLevel" => {
-            let sys: String = p.decode(0, "string")?;
-            let lvl: String = p.decode(1, "string")?;
-            st.log_levels.insert(sys, lvl.to_uppercase());
-            Value::Null
-        }
-        "LogAlerts" => json!([]),
-        "RuntimeSubsystems" => json!(["Mining", "Sealing", "SectorStorage", "Markets"]),
-        "CreateBackup" => Value::Null,
-        "ActorAddress" => json!(cfg.actor),
-        "ActorSectorSize" => json!(34359738368u64),
-        "ActorAddressConfig" => json!({
-            "PreCommitControl": ["t3precommitcontrol0000000000000000000000000000000000000000000000000000000000000001"],
-            "CommitControl": ["t3commitcontrol000000000000000000000000000000000000000000000000000000000000000002"],
-            "TerminateControl": [],
-            "DealPublishControl": [],
-            "DisableOwnerFallback": false,
-            "DisableWorkerFallback": false,
-        }),
-        "ActorWithdrawBalance" | "BeneficiaryWithdrawBalance" => {
-            let amount: String = p.decode(0, "abi.TokenAmount")?;
-            let c = st.msg();
-            st.withdrawals.push(json!({"Method": name, "Amount": amount, "Message": c}));
-            c
-        }
-        "MiningBase" => match &cfg.node {
-            Some(node) => serde_json::to_value(node.head()).unwrap_or(Value::Null),
-            None => json!({"Cids": [cid_of("block", 1)], "Blocks": [], "Height": 1000}),
-        },
-        "SectorsStatus" => {
-            let n = n0(p)?;
-            sector_status(cfg, st.sector(n)?)
-        }
-        "SectorsList" => json!(st.sectors.keys().collect::<Vec<_>>()),
-        "SectorsListInStates" => {
-            let states: Vec<String> = p.decode(0, "[]api.SectorState")?;
-            json!(st.sectors.values().filter(|s| states.contains(&s.state)).map(|s| s.number).collect::<Vec<_>>())
-        }
-        "SectorsSummary" => {
-            let mut m: BTreeMap<String, u64> = BTreeMap::new();
-            for s in st.sectors.values() {
-                *m.entry(s.state.clone()).or_default() += 1;
-            }
-            json!(m)
-        }
-        "SectorsRefs" => {
-            let mut m = serde_json::Map::new();
-            for s in st.sectors.values() {
-                for d in &s.deals {
-                    m.insert(d.to_string(), json!([{"SectorID": s.number, "Offset": 0, "Size": 34359738368u64}]));
-                }
-            }
-            Value::Object(m)
-        }
-        "PledgeSector" => {
-            let n = st.sectors.keys().next_back().map_or(0, |n| n + 1);
-            st.sectors.insert(n, Sector { number: n, state: "Packing".into(), deals: vec![], log: vec![], to_upgrade: false });
-            sector_ref(n)
-        }
-        "SectorRemove" => {
-            let n = n0(p)?;
-            st.set_state(n, "Removed")?;
-            Value::Null
-        }
-        "SectorTerminate" => {
-            let n = n0(p)?;
-            st.set_state(n, "Terminating")?;
-            Value::Null
-        }
-        "SectorsUpdate" => {
-            let n = n0(p)?;
-            let s: String = p.decode(1, "api.SectorState")?;
-            st.set_state(n, &s)?;
-            Value::Null
-        }
-        "SectorMarkForUpgrade" | "SectorAbortUpgrade" => {
-            let n = n0(p)?;
-            let up = name == "SectorMarkForUpgrade";
-            st.sector(n)?;
-            st.sectors.get_mut(&n).unwrap().to_upgrade = up;
-            Value::Null
-        }
-        "SectorStartSealing" | "RecoverFault" | "SectorUnseal" | "SectorsUnsealPiece" | "SectorReceive" => {
-            if name == "SectorStartSealing" {
-                let n = n0(p)?;
-                st.set_state(n, "PreCommit1")?;
-            }
-            Value::Null
-        }
-        "SectorSetSealDelay" => {
-            st.seal_delay = p.decode(0, "time.Duration")?;
-            Value::Null
-        }
-        "SectorGetSealDelay" => json!(st.seal_delay),
-        "SectorSetExpectedSealDuration" => {
-            st.expected_seal = p.decode(0, "time.Duration")?;
-            Value::Null
-        }
-        "SectorGetExpectedSealDuration" => json!(st.expected_seal),
-        "SectorPreCommitPending" | "SectorCommitPending" => json!([]),
-        "SectorTerminatePending" => json!(st.sectors.values().filter(|s| s.state == "Terminating").map(|s| sector_ref(s.number)).collect::<Vec<_>>()),
-        "SectorPreCommitFlush" | "SectorCommitFlush" => json!([]),
-        "SectorTerminateFlush" => {
-            let nums: Vec<u64> = st.sectors.values().filter(|s| s.state == "Terminating").map(|s| s.number).collect();
-            if nums.is_empty() {
-                Value::Null
-            } else {
-                for n in nums {
-                    st.set_state(n, "TerminateWait")?;
-                }
-                st.msg()
-            }
-        }
-        "SectorNumAssignerMeta" => json!({"Reserved": [0], "Allocated": [0], "InUse": [0], "Next": st.sectors.len()}),
-        "SectorNumReservations" => json!(st.reservations.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>()),
-        "SectorNumReserve" => {
-            let n: String = p.decode(0, "string")?;
-            st.reservations.insert(n, vec![]);
-            Value::Null
-        }
-        "SectorNumReserveCount" => {
-            let n: String = p.decode(0, "string")?;
-            let c: u64 = p.decode(1, "uint64")?;
-            st.reservations.insert(n, vec![c]);
-            json!([c])
-        }
-        "SectorNumFree" => {
-            let n: String = p.decode(0, "string")?;
-            st.reservations.remove(&n);
-            Value::Null
-        }
-        "SectorAddPieceToAny" => json!({"Sector": 0, "Offset": 0}),
-        "SectorMatchPendingPiecesToOpenSectors" => Value::Null,
-        "CheckProvable" => json!({}),
-        "ComputeProof" => json!([]),
-        "ComputeWindowPoSt" => json!([]),
-        "ComputeDataCid" => json!({"Size": 1024, "PieceCID": cid_of("piece", 0)}),
-        "MarketListDeals" => json!(st.sectors.values().flat_map(|s| s.deals.clone()).take(5).map(|d| json!({"Proposal": {"PieceCID": cid_of("piece", d), "PieceSize": 34359738368u64, "VerifiedDeal": false, "Client": "t01001", "Provider": cfg.actor, "Label": "", "StartEpoch": 100, "EndEpoch": 1_000_000, "StoragePricePerEpoch": "0", "ProviderCollateral": "0", "ClientCollateral": "0"}, "State": {"SectorStartEpoch": 100, "LastUpdatedEpoch": -1, "SlashEpoch": -1}})).collect::<Vec<_>>()),
-        "StorageList" => {
-            let ids: Vec<String> = st.paths.keys().cloned().collect();
-            let mut m = serde_json::Map::new();
-            for (i, id) in ids.iter().enumerate() {
-                let decls: Vec<Value> = st.sectors.values().filter(|s| s.number as usize % ids.len() == i).map(|s| json!({"Miner": 1000, "Number": s.number, "SectorFileType": 2})).collect();
-                m.insert(id.clone(), json!(decls));
-            }
-            Value::Object(m)
-        }
-        "StorageLocal" => json!(st.paths.keys().map(|k| (k.clone(), json!(format!("/var/lib/lotus-miner/{k}")))).collect::<serde_json::Map<_, _>>()),
-        "StorageInfo" | "StorageStat" => {
-            let id: String = p.decode(0, "storiface.ID")?;
-            let idx = st.paths.keys().position(|k| *k == id).ok_or_else(|| Failure::method(format!("storage path {id} not found")))?;
-            if name == "StorageStat" {
-                fs_stat(idx as u64)
-            } else {
-                st.paths[&id].clone()
-            }
-        }
-        "StorageFindSector" | "StorageBestAlloc" => json!(st.paths.values().take(1).collect::<Vec<_>>()),
-        "StorageAttach" => {
-            let info: Value = p.decode(0, "storiface.LocalStorageMeta")?;
-            if let Some(id) = info.get("ID").and_then(Value::as_str) {
-                st.paths.insert(id.to_owned(), info.clone());
-            }
-            Value::Null
-        }
-        "StorageAddLocal" => {
-            let path: String = p.decode(0, "string")?;
-            let id = format!("{:08x}-3333-4000-8000-000000000000", st.paths.len() + 1);
-            let mut info = path_info(&id, false, true, st.paths.len());
-            info["URLs"] = json!([path]);
-            st.paths.insert(id, info);
-            Value::Null
-        }
-        "StorageDetach" | "StorageDetachLocal" => {
-            let id: String = p.decode(0, "string")?;
-            st.paths.remove(&id);
-            Value::Null
-        }
-        "StorageReportHealth" => {
-            let id: String = p.decode(0, "storiface.ID")?;
-            let h: Value = p.decode(1, "storiface.HealthReport")?;
-            st.health.insert(id, h);
-            Value::Null
-        }
-        "StorageLocks" => json!({"Locks": []}),
-        "StorageTryLock" => json!(true),
-        "StorageAuthVerify" => json!([]),
-        "WorkerStats" => json!(worker_ids().iter().enumerate().map(|(i, w)| (w.clone(), json!({
-            "Info": {"Hostname": format!("worker-{}", i + 1), "IgnoreResources": false, "Resources": {"MemPhysical": 274877906944u64, "MemUsed": 2147483648u64, "MemSwap": 0, "MemSwapUsed": 0, "CPUs": 64, "GPUs": ["NVIDIA RTX 3090"], "Resources": {}}},
-            "Tasks": ["seal/v0/precommit/1", "seal/v0/precommit/2", "seal/v0/commit/2"],
-            "Enabled": true,
-            "MemUsedMin": 0, "MemUsedMax": 0, "GpuUsed": 0.0, "CpuUse": st.jobs.get(w).map_or(0, |j| j.len()),
-        }))).collect::<serde_json::Map<_, _>>()),
-        "WorkerJobs" => json!(st.jobs),
-        "SealingSchedDiag" => json!({"SchedInfo": {"Requests": [], "OpenWindows": []}, "ReturnedWork": [], "Waiting": []}),
-        "SealingAbort" => {
-            let call: Value = p.decode(0, "storiface.CallID")?;
-            let mut found = false;
-            for j in st.jobs.values_mut() {
-                let before = j.len();
-                j.retain(|job| job["ID"] != call);
-                found |= j.len() != before;
-            }
-            if !found {
-                return Err(Failure::method("call not found"));
-            }
-            Value::Null
-        }
+    info::call(sh, &mut st, name, p)
+        .or_else(|| sectors::call(sh, &mut st, name, p))
+        .or_else(|| storage::call(sh, &mut st, name, p))
         // a real miner method this simulation does not answer
-        _ => {
-            return Err(Failure::new(
+        .unwrap_or_else(|| {
+            Err(Failure::new(
                 METHOD_NOT_FOUND,
                 format!("method '{}' not found", p.method),
             ))
-        }
-    })
+        })
 }
 
 fn dispatch(sh: &Shared, perms: PermSet, request: &Value) -> (StatusCode, Value) {
