@@ -160,26 +160,50 @@ async fn demo(mut settings: Settings) -> Result<(), String> {
             .map_err(|e| format!("the simulated node's address: {e}"))?,
     );
     settings.node_source = "the built-in simulated node".into();
+    let miner_secret = Secret::generate();
+    let miner_listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot start the simulated miner: {e}"))?;
+    let mut miner_config = sim::miner::MinerSimConfig::new(miner_secret.clone());
+    miner_config.node = Some(node.clone());
+    let miner = sim::miner::start_miner(miner_config, miner_listener)
+        .await
+        .map_err(|e| format!("cannot start the simulated miner: {e}"))?;
+    settings.miner = Some(
+        lotus_rest::addr::ApiInfo::parse(&miner.url(), "/rpc/v0")
+            .map_err(|e| format!("the simulated miner's address: {e}"))?,
+    );
+    settings.miner_source = "the built-in simulated miner".into();
+    settings.miner_upstream_token = None;
     settings.auth_mode = AuthMode::Passthrough;
     let dir = std::env::temp_dir().join(format!("lotus-rest-demo-{}", std::process::id()));
     let secret_path = dir.join("jwt-secret");
     let _ = std::fs::remove_file(&secret_path);
     secret.save(&secret_path)?;
     settings.secret = SecretSource::File(secret_path);
+    let miner_secret_path = dir.join("miner-jwt-secret");
+    let _ = std::fs::remove_file(&miner_secret_path);
+    miner_secret.save(&miner_secret_path)?;
+    settings.miner_secret = SecretSource::File(miner_secret_path);
     let listener = lotus_rest::server::bind(&settings)?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listen address: {e}"))?;
     let base = format!("http://{local}");
-    println!("lotus-rest demo: serving a SIMULATED Lotus node; its chain, actors and messages are made up.");
+    println!(
+        "lotus-rest demo: serving a SIMULATED Lotus node and miner; their chain, actors, messages and sectors are made up."
+    );
     println!();
     println!("  Swagger UI:   {base}/docs/");
     println!("  OpenAPI:      {base}/openapi.json");
     println!("  read token:   {}", node.token(Perm::Read));
     println!("  admin token:  {}", node.token(Perm::Admin));
+    println!("  miner read token:   {}", miner.token(Perm::Read));
+    println!("  miner admin token:  {}", miner.token(Perm::Admin));
     println!();
     println!("  curl {base}/v1/chain/head");
+    println!("  curl -N {base}/v1/streams/heads");
     println!("  curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/node/version");
+    println!("  curl -H \"Authorization: Bearer $MINER_TOKEN\" {base}/v1/miner/version");
     println!();
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -102,7 +102,7 @@ fn demo_serves_with_tokens_logs_and_no_token_in_logs() {
     cmd.args(["demo", "--listen", "/ip4/127.0.0.1/tcp/0/http"])
         .env("RUST_LOG", "info");
     let demo = Running::start(cmd);
-    let out = demo.wait_for("admin token:", false);
+    let out = demo.wait_for("miner admin token:", false);
     assert!(out.contains("SIMULATED"), "{out}");
     let docs = value_after(&out, "Swagger UI:");
     let base = docs.trim_end_matches("/docs/").to_string();
@@ -126,6 +126,20 @@ fn demo_serves_with_tokens_logs_and_no_token_in_logs() {
         .send()
         .unwrap();
     assert_eq!(res.status(), 200);
+    // The demo serves a miner too, with tokens of its own.
+    let miner_read = value_after(&out, "miner read token:").to_string();
+    let res = client
+        .get(format!("{base}/v1/miner/version"))
+        .bearer_auth(&miner_read)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .get(format!("{base}/v1/miner/version"))
+        .bearer_auth(&read)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 401, "a node token is not a miner token");
     let res = client.get(format!("{base}/docs/")).send().unwrap();
     assert_eq!(res.status(), 200);
 
