@@ -76,7 +76,21 @@ pub const TAGS: &[(&str, &str)] = &[
     ),
     (
         "Miner",
-        "The Lotus miner: its actor, sectors, storage, workers and sealing (/v1/miner/, with miner tokens)",
+        "The Lotus miner itself (/v1/miner/, with miner tokens): version, actor and addresses, tokens, logs, \
+         backups, withdrawals, proofs and deals",
+    ),
+    (
+        "Miner sectors",
+        "The miner's sectors: listing, status, pledging, sealing, upgrades, termination, batches, sector numbers \
+         and pieces",
+    ),
+    (
+        "Miner storage",
+        "The miner's storage paths, their health, sector locations and locks",
+    ),
+    (
+        "Miner workers",
+        "The miner's sealing workers, their jobs and the sealing scheduler",
     ),
     ("Health", "Liveness and readiness of the gateway"),
 ];
