@@ -17,7 +17,7 @@ pub fn samples(_h: &Harness) -> Vec<SampleRequest> {
             "/v1/miner/sectors/9?on_chain=true",
         ),
         SampleRequest::with(
-            "remove_miner_sector",
+            "delete_miner_sector",
             Method::DELETE,
             "/v1/miner/sectors/5",
             None,
@@ -42,7 +42,7 @@ pub fn samples(_h: &Harness) -> Vec<SampleRequest> {
         ),
         // sector 98 is in UpdateReplica
         SampleRequest::with(
-            "abort_miner_sector_upgrade",
+            "delete_miner_sector_upgrade",
             Method::DELETE,
             "/v1/miner/sectors/98/upgrade",
             None,

@@ -535,7 +535,7 @@ pub struct MinerSectorStatusQuery {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Helpers
+// Parameters, errors and cursors
 
 fn sector_location(n: u64) -> String {
     format!("/v1/miner/sectors/{n}")
@@ -1234,7 +1234,7 @@ pub async fn get_miner_managed_sector(
     security(("lotus_token" = ["admin"]))
 )]
 #[delete("/miner/sectors/{number}")]
-pub async fn remove_miner_sector(
+pub async fn delete_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -1388,7 +1388,7 @@ pub async fn mark_miner_sector_for_upgrade(
     security(("lotus_token" = ["admin"]))
 )]
 #[delete("/miner/sectors/{number}/upgrade")]
-pub async fn abort_miner_sector_upgrade(
+pub async fn delete_miner_sector_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -2184,11 +2184,11 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(declare_miner_sector_recoveries)
         .service(receive_miner_sector)
         .service(get_miner_managed_sector)
-        .service(remove_miner_sector)
+        .service(delete_miner_sector)
         .service(terminate_miner_sector)
         .service(put_miner_sector_state)
         .service(mark_miner_sector_for_upgrade)
-        .service(abort_miner_sector_upgrade)
+        .service(delete_miner_sector_upgrade)
         .service(start_miner_sector_sealing)
         .service(unseal_miner_sector)
         .service(unseal_miner_sector_piece)
