@@ -52,6 +52,8 @@ struct Sector {
     deals: Vec<u64>,
     log: Vec<Value>,
     to_upgrade: bool,
+    /// Unpadded bytes of pieces written into it.
+    filled: u64,
 }
 
 struct State {
@@ -65,6 +67,8 @@ struct State {
     seal_delay: i64,
     expected_seal: i64,
     next_msg: u64,
+    /// Whether the reservations kept from an earlier run are in `reservations` yet.
+    reservations_loaded: bool,
 }
 
 struct Shared {
@@ -179,6 +183,7 @@ impl State {
                     state,
                     deals,
                     to_upgrade: false,
+                    filled: 0,
                 },
             );
         }
@@ -212,6 +217,7 @@ impl State {
             seal_delay: 3_600_000_000_000,
             expected_seal: 86_400_000_000_000,
             next_msg: 1,
+            reservations_loaded: false,
         };
         st.rebuild_jobs();
         st
