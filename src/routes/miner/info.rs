@@ -79,7 +79,10 @@ pub struct MinerActorInfo {
 /// (`Filecoin.ActorSectorSize`).
 #[utoipa::path(
     tag = "Miner",
-    extensions(("x-lotus-methods" = json!(["Filecoin.ActorAddress", "Filecoin.ActorSectorSize"]))),
+    extensions(
+        ("x-lotus-methods" = json!(["Filecoin.ActorAddress", "Filecoin.ActorSectorSize"])),
+        ("x-lotus-serves" = json!(["Filecoin.ActorAddress", "Filecoin.ActorSectorSize"]))
+    ),
     responses((status = 200, description = "The actor and its sector size", body = MinerActorInfo)),
     security(("lotus_token" = ["read"]))
 )]
@@ -150,7 +153,10 @@ pub async fn get_miner_address_config(
 #[serde(rename_all = "PascalCase")]
 pub struct MinerSession {
     /// A UUID the miner draws at start: a new one means the miner restarted.
-    #[schema(example = "07070707-0707-0707-0707-070707070707", pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+    #[schema(
+        example = "07070707-0707-0707-0707-070707070707",
+        pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     pub session: String,
 }
 
@@ -432,7 +438,7 @@ pub struct MinerLogLevel {
     security(("lotus_token" = ["write"]))
 )]
 #[put("/miner/logs/subsystems/{subsystem}/level")]
-pub async fn set_miner_log_level(
+pub async fn put_miner_log_level(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -613,7 +619,11 @@ async fn withdraw(
         .await
         .map_err(|e| {
             if rpc_message(&e).contains("more funds than available") {
-                let message = e.rpc.as_ref().map(|r| r.message.clone()).unwrap_or_default();
+                let message = e
+                    .rpc
+                    .as_ref()
+                    .map(|r| r.message.clone())
+                    .unwrap_or_default();
                 let mut err = ApiError::new(
                     Code::Conflict,
                     format!("the miner actor does not have that much available: {message}"),
@@ -625,10 +635,7 @@ async fn withdraw(
             }
         })?;
     let location = format!("/v1/messages/{}", cid.root);
-    Ok(accepted(
-        Some(&location),
-        &MinerWithdrawalMessage { cid },
-    ))
+    Ok(accepted(Some(&location), &MinerWithdrawalMessage { cid }))
 }
 
 /// Withdraw from the miner actor.
@@ -691,7 +698,7 @@ pub async fn create_miner_beneficiary_withdrawal(
     security(("lotus_token" = ["read"]))
 )]
 #[get("/miner/mining-base")]
-pub async fn get_miner_mining_base(
+pub async fn get_miner_mining_base_tipset(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -851,7 +858,10 @@ pub struct MinerDataCidRequest {
     #[schema(example = 2032, minimum = 127)]
     pub size: u64,
     /// An http(s) URL the miner (or the worker doing the work) reads the data from. Give `Url` or `Zeros`.
-    #[schema(example = "https://example.com/pieces/piece-1.car", pattern = "^https?://")]
+    #[schema(
+        example = "https://example.com/pieces/piece-1.car",
+        pattern = "^https?://"
+    )]
     pub url: Option<String>,
     /// `true` for a piece of `Size` zero bytes. Give `Url` or `Zeros`.
     pub zeros: Option<bool>,
@@ -927,7 +937,11 @@ pub async fn compute_miner_data_cid(
     };
     let info = state
         .miner
-        .call_raw(&auth.caller, "Filecoin.ComputeDataCid", json!([size, reader]))
+        .call_raw(
+            &auth.caller,
+            "Filecoin.ComputeDataCid",
+            json!([size, reader]),
+        )
         .await?;
     Ok(lotus_json_uncached(&info))
 }
@@ -1196,12 +1210,12 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(create_miner_auth_token)
         .service(verify_miner_auth_token)
         .service(list_miner_log_subsystems)
-        .service(set_miner_log_level)
+        .service(put_miner_log_level)
         .service(list_miner_log_alerts)
         .service(create_miner_backup)
         .service(create_miner_withdrawal)
         .service(create_miner_beneficiary_withdrawal)
-        .service(get_miner_mining_base)
+        .service(get_miner_mining_base_tipset)
         .service(list_miner_deals)
         .service(compute_miner_data_cid)
         .service(compute_miner_winning_post)

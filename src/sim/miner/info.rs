@@ -84,7 +84,9 @@ fn withdraw(sh: &Shared, st: &mut State, name: &str, p: &Params) -> Result<Value
                 .map_err(Failure::method)?;
             json!(signed.cid)
         }
-        None => json!({"/": cid_from_digest(&digest(&["withdrawal", name, &st.withdrawals.len().to_string()]))}),
+        None => {
+            json!({"/": cid_from_digest(&digest(&["withdrawal", name, &st.withdrawals.len().to_string()]))})
+        }
     };
     st.withdrawals
         .push(json!({"Method": name, "Amount": amount.to_string(), "Message": cid}));
@@ -167,183 +169,193 @@ pub(super) fn call(
     let cfg = &sh.config;
     let answer = (|| -> Result<Option<Value>, Failure> {
         Ok(Some(match name {
-        "Version" => json!({"Version": "1.32.0+sim", "APIVersion": 0x10a00, "BlockDelay": 30}),
-        "Session" => json!(sh.session),
-        "StartTime" => json!(sh.start_time),
-        "Discover" => json!({"openrpc": "1.2.6", "info": {"title": "Lotus RPC API", "version": "1.2.1/generated=2020-11-22T08:22:42-06:00"}, "methods": []}),
-        "Shutdown" | "Closing" => Value::Null,
-        "AuthNew" => {
-            let perms: Vec<String> = p.decode(0, "[]auth.Permission")?;
-            let mut set = PermSet::default();
-            for name in perms {
-                let perm = match name.as_str() {
-                    "read" => Perm::Read,
-                    "write" => Perm::Write,
-                    "sign" => Perm::Sign,
-                    "admin" => Perm::Admin,
-                    other => return Err(Failure::method(format!("unknown permission: {other}"))),
-                };
-                set.insert(perm);
+            "Version" => json!({"Version": "1.32.0+sim", "APIVersion": 0x10a00, "BlockDelay": 30}),
+            "Session" => json!(sh.session),
+            "StartTime" => json!(sh.start_time),
+            "Discover" => {
+                json!({"openrpc": "1.2.6", "info": {"title": "Lotus RPC API", "version": "1.2.1/generated=2020-11-22T08:22:42-06:00"}, "methods": []})
             }
-            let token = cfg.secret.mint(set);
-            json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, token))
-        }
-        "AuthVerify" => {
-            let token: String = p.decode(0, "string")?;
-            let perms = cfg
-                .secret
-                .verify(&token)
-                .map_err(|e| Failure::method(format!("JWT Verification failed: {e:?}")))?;
-            json!(perms.names())
-        }
-        "LogList" => json!(st.log_levels.keys().collect::<Vec<_>>()),
-        "LogSetLevel" => {
-            let sys: String = p.decode(0, "string")?;
-            let lvl: String = p.decode(1, "string")?;
-            let level = lvl.to_ascii_lowercase();
-            if !LOG_LEVELS.contains(&level.as_str()) {
-                return Err(Failure::method(format!("unrecognized level: \"{lvl}\"")));
+            "Shutdown" | "Closing" => Value::Null,
+            "AuthNew" => {
+                let perms: Vec<String> = p.decode(0, "[]auth.Permission")?;
+                let mut set = PermSet::default();
+                for name in perms {
+                    let perm = match name.as_str() {
+                        "read" => Perm::Read,
+                        "write" => Perm::Write,
+                        "sign" => Perm::Sign,
+                        "admin" => Perm::Admin,
+                        other => {
+                            return Err(Failure::method(format!("unknown permission: {other}")))
+                        }
+                    };
+                    set.insert(perm);
+                }
+                let token = cfg.secret.mint(set);
+                json!(base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    token
+                ))
             }
-            if sys == "*" {
-                for v in st.log_levels.values_mut() {
+            "AuthVerify" => {
+                let token: String = p.decode(0, "string")?;
+                let perms = cfg
+                    .secret
+                    .verify(&token)
+                    .map_err(|e| Failure::method(format!("JWT Verification failed: {e:?}")))?;
+                json!(perms.names())
+            }
+            "LogList" => json!(st.log_levels.keys().collect::<Vec<_>>()),
+            "LogSetLevel" => {
+                let sys: String = p.decode(0, "string")?;
+                let lvl: String = p.decode(1, "string")?;
+                let level = lvl.to_ascii_lowercase();
+                if !LOG_LEVELS.contains(&level.as_str()) {
+                    return Err(Failure::method(format!("unrecognized level: \"{lvl}\"")));
+                }
+                if sys == "*" {
+                    for v in st.log_levels.values_mut() {
+                        *v = level.to_uppercase();
+                    }
+                } else {
+                    let v = st
+                        .log_levels
+                        .get_mut(&sys)
+                        .ok_or_else(|| Failure::method("error: No such logger"))?;
                     *v = level.to_uppercase();
                 }
-            } else {
-                let v = st
-                    .log_levels
-                    .get_mut(&sys)
-                    .ok_or_else(|| Failure::method("error: No such logger"))?;
-                *v = level.to_uppercase();
+                Value::Null
             }
-            Value::Null
-        }
-        "LogAlerts" => json!([]),
-        "RuntimeSubsystems" => json!(["Mining", "Sealing", "SectorStorage", "Markets"]),
-        "CreateBackup" => {
-            let path: String = p.decode(0, "string")?;
-            let abs = absolute(&path);
-            if !abs.starts_with(BACKUP_BASE_PATH) {
-                return Err(Failure::method(format!(
-                    "backup file name ({abs}) must be inside base path ({BACKUP_BASE_PATH})"
-                )));
-            }
-            Value::Null
-        }
-        "ActorAddress" => json!(cfg.actor),
-        "ActorSectorSize" => {
-            p.address(0)?;
-            json!(34359738368u64)
-        }
-        "ActorAddressConfig" => json!({
-            "PreCommitControl": ["t3precommitcontrol0000000000000000000000000000000000000000000000000000000000000001"],
-            "CommitControl": ["t3commitcontrol000000000000000000000000000000000000000000000000000000000000000002"],
-            "TerminateControl": [],
-            "DealPublishControl": [],
-            "DisableOwnerFallback": false,
-            "DisableWorkerFallback": false,
-        }),
-        "ActorWithdrawBalance" | "BeneficiaryWithdrawBalance" => withdraw(sh, st, name, p)?,
-        "MiningBase" => match &cfg.node {
-            Some(node) => serde_json::to_value(node.head()).unwrap_or(Value::Null),
-            None => json!({"Cids": [cid_of("block", 1)], "Blocks": [], "Height": 1000}),
-        },
-        "CheckProvable" => {
-            let _proof: u64 = p.decode(0, "abi.RegisteredPoStProof")?;
-            let refs: Vec<Value> = p.decode(1, "[]storiface.SectorRef")?;
-            let mut bad = serde_json::Map::new();
-            for r in refs {
-                let miner = r["ID"]["Miner"].as_u64();
-                let Some(number) = r["ID"]["Number"].as_u64() else {
-                    return Err(p.bad("[]storiface.SectorRef", "sector number is not a number"));
-                };
-                let actor_id = cfg.actor.get(2..).and_then(|s| s.parse::<u64>().ok());
-                let reason = match st.sectors.get(&number) {
-                    _ if miner != actor_id => Some("sector not found in any storage"),
-                    None => Some("sector not found in any storage"),
-                    Some(s) if s.state == "Removed" => Some("sector not found in any storage"),
-                    Some(s) if s.state == "Faulty" => Some("reading sector: faulty sector"),
-                    Some(_) => None,
-                };
-                if let Some(reason) = reason {
-                    bad.insert(number.to_string(), json!(reason));
+            "LogAlerts" => json!([]),
+            "RuntimeSubsystems" => json!(["Mining", "Sealing", "SectorStorage", "Markets"]),
+            "CreateBackup" => {
+                let path: String = p.decode(0, "string")?;
+                let abs = absolute(&path);
+                if !abs.starts_with(BACKUP_BASE_PATH) {
+                    return Err(Failure::method(format!(
+                        "backup file name ({abs}) must be inside base path ({BACKUP_BASE_PATH})"
+                    )));
                 }
+                Value::Null
             }
-            Value::Object(bad)
-        }
-        "ComputeProof" => {
-            let sectors: Vec<Value> = p.decode(0, "[]builtinactors.ExtendedSectorInfo")?;
-            let rand: String = p.decode(1, "abi.PoStRandomness")?;
-            let epoch: i64 = p.decode(2, "abi.ChainEpoch")?;
-            let seal = sectors.first().and_then(|s| s["SealProof"].as_u64()).unwrap_or(8);
-            let mut numbers = Vec::new();
-            for s in &sectors {
-                let n = s["SectorNumber"].as_u64().unwrap_or(u64::MAX);
-                match st.sectors.get(&n) {
-                    Some(sector) if sector.state != "Removed" => numbers.push(n.to_string()),
-                    _ => return Err(Failure::method(format!("sector {n}: not found"))),
-                }
+            "ActorAddress" => json!(cfg.actor),
+            "ActorSectorSize" => {
+                p.address(0)?;
+                json!(34359738368u64)
             }
-            let mut parts = vec!["winning", rand.as_str()];
-            let e = epoch.to_string();
-            parts.push(&e);
-            parts.extend(numbers.iter().map(String::as_str));
-            json!([{"PoStProof": seal % 5, "ProofBytes": bytes_b64(&parts, 192)}])
-        }
-        "ComputeWindowPoSt" => {
-            let dl: u64 = p.decode(0, "uint64")?;
-            p.tsk(1)?;
-            if dl >= 48 {
-                return Err(Failure::method(format!("invalid deadline {dl}")));
-            }
-            let sectors: Vec<&Sector> = st
-                .sectors
-                .values()
-                .filter(|s| s.number % 48 == dl && s.state != "Removed")
-                .collect();
-            if sectors.is_empty() {
-                json!([])
-            } else {
-                let skipped: Vec<u64> = sectors
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.state == "Faulty")
-                    .map(|(i, _)| i as u64)
-                    .collect();
-                let height = head_height(cfg);
-                let tag = format!("{dl}/{height}");
-                json!([{
-                    "Deadline": dl,
-                    "Partitions": [{"Index": 0, "Skipped": rle(&skipped)}],
-                    "Proofs": [{"PoStProof": 13, "ProofBytes": bytes_b64(&["window", &tag], 192)}],
-                    "ChainCommitEpoch": height,
-                    "ChainCommitRand": bytes_b64(&["commit rand", &tag], 32),
-                }])
-            }
-        }
-        "ComputeDataCid" => {
-            let size: u64 = p.decode(0, "abi.UnpaddedPieceSize")?;
-            let reader: ReaderStream = serde_json::from_value(p.values[1].clone())
-                .map_err(|e| Failure::method(format!("unmarshaling reader id: {e}")))?;
-            validate_unpadded(size)?;
-            let piece = match reader.kind.as_str() {
-                "null" => {
-                    let n: u64 = reader.info.parse().map_err(|e| {
-                        Failure::method(format!("parsing null byte count: {e}"))
-                    })?;
-                    if n != size {
-                        return Err(Failure::method(format!(
-                            "reader has {n} bytes, piece size is {size}"
-                        )));
+            "ActorAddressConfig" => json!({
+                "PreCommitControl": ["t3precommitcontrol0000000000000000000000000000000000000000000000000000000000000001"],
+                "CommitControl": ["t3commitcontrol000000000000000000000000000000000000000000000000000000000000000002"],
+                "TerminateControl": [],
+                "DealPublishControl": [],
+                "DisableOwnerFallback": false,
+                "DisableWorkerFallback": false,
+            }),
+            "ActorWithdrawBalance" | "BeneficiaryWithdrawBalance" => withdraw(sh, st, name, p)?,
+            "MiningBase" => match &cfg.node {
+                Some(node) => serde_json::to_value(node.head()).unwrap_or(Value::Null),
+                None => json!({"Cids": [cid_of("block", 1)], "Blocks": [], "Height": 1000}),
+            },
+            "CheckProvable" => {
+                let _proof: u64 = p.decode(0, "abi.RegisteredPoStProof")?;
+                let refs: Vec<Value> = p.decode(1, "[]storiface.SectorRef")?;
+                let mut bad = serde_json::Map::new();
+                for r in refs {
+                    let miner = r["ID"]["Miner"].as_u64();
+                    let Some(number) = r["ID"]["Number"].as_u64() else {
+                        return Err(p.bad("[]storiface.SectorRef", "sector number is not a number"));
+                    };
+                    let actor_id = cfg.actor.get(2..).and_then(|s| s.parse::<u64>().ok());
+                    let reason = match st.sectors.get(&number) {
+                        _ if miner != actor_id => Some("sector not found in any storage"),
+                        None => Some("sector not found in any storage"),
+                        Some(s) if s.state == "Removed" => Some("sector not found in any storage"),
+                        Some(s) if s.state == "Faulty" => Some("reading sector: faulty sector"),
+                        Some(_) => None,
+                    };
+                    if let Some(reason) = reason {
+                        bad.insert(number.to_string(), json!(reason));
                     }
-                    piece_cid(&["zeros", &size.to_string()])
                 }
-                "http" => piece_cid(&["http", &reader.info, &size.to_string()]),
-                _ => return Err(Failure::method("handler timed out")),
-            };
-            json!({"Size": size + size / 127, "PieceCID": piece})
-        }
-        "MarketListDeals" => {
-            let deals: Vec<Value> = st
+                Value::Object(bad)
+            }
+            "ComputeProof" => {
+                let sectors: Vec<Value> = p.decode(0, "[]builtinactors.ExtendedSectorInfo")?;
+                let rand: String = p.decode(1, "abi.PoStRandomness")?;
+                let epoch: i64 = p.decode(2, "abi.ChainEpoch")?;
+                let seal = sectors
+                    .first()
+                    .and_then(|s| s["SealProof"].as_u64())
+                    .unwrap_or(8);
+                let mut numbers = Vec::new();
+                for s in &sectors {
+                    let n = s["SectorNumber"].as_u64().unwrap_or(u64::MAX);
+                    match st.sectors.get(&n) {
+                        Some(sector) if sector.state != "Removed" => numbers.push(n.to_string()),
+                        _ => return Err(Failure::method(format!("sector {n}: not found"))),
+                    }
+                }
+                let mut parts = vec!["winning", rand.as_str()];
+                let e = epoch.to_string();
+                parts.push(&e);
+                parts.extend(numbers.iter().map(String::as_str));
+                json!([{"PoStProof": seal % 5, "ProofBytes": bytes_b64(&parts, 192)}])
+            }
+            "ComputeWindowPoSt" => {
+                let dl: u64 = p.decode(0, "uint64")?;
+                p.tsk(1)?;
+                if dl >= 48 {
+                    return Err(Failure::method(format!("invalid deadline {dl}")));
+                }
+                let sectors: Vec<&Sector> = st
+                    .sectors
+                    .values()
+                    .filter(|s| s.number % 48 == dl && s.state != "Removed")
+                    .collect();
+                if sectors.is_empty() {
+                    json!([])
+                } else {
+                    let skipped: Vec<u64> = sectors
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| s.state == "Faulty")
+                        .map(|(i, _)| i as u64)
+                        .collect();
+                    let height = head_height(cfg);
+                    let tag = format!("{dl}/{height}");
+                    json!([{
+                        "Deadline": dl,
+                        "Partitions": [{"Index": 0, "Skipped": rle(&skipped)}],
+                        "Proofs": [{"PoStProof": 13, "ProofBytes": bytes_b64(&["window", &tag], 192)}],
+                        "ChainCommitEpoch": height,
+                        "ChainCommitRand": bytes_b64(&["commit rand", &tag], 32),
+                    }])
+                }
+            }
+            "ComputeDataCid" => {
+                let size: u64 = p.decode(0, "abi.UnpaddedPieceSize")?;
+                let reader: ReaderStream = serde_json::from_value(p.values[1].clone())
+                    .map_err(|e| Failure::method(format!("unmarshaling reader id: {e}")))?;
+                validate_unpadded(size)?;
+                let piece = match reader.kind.as_str() {
+                    "null" => {
+                        let n: u64 = reader.info.parse().map_err(|e| {
+                            Failure::method(format!("parsing null byte count: {e}"))
+                        })?;
+                        if n != size {
+                            return Err(Failure::method(format!(
+                                "reader has {n} bytes, piece size is {size}"
+                            )));
+                        }
+                        piece_cid(&["zeros", &size.to_string()])
+                    }
+                    "http" => piece_cid(&["http", &reader.info, &size.to_string()]),
+                    _ => return Err(Failure::method("handler timed out")),
+                };
+                json!({"Size": size + size / 127, "PieceCID": piece})
+            }
+            "MarketListDeals" => {
+                let deals: Vec<Value> = st
                 .sectors
                 .values()
                 .flat_map(|s| s.deals.iter().map(move |d| (s.number, *d)))
@@ -366,8 +378,8 @@ pub(super) fn call(
                     })
                 })
                 .collect();
-            json!(deals)
-        }
+                json!(deals)
+            }
             _ => return Ok(None),
         }))
     })();
@@ -387,7 +399,10 @@ mod tests {
 
     #[test]
     fn backup_paths_are_made_absolute() {
-        assert_eq!(absolute("/var/backups/lotus-miner/a.cbor"), "/var/backups/lotus-miner/a.cbor");
+        assert_eq!(
+            absolute("/var/backups/lotus-miner/a.cbor"),
+            "/var/backups/lotus-miner/a.cbor"
+        );
         assert_eq!(absolute("/var/backups/lotus-miner/../x"), "/var/backups/x");
         assert_eq!(absolute("b.cbor"), "/root/.lotusminer/b.cbor");
     }
