@@ -65,6 +65,8 @@ struct State {
     seal_delay: i64,
     expected_seal: i64,
     next_msg: u64,
+    /// The sector index, local paths, connected workers and scheduler queue (`storage.rs`).
+    storage_sim: storage::StorageState,
 }
 
 struct Shared {
@@ -212,6 +214,7 @@ impl State {
             seal_delay: 3_600_000_000_000,
             expected_seal: 86_400_000_000_000,
             next_msg: 1,
+            storage_sim: storage::StorageState::default(),
         };
         st.rebuild_jobs();
         st
