@@ -68,7 +68,9 @@ pub fn samples(h: &Harness) -> Vec<SampleRequest> {
             "put_miner_storage_path_health",
             Method::PUT,
             format!("/v1/miner/storage/paths/{id}/health"),
-            Some(json!({"Stat": {"Capacity": 100, "Available": 50, "FSAvailable": 50, "Reserved": 0, "Max": 0, "Used": 50}})),
+            Some(
+                json!({"Stat": {"Capacity": 100, "Available": 50, "FSAvailable": 50, "Reserved": 0, "Max": 0, "Used": 50}}),
+            ),
         ),
         SampleRequest::get(
             "list_miner_storage_path_sectors",
@@ -157,7 +159,13 @@ async fn harness() -> (Harness, String) {
     (h, admin)
 }
 
-async fn send(h: &Harness, token: &str, method: Method, path: &str, body: Option<Value>) -> crate::common::Reply {
+async fn send(
+    h: &Harness,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> crate::common::Reply {
     h.send_json(method, path, Some(token), body.as_ref()).await
 }
 
@@ -165,7 +173,14 @@ async fn send(h: &Harness, token: &str, method: Method, path: &str, body: Option
 async fn an_attached_path_is_listed_and_gettable_until_detached() {
     let (h, admin) = harness().await;
     let id = "9f1c2d3e-4b5a-4c6d-8e7f-101112131415";
-    let r = send(&h, &admin, Method::POST, "/v1/miner/storage/paths", Some(attach_body(id))).await;
+    let r = send(
+        &h,
+        &admin,
+        Method::POST,
+        "/v1/miner/storage/paths",
+        Some(attach_body(id)),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(
         r.header("location"),
@@ -181,12 +196,17 @@ async fn an_attached_path_is_listed_and_gettable_until_detached() {
     assert_eq!(entry["SectorCount"], 0);
     assert_eq!(entry["LocalPath"], Value::Null);
     // the miner's own paths are local, with their sectors
-    let first = items.iter().find(|p| p["ID"] == path_id(0).as_str()).unwrap();
+    let first = items
+        .iter()
+        .find(|p| p["ID"] == path_id(0).as_str())
+        .unwrap();
     assert!(first["LocalPath"].as_str().unwrap().starts_with('/'));
     assert_eq!(first["SectorCount"], 30);
     assert_eq!(first["FileCounts"]["sealed"], 30);
 
-    let got = h.get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin)).await;
+    let got = h
+        .get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin))
+        .await;
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(got.json()["URLs"], json!(["http://10.0.0.5:3456/remote"]));
     assert_eq!(got.json()["Stat"]["Capacity"], 4398046511104u64);
@@ -194,7 +214,14 @@ async fn an_attached_path_is_listed_and_gettable_until_detached() {
     // attached again from another URL: both URLs; detaching one leaves the other
     let mut again = attach_body(id);
     again["Info"]["URLs"] = json!(["http://10.0.0.6:3456/remote"]);
-    let r = send(&h, &admin, Method::POST, "/v1/miner/storage/paths", Some(again)).await;
+    let r = send(
+        &h,
+        &admin,
+        Method::POST,
+        "/v1/miner/storage/paths",
+        Some(again),
+    )
+    .await;
     assert_eq!(r.json()["URLs"].as_array().unwrap().len(), 2, "{}", r.text);
     let r = send(
         &h,
@@ -205,7 +232,9 @@ async fn an_attached_path_is_listed_and_gettable_until_detached() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    let got = h.get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin)).await;
+    let got = h
+        .get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin))
+        .await;
     assert_eq!(got.json()["URLs"], json!(["http://10.0.0.6:3456/remote"]));
     send(
         &h,
@@ -217,7 +246,14 @@ async fn an_attached_path_is_listed_and_gettable_until_detached() {
     .await
     .problem(404, "not_found");
 
-    let r = send(&h, &admin, Method::DELETE, &format!("/v1/miner/storage/paths/{id}"), None).await;
+    let r = send(
+        &h,
+        &admin,
+        Method::DELETE,
+        &format!("/v1/miner/storage/paths/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", r.text);
     h.get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin))
         .await
@@ -225,9 +261,15 @@ async fn an_attached_path_is_listed_and_gettable_until_detached() {
     h.get(&format!("/v1/miner/storage/paths/{id}/stat"), Some(&admin))
         .await
         .problem(404, "not_found");
-    send(&h, &admin, Method::DELETE, &format!("/v1/miner/storage/paths/{id}"), None)
-        .await
-        .problem(404, "not_found");
+    send(
+        &h,
+        &admin,
+        Method::DELETE,
+        &format!("/v1/miner/storage/paths/{id}"),
+        None,
+    )
+    .await
+    .problem(404, "not_found");
     let list = h.get("/v1/miner/storage/paths", Some(&admin)).await;
     assert_eq!(list.json()["total"], 4);
 }
@@ -241,7 +283,10 @@ async fn paths_are_paged_by_id() {
     assert_eq!(body["items"].as_array().unwrap().len(), 3);
     let cursor = body["next_cursor"].as_str().unwrap().to_owned();
     let next = h
-        .get(&format!("/v1/miner/storage/paths?limit=3&cursor={cursor}"), Some(&admin))
+        .get(
+            &format!("/v1/miner/storage/paths?limit=3&cursor={cursor}"),
+            Some(&admin),
+        )
         .await;
     let rest = next.json();
     assert_eq!(rest["items"].as_array().unwrap().len(), 1, "{rest}");
@@ -249,16 +294,22 @@ async fn paths_are_paged_by_id() {
     assert_eq!(rest["items"][0]["ID"], path_id(3).as_str());
     // a cursor of another list is refused
     let sectors = h
-        .get(&format!("/v1/miner/storage/paths/{}/sectors?limit=2", path_id(0)), Some(&admin))
+        .get(
+            &format!("/v1/miner/storage/paths/{}/sectors?limit=2", path_id(0)),
+            Some(&admin),
+        )
         .await;
     assert_eq!(sectors.status, 200, "{}", sectors.text);
     assert_eq!(sectors.json()["total"], 30);
     let types = sectors.json()["items"][0]["Types"].clone();
     assert!(types.as_array().unwrap().len() >= 2, "{types}");
     let other = sectors.json()["next_cursor"].as_str().unwrap().to_owned();
-    h.get(&format!("/v1/miner/storage/paths?cursor={other}"), Some(&admin))
-        .await
-        .problem(400, "invalid_parameter");
+    h.get(
+        &format!("/v1/miner/storage/paths?cursor={other}"),
+        Some(&admin),
+    )
+    .await
+    .problem(400, "invalid_parameter");
 }
 
 #[actix_web::test]
@@ -289,7 +340,10 @@ async fn a_declared_sector_location_is_found_until_dropped() {
     assert_eq!(found[0]["Primary"], true);
     // the path's sector list shows the bitmask converted
     let list = h
-        .get(&format!("/v1/miner/storage/paths/{id}/sectors?limit=1000"), Some(&admin))
+        .get(
+            &format!("/v1/miner/storage/paths/{id}/sectors?limit=1000"),
+            Some(&admin),
+        )
         .await
         .json();
     let decl = list["items"]
@@ -313,7 +367,10 @@ async fn a_declared_sector_location_is_found_until_dropped() {
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(h.get(find, Some(&admin)).await.json(), json!([]));
     let rest = h
-        .get("/v1/miner/storage/sectors/9/locations?types=update-cache", Some(&admin))
+        .get(
+            "/v1/miner/storage/sectors/9/locations?types=update-cache",
+            Some(&admin),
+        )
         .await
         .json();
     assert_eq!(rest[0]["ID"], id.as_str());
@@ -345,7 +402,9 @@ async fn health_reports_show_in_stat_info_and_allocations() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    let got = h.get(&format!("/v1/miner/storage/paths/{id}/stat"), Some(&admin)).await;
+    let got = h
+        .get(&format!("/v1/miner/storage/paths/{id}/stat"), Some(&admin))
+        .await;
     assert_eq!(got.json(), stat);
     assert_eq!(
         h.get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin))
@@ -373,9 +432,15 @@ async fn health_reports_show_in_stat_info_and_allocations() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    let info = h.get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin)).await.json();
+    let info = h
+        .get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin))
+        .await
+        .json();
     assert!(info.get("Stat").is_none(), "{info}");
-    assert!(info["StatError"].as_str().unwrap().contains("input/output error"));
+    assert!(info["StatError"]
+        .as_str()
+        .unwrap()
+        .contains("input/output error"));
     assert!(!ids(h.get(alloc, Some(&admin)).await.json()).contains(&id));
 
     send(
@@ -396,13 +461,18 @@ async fn health_reports_show_in_stat_info_and_allocations() {
     )
     .await
     .problem(400, "invalid_body");
-    assert!(p["detail"].as_str().unwrap().contains("Stat.Available"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("Stat.Available"),
+        "{p}"
+    );
 }
 
 #[actix_web::test]
 async fn locks_held_by_a_job_conflict_until_it_is_aborted() {
     let (h, admin) = harness().await;
-    let locks = h.get("/v1/miner/storage/locks?sector=90", Some(&admin)).await;
+    let locks = h
+        .get("/v1/miner/storage/locks?sector=90", Some(&admin))
+        .await;
     assert_eq!(locks.status, 200, "{}", locks.text);
     let lock = locks.json()[0].clone();
     assert_eq!(lock["Sector"]["Number"], 90);
@@ -413,7 +483,16 @@ async fn locks_held_by_a_job_conflict_until_it_is_aborted() {
     let try_lock = |body: Value| {
         let h = &h;
         let admin = &admin;
-        async move { send(h, admin, Method::POST, "/v1/miner/storage/locks?try=true", Some(body)).await }
+        async move {
+            send(
+                h,
+                admin,
+                Method::POST,
+                "/v1/miner/storage/locks?try=true",
+                Some(body),
+            )
+            .await
+        }
     };
     let p = try_lock(json!({"Sector": 90, "Write": ["sealed"]}))
         .await
@@ -427,24 +506,45 @@ async fn locks_held_by_a_job_conflict_until_it_is_aborted() {
 
     // the job holding them
     let jobs = h
-        .get(&format!("/v1/miner/jobs?worker={WORKER}&sector=90"), Some(&admin))
+        .get(
+            &format!("/v1/miner/jobs?worker={WORKER}&sector=90"),
+            Some(&admin),
+        )
         .await
         .json();
     assert_eq!(jobs["total"], 1, "{jobs}");
     assert_eq!(jobs["items"][0]["ID"]["ID"], JOB);
     assert_eq!(jobs["items"][0]["Worker"], WORKER);
 
-    let r = send(&h, &admin, Method::DELETE, &format!("/v1/miner/jobs/{JOB}"), None).await;
+    let r = send(
+        &h,
+        &admin,
+        Method::DELETE,
+        &format!("/v1/miner/jobs/{JOB}"),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 202, "{}", r.text);
     h.get(&format!("/v1/miner/jobs/{JOB}"), Some(&admin))
         .await
         .problem(404, "not_found");
-    send(&h, &admin, Method::DELETE, &format!("/v1/miner/jobs/{JOB}"), None)
-        .await
-        .problem(404, "not_found");
+    send(
+        &h,
+        &admin,
+        Method::DELETE,
+        &format!("/v1/miner/jobs/{JOB}"),
+        None,
+    )
+    .await
+    .problem(404, "not_found");
     let jobs = h.get("/v1/miner/jobs?sector=90", Some(&admin)).await.json();
     assert_eq!(jobs["total"], 0, "{jobs}");
-    assert_eq!(h.get("/v1/miner/storage/locks?sector=90", Some(&admin)).await.json(), json!([]));
+    assert_eq!(
+        h.get("/v1/miner/storage/locks?sector=90", Some(&admin))
+            .await
+            .json(),
+        json!([])
+    );
     let r = try_lock(json!({"Sector": 90, "Write": ["sealed", "cache"]})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     // waiting for a lock that is free
@@ -463,11 +563,17 @@ async fn locks_held_by_a_job_conflict_until_it_is_aborted() {
 async fn bad_file_types_and_ids_are_400_naming_the_field() {
     let (h, admin) = harness().await;
     let p = h
-        .get("/v1/miner/storage/sectors/9/locations?types=sealed,sealy", Some(&admin))
+        .get(
+            "/v1/miner/storage/sectors/9/locations?types=sealed,sealy",
+            Some(&admin),
+        )
         .await
         .problem(400, "invalid_parameter");
     let detail = p["detail"].as_str().unwrap();
-    assert!(detail.contains("types") && detail.contains("\"sealy\""), "{detail}");
+    assert!(
+        detail.contains("types") && detail.contains("\"sealy\""),
+        "{detail}"
+    );
     let p = send(
         &h,
         &admin,
@@ -478,7 +584,10 @@ async fn bad_file_types_and_ids_are_400_naming_the_field() {
     .await
     .problem(400, "invalid_body");
     let detail = p["detail"].as_str().unwrap();
-    assert!(detail.contains("Types[1]") && detail.contains("hot"), "{detail}");
+    assert!(
+        detail.contains("Types[1]") && detail.contains("hot"),
+        "{detail}"
+    );
     let p = send(
         &h,
         &admin,
@@ -505,8 +614,14 @@ async fn bad_file_types_and_ids_are_400_naming_the_field() {
         "/v1/miner/workers/worker-1",
         "/v1/miner/jobs?worker=nope",
     ] {
-        let p = h.get(path, Some(&admin)).await.problem(400, "invalid_parameter");
-        assert!(p["detail"].as_str().unwrap().contains("UUID"), "{path}: {p}");
+        let p = h
+            .get(path, Some(&admin))
+            .await
+            .problem(400, "invalid_parameter");
+        assert!(
+            p["detail"].as_str().unwrap().contains("UUID"),
+            "{path}: {p}"
+        );
     }
     let p = h
         .get("/v1/miner/storage/sectors/x9/locations", Some(&admin))
@@ -514,7 +629,10 @@ async fn bad_file_types_and_ids_are_400_naming_the_field() {
         .problem(400, "invalid_parameter");
     assert!(p["detail"].as_str().unwrap().contains("number"), "{p}");
     let p = h
-        .get("/v1/miner/storage/allocations?types=sealed&path_type=fast", Some(&admin))
+        .get(
+            "/v1/miner/storage/allocations?types=sealed&path_type=fast",
+            Some(&admin),
+        )
         .await
         .problem(400, "invalid_parameter");
     assert!(p["detail"].as_str().unwrap().contains("path_type"), "{p}");
@@ -524,22 +642,43 @@ async fn bad_file_types_and_ids_are_400_naming_the_field() {
         .problem(400, "invalid_parameter");
     assert!(p["detail"].as_str().unwrap().contains("types"), "{p}");
     let p = h
-        .get("/v1/miner/storage/allocations?types=sealed&size=1000", Some(&admin))
+        .get(
+            "/v1/miner/storage/allocations?types=sealed&size=1000",
+            Some(&admin),
+        )
         .await
         .problem(400, "invalid_parameter");
     assert!(p["detail"].as_str().unwrap().contains("size"), "{p}");
     let mut bad = attach_body("9f1c2d3e-4b5a-4c6d-8e7f-101112131415");
     bad["Info"]["AllowTypes"] = json!(["sealed", "tape"]);
-    let p = send(&h, &admin, Method::POST, "/v1/miner/storage/paths", Some(bad))
-        .await
-        .problem(400, "invalid_body");
-    assert!(p["detail"].as_str().unwrap().contains("Info.AllowTypes[1]"), "{p}");
+    let p = send(
+        &h,
+        &admin,
+        Method::POST,
+        "/v1/miner/storage/paths",
+        Some(bad),
+    )
+    .await
+    .problem(400, "invalid_body");
+    assert!(
+        p["detail"].as_str().unwrap().contains("Info.AllowTypes[1]"),
+        "{p}"
+    );
     let mut bad = attach_body("9f1c2d3e-4b5a-4c6d-8e7f-101112131415");
     bad["Info"]["URLs"] = json!(["ftp://x/remote"]);
-    let p = send(&h, &admin, Method::POST, "/v1/miner/storage/paths", Some(bad))
-        .await
-        .problem(400, "invalid_body");
-    assert!(p["detail"].as_str().unwrap().contains("Info.URLs[0]"), "{p}");
+    let p = send(
+        &h,
+        &admin,
+        Method::POST,
+        "/v1/miner/storage/paths",
+        Some(bad),
+    )
+    .await
+    .problem(400, "invalid_body");
+    assert!(
+        p["detail"].as_str().unwrap().contains("Info.URLs[0]"),
+        "{p}"
+    );
     let p = send(
         &h,
         &admin,
@@ -553,7 +692,8 @@ async fn bad_file_types_and_ids_are_400_naming_the_field() {
     // nothing of this reached the miner but what validation needed
     let miner = h.miner.clone().unwrap();
     miner.reset_calls();
-    h.get("/v1/miner/storage/paths/not-a-uuid", Some(&admin)).await;
+    h.get("/v1/miner/storage/paths/not-a-uuid", Some(&admin))
+        .await;
     assert!(miner.calls().is_empty());
 }
 
@@ -605,14 +745,27 @@ async fn local_paths_are_added_listed_and_detached() {
     .await
     .problem(400, "invalid_body");
 
-    let r = send(&h, &admin, Method::DELETE, "/v1/miner/storage/local?path=/mnt/store9", None).await;
+    let r = send(
+        &h,
+        &admin,
+        Method::DELETE,
+        "/v1/miner/storage/local?path=/mnt/store9",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 204, "{}", r.text);
     h.get(&format!("/v1/miner/storage/paths/{id}"), Some(&admin))
         .await
         .problem(404, "not_found");
-    send(&h, &admin, Method::DELETE, "/v1/miner/storage/local?path=/mnt/store9", None)
-        .await
-        .problem(404, "not_found");
+    send(
+        &h,
+        &admin,
+        Method::DELETE,
+        "/v1/miner/storage/local?path=/mnt/store9",
+        None,
+    )
+    .await
+    .problem(404, "not_found");
     send(&h, &admin, Method::DELETE, "/v1/miner/storage/local", None)
         .await
         .problem(400, "invalid_parameter");
@@ -715,7 +868,10 @@ async fn workers_connect_and_the_scheduler_queue_shrinks() {
     let diag = send(&h, &admin, Method::POST, "/v1/miner/scheduler/run", None).await;
     assert_eq!(diag.status, 200, "{}", diag.text);
     assert_eq!(
-        diag.json()["SchedInfo"]["Requests"].as_array().unwrap().len(),
+        diag.json()["SchedInfo"]["Requests"]
+            .as_array()
+            .unwrap()
+            .len(),
         requests - 1
     );
     send(
@@ -743,7 +899,10 @@ async fn storage_tokens_are_verified_by_the_miner() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json(), json!({"Valid": true, "Permissions": ["read", "write"]}));
+    assert_eq!(
+        r.json(),
+        json!({"Valid": true, "Permissions": ["read", "write"]})
+    );
     let other = lotus_rest::auth::Secret::generate().mint(Perm::Admin.up_to());
     let r = send(
         &h,

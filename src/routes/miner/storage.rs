@@ -334,7 +334,10 @@ pub struct MinerSectorId {
 pub struct MinerStorageInfo {
     /// The path's ID (the UUID in its `sectorstore.json`).
     #[serde(rename = "ID")]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8")]
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"
+    )]
     pub id: String,
     /// Where the path's files are served: the `/remote` endpoint of the miner or worker holding it.
     #[serde(rename = "URLs")]
@@ -469,7 +472,10 @@ pub struct MinerHealthReport {
 #[serde(rename_all = "PascalCase")]
 pub struct MinerLocalPath {
     #[serde(rename = "ID")]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8")]
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"
+    )]
     pub id: String,
     #[schema(example = "/var/lib/lotus-miner/store1")]
     pub path: String,
@@ -491,7 +497,9 @@ pub struct MinerNewLocalPath {
 pub struct MinerRedeclare {
     /// Only this local path; absent for all of them.
     #[serde(rename = "ID", default)]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub id: Option<String>,
     /// Whether sector files declared on the paths but not found there are dropped from the index.
     #[serde(default)]
@@ -503,7 +511,10 @@ pub struct MinerRedeclare {
 #[serde(rename_all = "PascalCase")]
 pub struct MinerSectorLocation {
     #[serde(rename = "ID")]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8")]
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"
+    )]
     pub id: String,
     /// The files' URLs.
     #[serde(rename = "URLs")]
@@ -532,7 +543,9 @@ pub struct MinerSectorLocation {
 pub struct MinerSectorDeclaration {
     /// The storage path.
     #[serde(rename = "ID")]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub id: String,
     /// The file types that are there.
     pub types: Vec<MinerSectorFileType>,
@@ -955,7 +968,7 @@ pub struct DetachOptions {
 /// for a path the index does not have, or a URL it does not have.
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StorageInfo", "Filecoin.StorageDetach"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageDetach", "Filecoin.StorageInfo"]))),
     params(("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"), DetachOptions),
     responses((status = 204, description = "Detached"),
@@ -1078,7 +1091,8 @@ pub async fn list_miner_storage_local(
 
 fn check_local_path(path: &str) -> Result<String, ApiError> {
     let p = path.trim();
-    if p.is_empty() || !(p.starts_with('/') || p == "~" || p.starts_with("~/")) || p.contains('\0') {
+    if p.is_empty() || !(p.starts_with('/') || p == "~" || p.starts_with("~/")) || p.contains('\0')
+    {
         return Err(field_error(
             "Path",
             format!("\"{path}\" is not an absolute directory (or one under ~)"),
@@ -1187,7 +1201,7 @@ pub async fn delete_miner_storage_local(
 /// Answers 202: the scan goes on in the miner. 404 for an `ID` that is not a local path (`Filecoin.StorageLocal`).
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StorageLocal", "Filecoin.StorageRedeclareLocal"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageRedeclareLocal", "Filecoin.StorageLocal"]))),
     request_body = MinerRedeclare,
     responses((status = 202, description = "The scan is started"),
         (status = 404, description = "No such local path", body = crate::error::Problem)),
@@ -1251,7 +1265,7 @@ pub struct FindOptions {
 /// with `allow_fetch`, also the paths they could be fetched to. An empty list when the index has none.
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.ActorAddress", "Filecoin.ActorSectorSize", "Filecoin.StorageFindSector"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageFindSector", "Filecoin.ActorAddress", "Filecoin.ActorSectorSize"]))),
     params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9), FindOptions),
     responses((status = 200, description = "The paths", body = Vec<MinerSectorLocation>)),
     security(("lotus_token" = ["admin"]))
@@ -1305,7 +1319,7 @@ pub async fn list_miner_sector_locations(
 /// (`Filecoin.StorageInfo`; 404 otherwise). Answers 201; `Location` lists the sector's files of those types.
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StorageInfo", "Filecoin.ActorAddress", "Filecoin.StorageDeclareSector"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageDeclareSector", "Filecoin.StorageInfo", "Filecoin.ActorAddress"]))),
     params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
     request_body = MinerSectorDeclaration,
     responses((status = 201, description = "Declared", body = MinerSectorDeclaration,
@@ -1356,7 +1370,7 @@ pub struct DropOptions {
 /// nothing.
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.ActorAddress", "Filecoin.StorageDropSector"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageDropSector", "Filecoin.ActorAddress"]))),
     params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
         ("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"), DropOptions),
@@ -1411,7 +1425,7 @@ pub struct AllocOptions {
 /// left out; an empty list when none is left. Paths' `AllowTypes`/`DenyTypes` are not applied.
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.ActorAddress", "Filecoin.ActorSectorSize", "Filecoin.StorageBestAlloc"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageBestAlloc", "Filecoin.ActorAddress", "Filecoin.ActorSectorSize"]))),
     params(AllocOptions),
     responses((status = 200, description = "The paths, best first", body = Vec<MinerStorageInfo>)),
     security(("lotus_token" = ["admin"]))
@@ -1547,7 +1561,8 @@ pub struct LockOptions {
 /// that nothing held the files; 409 with `try=true` when something does.
 #[utoipa::path(
     tag = "Miner storage",
-    extensions(("x-lotus-methods" = json!(["Filecoin.ActorAddress", "Filecoin.StorageLock", "Filecoin.StorageTryLock"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StorageLock", "Filecoin.StorageTryLock", "Filecoin.ActorAddress"])),
+        ("x-lotus-serves" = json!(["Filecoin.StorageLock", "Filecoin.StorageTryLock"]))),
     params(LockOptions),
     request_body = MinerLockRequest,
     responses((status = 200, description = "The lock was acquired", body = MinerLockResult),

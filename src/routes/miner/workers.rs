@@ -8,7 +8,9 @@ use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::storage::{no_store, page_response, remap, sector_number, uuid_param, window, MinerSectorId};
+use super::storage::{
+    no_store, page_response, remap, sector_number, uuid_param, window, MinerSectorId,
+};
 use crate::auth::{Admin, Caller, MinerAuthorized};
 use crate::error::{ApiError, Code};
 use crate::routes::body::Body;
@@ -304,9 +306,12 @@ pub async fn connect_miner_worker(
 // ---------------------------------------------------------------------------------------------------------------
 // Jobs
 
+/// `WorkerJobs`: each worker's jobs.
+type JobsByWorker = BTreeMap<String, Option<Vec<Map<String, Value>>>>;
+
 /// Every job, flattened: (sort key, job with its worker).
 async fn all_jobs(state: &AppState, caller: &Caller) -> Result<Vec<(String, Value)>, ApiError> {
-    let jobs: Option<BTreeMap<String, Option<Vec<Map<String, Value>>>>> = state
+    let jobs: Option<JobsByWorker> = state
         .miner
         .call(caller, "Filecoin.WorkerJobs", json!([]))
         .await?;
@@ -382,7 +387,10 @@ pub async fn list_miner_jobs(
         "Filecoin.WorkerJobs",
         &json!([worker, sector]),
     )?;
-    let items = jobs[w.start..w.end].iter().map(|(_, j)| j.clone()).collect();
+    let items = jobs[w.start..w.end]
+        .iter()
+        .map(|(_, j)| j.clone())
+        .collect();
     Ok(page_response(items, w, keys.len()))
 }
 
@@ -429,7 +437,7 @@ pub async fn get_miner_job(
 /// the abort is processed. 404 when no worker has the job.
 #[utoipa::path(
     tag = "Miner workers",
-    extensions(("x-lotus-methods" = json!(["Filecoin.WorkerJobs", "Filecoin.SealingAbort"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.SealingAbort", "Filecoin.WorkerJobs"]))),
     params(("id" = String, Path, description = "The job's call ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         example = "76081ba0-61bd-45a5-bc08-af05f1c26e5d")),
     responses((status = 202, description = "The abort is under way"),
@@ -546,4 +554,3 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(run_miner_scheduler)
         .service(delete_miner_scheduler_request);
 }
-

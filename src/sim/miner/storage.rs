@@ -169,11 +169,10 @@ fn locks(st: &State) -> BTreeMap<u64, ([u64; 6], u64)> {
 }
 
 fn stat_of(st: &State, id: &str) -> Result<Value, Failure> {
-    let idx = st
-        .paths
-        .keys()
-        .position(|k| k == id)
-        .ok_or_else(|| Failure::method("getting remote storage info: sector store not found"))?;
+    let idx =
+        st.paths.keys().position(|k| k == id).ok_or_else(|| {
+            Failure::method("getting remote storage info: sector store not found")
+        })?;
     match st.health.get(id) {
         Some(report) => match report["Err"].as_str().filter(|e| !e.is_empty()) {
             Some(err) => Err(Failure::method(format!("fetching remote stat: {err}"))),
@@ -214,7 +213,8 @@ pub(super) fn call(
     p: &Params,
 ) -> Option<Result<Value, Failure>> {
     let answer = (|| -> Result<Option<Value>, Failure> {
-        if name.starts_with("Storage") || name.starts_with("Worker") || name.starts_with("Sealing") {
+        if name.starts_with("Storage") || name.starts_with("Worker") || name.starts_with("Sealing")
+        {
             seed(st);
         }
         Ok(Some(match name {
@@ -290,8 +290,13 @@ pub(super) fn call(
                 }
                 if allow_fetch {
                     for (id, info) in &st.paths {
-                        let usable = info["CanSeal"] == json!(true) || info["CanStore"] == json!(true);
-                        if found.contains(id) || !usable || !healthy(st, id) || available(st, id) < size {
+                        let usable =
+                            info["CanSeal"] == json!(true) || info["CanStore"] == json!(true);
+                        if found.contains(id)
+                            || !usable
+                            || !healthy(st, id)
+                            || available(st, id) < size
+                        {
                             continue;
                         }
                         let base = info["URLs"].clone();
@@ -319,13 +324,21 @@ pub(super) fn call(
                 let mut candidates: Vec<(u64, u64, Value)> = st
                     .paths
                     .iter()
-                    .filter(|(id, info)| info[flag] == json!(true) && healthy(st, id) && available(st, id) >= need)
-                    .map(|(id, info)| (info["Weight"].as_u64().unwrap_or(0), available(st, id), info.clone()))
+                    .filter(|(id, info)| {
+                        info[flag] == json!(true) && healthy(st, id) && available(st, id) >= need
+                    })
+                    .map(|(id, info)| {
+                        (
+                            info["Weight"].as_u64().unwrap_or(0),
+                            available(st, id),
+                            info.clone(),
+                        )
+                    })
                     .collect();
                 if candidates.is_empty() {
                     return Err(Failure::method("no good path found"));
                 }
-                candidates.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+                candidates.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
                 json!(candidates.into_iter().map(|c| c.2).collect::<Vec<_>>())
             }
             "StorageAttach" => {
@@ -334,7 +347,8 @@ pub(super) fn call(
                 let id = info["ID"].as_str().unwrap_or_default().to_owned();
                 if let Some(existing) = st.paths.get(&id) {
                     // a known path: its URLs are merged, the rest replaced
-                    let mut urls: Vec<Value> = existing["URLs"].as_array().cloned().unwrap_or_default();
+                    let mut urls: Vec<Value> =
+                        existing["URLs"].as_array().cloned().unwrap_or_default();
                     for u in info["URLs"].as_array().cloned().unwrap_or_default() {
                         if !urls.contains(&u) {
                             urls.push(u);
@@ -343,7 +357,8 @@ pub(super) fn call(
                     info["URLs"] = json!(urls);
                 }
                 st.paths.insert(id.clone(), info);
-                st.health.insert(id.clone(), json!({"Stat": stat, "Err": ""}));
+                st.health
+                    .insert(id.clone(), json!({"Stat": stat, "Err": ""}));
                 st.storage_sim.decls.entry(id).or_default();
                 Value::Null
             }
@@ -351,7 +366,9 @@ pub(super) fn call(
                 let path: String = p.decode(0, "string")?;
                 let id = uuid_of(0x5eed, &path);
                 if st.storage_sim.local.contains_key(&id) {
-                    return Err(Failure::method(format!("opening storage path: path with ID {id} already opened: '{path}'")));
+                    return Err(Failure::method(format!(
+                        "opening storage path: path with ID {id} already opened: '{path}'"
+                    )));
                 }
                 let mut info = path_info(&id, false, true, st.paths.len());
                 info["URLs"] = json!(["http://127.0.0.1:2345/remote"]);
@@ -379,7 +396,10 @@ pub(super) fn call(
                     st.health.remove(&id);
                     st.storage_sim.decls.remove(&id);
                 } else {
-                    info["URLs"] = json!(urls.into_iter().filter(|u| *u != json!(url)).collect::<Vec<_>>());
+                    info["URLs"] = json!(urls
+                        .into_iter()
+                        .filter(|u| *u != json!(url))
+                        .collect::<Vec<_>>());
                 }
                 Value::Null
             }
@@ -426,7 +446,13 @@ pub(super) fn call(
                 let n = sector_id(p, 1)?;
                 let ft: u64 = p.decode(2, "storiface.SectorFileType")?;
                 let primary: bool = p.decode(3, "bool")?;
-                let e = st.storage_sim.decls.entry(id).or_default().entry(n).or_insert((0, 0));
+                let e = st
+                    .storage_sim
+                    .decls
+                    .entry(id)
+                    .or_default()
+                    .entry(n)
+                    .or_insert((0, 0));
                 e.0 |= ft;
                 if primary {
                     e.1 |= ft;
@@ -452,16 +478,20 @@ pub(super) fn call(
                 let id: String = p.decode(0, "storiface.ID")?;
                 let h: Value = p.decode(1, "storiface.HealthReport")?;
                 if !st.paths.contains_key(&id) {
-                    return Err(Failure::method(format!("health report for unknown storage: {id}")));
+                    return Err(Failure::method(format!(
+                        "health report for unknown storage: {id}"
+                    )));
                 }
                 st.health.insert(id, h);
                 Value::Null
             }
-            "StorageGetLocks" => json!({"Locks": locks(st).into_iter().map(|(n, (read, write))| json!({
+            "StorageGetLocks" => {
+                json!({"Locks": locks(st).into_iter().map(|(n, (read, write))| json!({
                 "Sector": sector_ref(n),
                 "Write": (0..6).map(|i| (write >> i) & 1).collect::<Vec<_>>(),
                 "Read": read,
-            })).collect::<Vec<_>>()}),
+            })).collect::<Vec<_>>()})
+            }
             "StorageTryLock" | "StorageLock" => {
                 let n = sector_id(p, 0)?;
                 let read: u64 = p.decode(1, "storiface.SectorFileType")?;
@@ -473,7 +503,11 @@ pub(super) fn call(
                 match (name, free) {
                     ("StorageTryLock", _) => json!(free),
                     (_, true) => Value::Null,
-                    _ => return Err(Failure::method("acquiring sector lock: context deadline exceeded")),
+                    _ => {
+                        return Err(Failure::method(
+                            "acquiring sector lock: context deadline exceeded",
+                        ))
+                    }
                 }
             }
             "StorageAuthVerify" => {
@@ -503,10 +537,15 @@ pub(super) fn call(
             }
             "WorkerConnect" => {
                 let url: String = p.decode(0, "string")?;
-                let parsed = url::Url::parse(&url)
-                    .map_err(|e| Failure::method(format!("connecting to remote storage worker: parsing url: {e}")))?;
+                let parsed = url::Url::parse(&url).map_err(|e| {
+                    Failure::method(format!(
+                        "connecting to remote storage worker: parsing url: {e}"
+                    ))
+                })?;
                 if parsed.host_str().is_none() {
-                    return Err(Failure::method("connecting to remote storage worker: no host in url"));
+                    return Err(Failure::method(
+                        "connecting to remote storage worker: no host in url",
+                    ));
                 }
                 let id = uuid_of(0x3077, &url);
                 st.storage_sim.connected.insert(id, url);
@@ -528,7 +567,9 @@ pub(super) fn call(
             "SealingRemoveRequest" => {
                 let id: String = p.decode(0, "uuid.UUID")?;
                 let before = st.storage_sim.requests.len();
-                st.storage_sim.requests.retain(|r| r["SchedId"] != json!(id));
+                st.storage_sim
+                    .requests
+                    .retain(|r| r["SchedId"] != json!(id));
                 if st.storage_sim.requests.len() == before {
                     return Err(Failure::method("No request with provided details found"));
                 }
