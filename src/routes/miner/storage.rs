@@ -842,8 +842,12 @@ pub async fn get_miner_storage_path(
         Ok(stat) => {
             info.insert("Stat".into(), stat);
         }
-        Err(e) if e.code == Code::NotFound => return Err(e),
-        Err(ApiError { rpc: Some(rpc), .. }) => {
+        // the index has the path, but its filesystem could not be read
+        Err(ApiError {
+            code: Code::UpstreamError,
+            rpc: Some(rpc),
+            ..
+        }) => {
             info.insert("StatError".into(), json!(rpc.message));
         }
         Err(e) => return Err(e),
