@@ -19,7 +19,7 @@ use crate::routes::{accepted_empty, created, lotus_json_uncached, no_content};
 use crate::AppState;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Shared checks and helpers
+// Shared checks
 
 /// Sector file types by name, in the bit order of Lotus's `storiface.SectorFileType`.
 pub const FILE_TYPES: [(&str, u64); 6] = [
