@@ -69,6 +69,8 @@ struct State {
     next_msg: u64,
     /// Whether the reservations kept from an earlier run are in `reservations` yet.
     reservations_loaded: bool,
+    /// The sector index, local paths, connected workers and scheduler queue (`storage.rs`).
+    storage_sim: storage::StorageState,
 }
 
 struct Shared {
@@ -218,6 +220,7 @@ impl State {
             expected_seal: 86_400_000_000_000,
             next_msg: 1,
             reservations_loaded: false,
+            storage_sim: storage::StorageState::default(),
         };
         st.rebuild_jobs();
         st
