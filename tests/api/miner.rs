@@ -159,7 +159,11 @@ async fn the_catalogue_lists_every_miner_method_with_its_route_or_why_none() {
         "{routed} of {routable} miner methods have a route; without one: {missing:?}"
     );
     let r = h.get("/v1/methods?api=worker", None).await;
-    r.problem(400, "invalid_parameter");
+    let p = r.problem(400, "invalid_query");
+    assert!(
+        p["detail"].as_str().unwrap().contains("worker"),
+        "the detail names the bad value: {p}"
+    );
 }
 
 #[actix_web::test]

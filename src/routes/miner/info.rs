@@ -1,6 +1,7 @@
 //! The miner itself: version, actor, addresses, session, logs, tokens, backups, withdrawals, mining base, deals
 //! and proofs.
 
+use super::MinerSectorId;
 use std::collections::BTreeMap;
 
 use actix_web::{get, http::header, post, put, web, HttpResponse};
@@ -1116,16 +1117,6 @@ pub async fn compute_miner_window_post(
         )
         .await?;
     Ok(lotus_json_uncached(&posts))
-}
-
-/// A sector's ID: the miner actor's ID number and the sector number (`abi.SectorID`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct MinerSectorId {
-    #[schema(example = 1000)]
-    pub miner: u64,
-    #[schema(example = 9)]
-    pub number: u64,
 }
 
 /// A sector to check (`storiface.SectorRef`).

@@ -2,6 +2,8 @@
 //! ([`MinerAuthorized`](crate::auth::MinerAuthorized)) and call the miner's JSON-RPC API; when no miner is configured
 //! they answer 503 with the setting that enables them, and the spec still lists them.
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod info;
@@ -15,4 +17,17 @@ pub fn register(cfg: &mut ServiceConfig) {
     sectors::register(cfg);
     storage::register(cfg);
     workers::register(cfg);
+}
+
+/// A sector's identity (`abi.SectorID`): the miner actor's ID number and the sector number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[schema(example = json!({"Miner": 1000, "Number": 9}))]
+pub struct MinerSectorId {
+    /// The miner actor's ID number (`1000` for `f01000`).
+    #[schema(example = 1000)]
+    pub miner: u64,
+    /// The sector number.
+    #[schema(example = 9)]
+    pub number: u64,
 }

@@ -2,6 +2,7 @@
 //! upgrades, unsealing, fault recovery, the pre-commit / commit / termination batches, sector number reservations,
 //! adding deal pieces, and the sealing delays.
 
+use super::MinerSectorId;
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
@@ -246,17 +247,6 @@ pub struct MinerSectorStatus {
     pub early: i64,
 }
 
-/// A sector's identity (`abi.SectorID`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-#[schema(example = json!({"Miner": 1000, "Number": 9}))]
-pub struct MinerSectorRef {
-    /// The miner's actor ID.
-    pub miner: u64,
-    /// The sector number.
-    pub number: u64,
-}
-
 /// The sector an accepted request is about; follow it at `Location`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -321,7 +311,7 @@ pub struct MinerRemoteSector {
     /// The state to import it in, one of Lotus's sector states.
     pub state: String,
     /// The sector: the miner's actor ID and the sector number.
-    pub sector: MinerSectorRef,
+    pub sector: MinerSectorId,
     /// The registered seal proof type.
     pub r#type: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1064,7 +1054,7 @@ pub async fn list_miner_sector_refs(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.PledgeSector"]))),
-    responses((status = 201, description = "The new sector", body = MinerSectorRef,
+    responses((status = 201, description = "The new sector", body = MinerSectorId,
         headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}")))),
     security(("lotus_token" = ["write"]))
 )]
@@ -1073,7 +1063,7 @@ pub async fn pledge_miner_sector(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let sector: MinerSectorRef = state
+    let sector: MinerSectorId = state
         .miner
         .call(&auth.caller, "Filecoin.PledgeSector", json!([]))
         .await?;
@@ -1603,7 +1593,7 @@ fn batch_kind(kind: &str) -> Result<(&'static str, &'static str), ApiError> {
     ),
     params(("kind" = String, Path, description = "The batch: precommit, commit or terminate", pattern = "^(precommit|commit|terminate)$", example = "precommit")),
     responses(
-        (status = 200, description = "The queued sectors", body = Vec<MinerSectorRef>),
+        (status = 200, description = "The queued sectors", body = Vec<MinerSectorId>),
         (status = 400, description = "An unknown kind", body = crate::error::Problem)
     ),
     security(("lotus_token" = ["admin"]))
@@ -1615,7 +1605,7 @@ pub async fn list_miner_batch_sectors(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (pending, _) = batch_kind(&path)?;
-    let sectors: Option<Vec<MinerSectorRef>> =
+    let sectors: Option<Vec<MinerSectorId>> =
         state.miner.call(&auth.caller, pending, json!([])).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -1648,7 +1638,7 @@ pub async fn flush_miner_batch(
 ) -> Result<HttpResponse, ApiError> {
     let (pending, flush) = batch_kind(&path)?;
     let results: Vec<MinerBatchResult> = if path.as_str() == "terminate" {
-        let queued: Option<Vec<MinerSectorRef>> =
+        let queued: Option<Vec<MinerSectorId>> =
             state.miner.call(&auth.caller, pending, json!([])).await?;
         let msg: Option<Cid> = state.miner.call(&auth.caller, flush, json!([])).await?;
         match msg {

@@ -1,6 +1,7 @@
 //! The miner's storage: its storage paths (local and attached), where sector files are, where new ones would go,
 //! and the locks on sector files.
 
+use super::MinerSectorId;
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
@@ -314,16 +315,6 @@ pub fn page_response(items: Vec<Value>, window: Window, total: usize) -> HttpRes
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas
-
-/// A sector's ID: the miner's actor ID and the sector number.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct MinerSectorId {
-    #[schema(example = 1000)]
-    pub miner: u64,
-    #[schema(example = 9)]
-    pub number: u64,
-}
 
 /// A storage path as the miner's sector index knows it (`storiface.StorageInfo`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
