@@ -873,7 +873,7 @@ pub async fn get_miner_storage_path_stat(
     Ok(lotus_json_uncached(&raw))
 }
 
-/// Reports a storage path's health.
+/// Report a storage path's health.
 ///
 /// Tells the sector index how a path is doing (`Filecoin.StorageReportHealth`), as the host serving it does every
 /// few seconds: its usage, and an error when it fails. A path reported with an error gets no new sector files
@@ -910,7 +910,7 @@ pub async fn put_miner_storage_path_health(
     Ok(no_content())
 }
 
-/// Attaches a storage path.
+/// Attach a storage path.
 ///
 /// Adds a path served by another host (a worker, a shared filesystem) to the miner's sector index
 /// (`Filecoin.StorageAttach`), as that host does when it starts; a path already known gets the new URLs added and
@@ -956,7 +956,7 @@ pub struct DetachOptions {
     pub url: Option<String>,
 }
 
-/// Detaches a storage path.
+/// Detach a storage path.
 ///
 /// Removes a path, or one of its URLs, from the miner's sector index (`Filecoin.StorageDetach`, once per URL); when
 /// the path goes, so do the declarations of the sector files on it. The files themselves stay where they are. 404
@@ -1096,7 +1096,7 @@ fn check_local_path(path: &str) -> Result<String, ApiError> {
     Ok(p.to_owned())
 }
 
-/// Adds a local path.
+/// Add a local path.
 ///
 /// Opens a directory of the miner's filesystem as a storage path (`Filecoin.StorageAddLocal`): it must hold a
 /// `sectorstore.json` (`lotus-miner storage attach --init` writes one). The sector files found there are declared
@@ -1153,7 +1153,7 @@ pub struct LocalPathQuery {
     pub path: Option<String>,
 }
 
-/// Detaches a local path.
+/// Detach a local path.
 ///
 /// Closes a local path (`Filecoin.StorageDetachLocal`): the miner stops using it and its sector files leave the
 /// index; the files stay on disk. 404 when no local path is at that directory.
@@ -1189,7 +1189,7 @@ pub async fn delete_miner_storage_local(
     Ok(no_content())
 }
 
-/// Redeclares local sector files.
+/// Redeclare local sector files.
 ///
 /// Scans the local paths (or one of them) again and declares the sector files found there in the index
 /// (`Filecoin.StorageRedeclareLocal`); with `DropMissing`, declarations of files no longer there are dropped.
@@ -1307,7 +1307,7 @@ pub async fn list_miner_sector_locations(
     Ok(lotus_json_uncached(&raw))
 }
 
-/// Declares a sector's files on a path.
+/// Declare a sector's files on a path.
 ///
 /// Records in the sector index that files of a sector are on a path (`Filecoin.StorageDeclareSector`), as the host
 /// that wrote them does; `Primary` marks the copy the miner proves from. The path must be in the index
@@ -1358,7 +1358,7 @@ pub struct DropOptions {
     pub types: Option<String>,
 }
 
-/// Drops a sector's files from a path.
+/// Drop a sector's files from a path.
 ///
 /// Removes from the sector index the declaration that files of a sector are on a path
 /// (`Filecoin.StorageDropSector`); the files themselves are not deleted. Dropping what is not declared changes
@@ -1548,7 +1548,7 @@ pub struct LockOptions {
     pub r#try: Option<String>,
 }
 
-/// Takes a lock on a sector's files.
+/// Take a lock on a sector's files.
 ///
 /// Acquires read and write locks on file types of a sector (`Filecoin.StorageLock`, or `Filecoin.StorageTryLock`
 /// with `try=true`), the way a task does before it touches them: a write lock excludes every other lock of that
@@ -1629,7 +1629,7 @@ pub async fn create_miner_storage_lock(
 // ---------------------------------------------------------------------------------------------------------------
 // Storage auth
 
-/// Verifies a storage token.
+/// Verify a storage token.
 ///
 /// The permissions the miner grants a token presented to its storage endpoints (`/remote`), as workers and other
 /// hosts fetching sector files present them (`Filecoin.StorageAuthVerify`). The token travels in the body, never

@@ -262,7 +262,7 @@ pub async fn get_miner_worker(
     Ok(no_store(&with_id(&id, worker)))
 }
 
-/// Connects a worker.
+/// Connect a worker.
 ///
 /// Has the miner connect to a worker's JSON-RPC endpoint and add it to the scheduler (`Filecoin.WorkerConnect`), as
 /// `lotus-worker` asks at start. Answers 202; the worker appears in the workers list once connected.
@@ -429,7 +429,7 @@ pub async fn get_miner_job(
     Ok(no_store(&find_job(&state, &auth.caller, &id).await?))
 }
 
-/// Aborts a job.
+/// Abort a job.
 ///
 /// Aborts a task by its call ID (`Filecoin.SealingAbort`; the call is found with `Filecoin.WorkerJobs`): the task
 /// ends with an error and the sector's sealing handles it as a failure. Answers 202; the job leaves the list once
@@ -483,7 +483,7 @@ pub async fn get_miner_scheduler(
     Ok(lotus_json_uncached(&raw))
 }
 
-/// Runs the scheduler.
+/// Run the scheduler.
 ///
 /// Has the scheduler try to assign queued tasks to workers now, then answers its state
 /// (`Filecoin.SealingSchedDiag` with its scheduling flag).
@@ -505,7 +505,7 @@ pub async fn run_miner_scheduler(
     Ok(lotus_json_uncached(&raw))
 }
 
-/// Removes a scheduler request.
+/// Remove a scheduler request.
 ///
 /// Takes a task out of the scheduler's queue by its `SchedId` (`Filecoin.SealingRemoveRequest`); the sector's
 /// sealing sees the task fail. 404 when the queue has no such request.
