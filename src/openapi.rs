@@ -118,28 +118,62 @@ fn add_problems(op: &mut Operation, path: &str) {
         .as_ref()
         .is_some_and(|reqs| !reqs.is_empty() && reqs.iter().any(|r| r != &Default::default()));
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || path.contains('{');
-    let mut wanted: Vec<(&str, &str)> = Vec::new();
+    // An error is always a problem document: a Problem body declared without its media type gets it.
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            let is_problem = response.content.get("application/json").is_some_and(|c| {
+                matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+            });
+            if is_problem {
+                if let Some(content) = response.content.shift_remove("application/json") {
+                    response.content.insert(PROBLEM_JSON.to_string(), content);
+                }
+            }
+        }
+    }
+    let upstream = if path.starts_with("/v1/miner/") {
+        "miner"
+    } else {
+        "node"
+    };
+    let mut wanted: Vec<(&str, String)> = Vec::new();
     if has_params || op.request_body.is_some() {
-        wanted.push(("400", "Invalid parameter, query or body"));
+        wanted.push(("400", "Invalid parameter, query or body".into()));
     }
     if secured {
         wanted.extend([
-            ("401", "Missing, malformed or badly signed token"),
-            ("403", "The token lacks the permission this operation needs"),
-            ("404", "Not found (the object, the actor, or a null round)"),
+            ("401", "Missing, malformed or badly signed token".into()),
+            (
+                "403",
+                "The token lacks the permission this operation needs".into(),
+            ),
+            (
+                "404",
+                if upstream == "miner" {
+                    "Not found (the sector, path, worker, job or reservation)".into()
+                } else {
+                    "Not found (the object, the actor, or a null round)".into()
+                },
+            ),
             (
                 "502",
-                "The Lotus node is unreachable or answered with an error",
+                format!("The Lotus {upstream} is unreachable or answered with an error"),
             ),
-            ("503", "The Lotus node is unavailable or not ready"),
-            ("504", "The Lotus node did not answer in time"),
+            (
+                "503",
+                format!("The Lotus {upstream} is unavailable, not ready, or not configured"),
+            ),
+            (
+                "504",
+                format!("The Lotus {upstream} did not answer in time"),
+            ),
         ]);
     }
     for (status, description) in wanted {
         op.responses
             .responses
             .entry(status.to_string())
-            .or_insert_with(|| problem_response(description));
+            .or_insert_with(|| problem_response(&description));
     }
 }
 

@@ -3,6 +3,8 @@
 //! they answer 503 with the setting that enables them, and the spec still lists them.
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -30,4 +32,24 @@ pub struct MinerSectorId {
     /// The sector number.
     #[schema(example = 9)]
     pub number: u64,
+}
+
+/// The largest sector number (`abi.MaxSectorNumber`, 2^63-1).
+pub const MAX_SECTOR_NUMBER: u64 = i64::MAX as u64;
+
+/// Parses a sector number given in the path or query.
+pub fn sector_number(name: &str, value: &str) -> Result<u64, ApiError> {
+    let digits = value.trim();
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|n| {
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && *n <= MAX_SECTOR_NUMBER
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "invalid {name} \"{value}\": expected a sector number, an integer from 0 to {MAX_SECTOR_NUMBER} \
+                 (parameter {name})"
+            ))
+        })
 }

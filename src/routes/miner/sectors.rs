@@ -2,7 +2,7 @@
 //! upgrades, unsealing, fault recovery, the pre-commit / commit / termination batches, sector number reservations,
 //! adding deal pieces, and the sealing delays.
 
-use super::MinerSectorId;
+use super::{sector_number, MinerSectorId};
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
@@ -529,20 +529,6 @@ pub struct MinerSectorStatusQuery {
 
 fn sector_location(n: u64) -> String {
     format!("/v1/miner/sectors/{n}")
-}
-
-/// Parses a sector number given in the path or query.
-pub fn sector_number(name: &str, value: &str) -> Result<u64, ApiError> {
-    let digits = value.trim();
-    digits
-        .parse::<u64>()
-        .ok()
-        .filter(|_| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "invalid {name} \"{value}\": expected a sector number, a non-negative integer (parameter {name})"
-            ))
-        })
 }
 
 fn known_state(state: &str) -> bool {
@@ -1138,7 +1124,8 @@ fn distinct_sectors(field: &str, sectors: &[u64]) -> Result<Vec<u64>, ApiError> 
     responses(
         (status = 201, description = "The sector is in the pipeline", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
-        (status = 400, description = "An unknown state or a malformed sector", body = crate::error::Problem),
+        (status = 400, description = "An unknown state, a malformed sector, or a sector of another miner actor",
+            body = crate::error::Problem),
         (status = 409, description = "The miner already has a sector with this number", body = crate::error::Problem)
     ),
     security(("lotus_token" = ["admin"]))
@@ -1158,7 +1145,23 @@ pub async fn receive_miner_sector(
         .miner
         .call_raw(&auth.caller, "Filecoin.SectorReceive", json!([meta]))
         .await
-        .map_err(|e| conflict_when(e, &["already exists"]))?;
+        .map_err(|e| {
+            // The sector must be this miner's: its actor ID is the miner actor's.
+            let wrong_miner = e
+                .rpc
+                .as_ref()
+                .is_some_and(|r| r.message.contains("wrong actor"));
+            if wrong_miner {
+                let mut bad = body_error(
+                    "Sector.Miner",
+                    "the sector belongs to another miner actor than this miner's (GET /v1/miner/info)",
+                );
+                bad.rpc = e.rpc;
+                bad
+            } else {
+                conflict_when(e, &["already exists"])
+            }
+        })?;
     Ok(created(
         &sector_location(n),
         &MinerSectorNumber { sector_id: n },

@@ -1,7 +1,7 @@
 //! The miner's storage: its storage paths (local and attached), where sector files are, where new ones would go,
 //! and the locks on sector files.
 
-use super::MinerSectorId;
+use super::{sector_number, MinerSectorId};
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
@@ -140,19 +140,6 @@ fn uuid_field(field: &str, value: &str) -> Result<String, ApiError> {
             format!("\"{value}\" is not a UUID such as 76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"),
         ))
     }
-}
-
-/// Parses a sector number given in the path or query.
-pub fn sector_number(name: &str, value: &str) -> Result<u64, ApiError> {
-    let v = value.trim();
-    v.parse::<u64>()
-        .ok()
-        .filter(|_| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "invalid {name} \"{value}\": expected a sector number (a non-negative integer)"
-            ))
-        })
 }
 
 /// An optional boolean query parameter.
@@ -317,8 +304,11 @@ pub fn page_response(items: Vec<Value>, window: Window, total: usize) -> HttpRes
 // Schemas
 
 /// A storage path as the miner's sector index knows it (`storiface.StorageInfo`).
+///
+/// The answers that join more to it (usage, declared sectors) carry its fields beside theirs, so its schema does not
+/// forbid other fields; a request body that gives a field it does not have is still refused.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase")]
 #[schema(example = json!({"ID": "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8", "URLs": ["http://10.0.0.5:3456/remote"],
     "Weight": 10, "MaxStorage": 0, "CanSeal": false, "CanStore": true, "Groups": ["store"], "AllowTo": null,
     "AllowTypes": null, "DenyTypes": ["unsealed"], "AllowMiners": null, "DenyMiners": null}))]
@@ -366,6 +356,10 @@ pub struct MinerStorageInfo {
     /// Miners whose sectors the path refuses.
     #[serde(default)]
     pub deny_miners: Option<Vec<String>>,
+    /// Fields of a newer Lotus, passed on as they are; in a request, any other field is refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub other: BTreeMap<String, Value>,
 }
 
 /// A filesystem's usage (`fsutil.FsStat`), in bytes.
@@ -655,6 +649,13 @@ fn check_fs_stat(field: &str, stat: &MinerFsStat) -> Result<(), ApiError> {
 }
 
 fn check_storage_info(state: &AppState, info: &MinerStorageInfo) -> Result<String, ApiError> {
+    if let Some(field) = info.other.keys().next() {
+        return Err(field_error(
+            &format!("Info.{field}"),
+            "unknown field: a storage path has ID, URLs, Weight, MaxStorage, CanSeal, CanStore, Groups, AllowTo, \
+             AllowTypes, DenyTypes, AllowMiners and DenyMiners",
+        ));
+    }
     let id = uuid_field("Info.ID", &info.id)?;
     if info.urls.is_empty() {
         return Err(field_error(

@@ -368,13 +368,13 @@ pub(super) fn call(
                             "Client": format!("t0{}", 1001 + d % 7),
                             "Provider": cfg.actor,
                             "Label": format!("deal {d}"),
-                            "StartEpoch": 100 + n as i64,
-                            "EndEpoch": 1_000_000 + n as i64,
+                            "StartEpoch": 100 + (n % 1_000_000_000) as i64,
+                            "EndEpoch": 1_000_000 + (n % 1_000_000_000) as i64,
                             "StoragePricePerEpoch": "0",
                             "ProviderCollateral": "0",
                             "ClientCollateral": "0",
                         },
-                        "State": {"SectorNumber": n, "SectorStartEpoch": 100 + n as i64, "LastUpdatedEpoch": -1, "SlashEpoch": -1},
+                        "State": {"SectorNumber": n, "SectorStartEpoch": 100 + (n % 1_000_000_000) as i64, "LastUpdatedEpoch": -1, "SlashEpoch": -1},
                     })
                 })
                 .collect();

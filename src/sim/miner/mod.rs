@@ -288,6 +288,8 @@ fn path_info(id: &str, seal: bool, store: bool, i: usize) -> Value {
 
 fn sector_status(cfg: &MinerSimConfig, s: &Sector) -> Value {
     let n = s.number;
+    // Epochs derived from the number; any sector number (up to 2^63-1) gives epochs without overflow.
+    let e = (n % 1_000_000_000) as i64;
     json!({
         "SectorID": n,
         "State": s.state,
@@ -296,8 +298,8 @@ fn sector_status(cfg: &MinerSimConfig, s: &Sector) -> Value {
         "Proof": "",
         "Deals": s.deals,
         "Pieces": s.deals.iter().map(|d| json!({"Piece": {"Size": 34359738368u64, "PieceCID": cid_of("piece", *d)}, "DealInfo": null})).collect::<Vec<_>>(),
-        "Ticket": {"Value": "dGlja2V0", "Epoch": 100 + n as i64},
-        "Seed": {"Value": "c2VlZA==", "Epoch": 250 + n as i64},
+        "Ticket": {"Value": "dGlja2V0", "Epoch": 100 + e},
+        "Seed": {"Value": "c2VlZA==", "Epoch": 250 + e},
         "PreCommitMsg": cid_of("pcmsg", n),
         "CommitMsg": cid_of("cmsg", n),
         "Retries": 0,
@@ -306,12 +308,12 @@ fn sector_status(cfg: &MinerSimConfig, s: &Sector) -> Value {
         "LastErr": "",
         "Log": s.log,
         "SealProof": 8,
-        "Activation": 300 + n as i64,
-        "Expiration": 1_600_000 + n as i64,
+        "Activation": 300 + e,
+        "Expiration": 1_600_000 + e,
         "DealWeight": "0",
         "VerifiedDealWeight": "0",
         "InitialPledge": "1000000000000000000",
-        "OnTime": 1_600_000 + n as i64,
+        "OnTime": 1_600_000 + e,
         "Early": 0,
         "Miner": cfg.actor,
     })
