@@ -572,6 +572,26 @@ fn unpadded_piece_size(field: &str, size: u64) -> Result<u64, ApiError> {
 }
 
 /// Turns an upstream error whose message contains one of `needles` into a 409.
+/// Checks that the miner has sector `n` (404 otherwise), then asks it to do `method` to it; the miner does the work
+/// later, so the answer is a 202 pointing at the sector.
+async fn act_on_sector(
+    state: &AppState,
+    caller: &Caller,
+    n: u64,
+    method: &str,
+) -> Result<HttpResponse, ApiError> {
+    sector_head(state, caller, n, false).await?;
+    state
+        .miner
+        .call_raw(caller, method, json!([n]))
+        .await
+        .map_err(|e| not_found_sector(e, n))?;
+    Ok(accepted(
+        Some(&sector_location(n)),
+        &MinerSectorNumber { sector_id: n },
+    ))
+}
+
 fn conflict_when(e: ApiError, needles: &[&str]) -> ApiError {
     let hit = e.rpc.as_ref().is_some_and(|r| {
         let m = r.message.to_ascii_lowercase();
@@ -1233,16 +1253,7 @@ pub async fn delete_miner_sector(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let n = sector_number("number", &path)?;
-    sector_head(&state, &auth.caller, n, false).await?;
-    state
-        .miner
-        .call_raw(&auth.caller, "Filecoin.SectorRemove", json!([n]))
-        .await
-        .map_err(|e| not_found_sector(e, n))?;
-    Ok(accepted(
-        Some(&sector_location(n)),
-        &MinerSectorNumber { sector_id: n },
-    ))
+    act_on_sector(&state, &auth.caller, n, "Filecoin.SectorRemove").await
 }
 
 /// Terminate a sector.
@@ -1267,16 +1278,7 @@ pub async fn terminate_miner_sector(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let n = sector_number("number", &path)?;
-    sector_head(&state, &auth.caller, n, false).await?;
-    state
-        .miner
-        .call_raw(&auth.caller, "Filecoin.SectorTerminate", json!([n]))
-        .await
-        .map_err(|e| not_found_sector(e, n))?;
-    Ok(accepted(
-        Some(&sector_location(n)),
-        &MinerSectorNumber { sector_id: n },
-    ))
+    act_on_sector(&state, &auth.caller, n, "Filecoin.SectorTerminate").await
 }
 
 /// Force a sector's state.
@@ -1469,16 +1471,7 @@ pub async fn unseal_miner_sector(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let n = sector_number("number", &path)?;
-    sector_head(&state, &auth.caller, n, false).await?;
-    state
-        .miner
-        .call_raw(&auth.caller, "Filecoin.SectorUnseal", json!([n]))
-        .await
-        .map_err(|e| not_found_sector(e, n))?;
-    Ok(accepted(
-        Some(&sector_location(n)),
-        &MinerSectorNumber { sector_id: n },
-    ))
+    act_on_sector(&state, &auth.caller, n, "Filecoin.SectorUnseal").await
 }
 
 /// Unseal a piece of a sector.
