@@ -53,7 +53,10 @@ pub struct Network {
 /// (`Filecoin.StateNetworkVersion`).
 #[utoipa::path(
     tag = "Node",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(
+        ("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"])),
+        ("x-lotus-serves" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion"]))
+    ),
     params(params::AtTipset),
     responses((status = 200, description = "The network", body = Network)),
     security(("lotus_token" = ["read"]))
