@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use actix_web::HttpResponse;
 use base64::Engine;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -143,6 +144,36 @@ impl Page {
                 }),
         }
     }
+}
+
+/// A keyset cursor: the last key of the previous page and the fingerprint of its list. A page that starts after
+/// a key stays right when entries come or go between requests (for lists not read at a tipset, such as the miner's).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct After<K> {
+    /// The last key of the previous page.
+    a: K,
+    /// The fingerprint of the list and its filter.
+    f: u64,
+}
+
+/// Makes the keyset cursor of a page that ended with `key`.
+pub fn encode_after<K: Serialize>(key: &K, print: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&After { a: key, f: print }).expect("cursors serialize"))
+}
+
+/// The key a keyset cursor continues after, when it was issued for the list `print` stands for.
+pub fn decode_after<K: DeserializeOwned>(text: &str, print: u64) -> Result<K, ApiError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    let after: After<K> =
+        serde_json::from_slice(&raw).map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    if after.f != print {
+        return Err(bad_cursor("it belongs to another list"));
+    }
+    Ok(after.a)
 }
 
 /// The fingerprint a cursor of `method` with these parameters carries (the tipset left out).

@@ -1,7 +1,7 @@
 //! The miner itself: version, actor, addresses, session, logs, tokens, backups, withdrawals, mining base, deals
 //! and proofs.
 
-use super::MinerSectorId;
+use super::{unpadded_piece_size, MinerSectorId};
 use std::collections::BTreeMap;
 
 use actix_web::{get, http::header, post, put, web, HttpResponse};
@@ -19,18 +19,11 @@ use crate::lotus::amount::Amount;
 use crate::lotus::types::{BigInt, Cid, NodeVersion, PoStProof, TipSet};
 use crate::routes::body::Body;
 use crate::routes::logs::{Alert, LogLevel, LEVELS};
+use crate::routes::messages::field_error;
 use crate::routes::page::{self, Page};
 use crate::routes::tokens::{NewToken, Token, TokenToVerify, Verification};
 use crate::routes::{accepted, accepted_empty, decode, lotus_json_uncached};
 use crate::AppState;
-
-/// A 400 naming the body field at fault.
-fn field_error(field: &str, what: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        Code::InvalidBody,
-        format!("invalid request body: field \"{field}\": {what}"),
-    )
-}
 
 /// The message of the JSON-RPC error behind `e`, in lower case; empty when the miner sent none.
 fn rpc_message(e: &ApiError) -> String {
@@ -880,17 +873,6 @@ pub struct MinerPieceInfo {
     pub piece_cid: Cid,
 }
 
-/// Checks an unpadded piece size: at least 127 bytes, 127 times a power of two.
-fn unpadded_size(size: u64) -> Result<u64, ApiError> {
-    if size < 127 || size >> size.trailing_zeros() != 127 {
-        return Err(field_error(
-            "Size",
-            format!("invalid unpadded piece size {size}: expected 127 times a power of two (127, 254, 508, 1016, 2032, ...)"),
-        ));
-    }
-    Ok(size)
-}
-
 /// Compute a piece CID.
 ///
 /// Has the miner compute the piece commitment (CommP) of data it reads from a URL, or of a piece of zeros
@@ -909,7 +891,7 @@ pub async fn compute_miner_data_cid(
     state: web::Data<AppState>,
     body: Body<MinerDataCidRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let size = unpadded_size(body.size)?;
+    let size = unpadded_piece_size("Size", body.size)?;
     let reader = match (&body.url, body.zeros) {
         (Some(text), None | Some(false)) => {
             let url = url::Url::parse(text.trim())

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -52,4 +52,28 @@ pub fn sector_number(name: &str, value: &str) -> Result<u64, ApiError> {
                  (parameter {name})"
             ))
         })
+}
+
+/// Gives a Lotus error whose message contains one of `rules`' phrases the code beside it.
+pub fn remap(mut e: ApiError, rules: &[(&str, Code)]) -> ApiError {
+    if let Some(rpc) = &e.rpc {
+        let msg = rpc.message.to_ascii_lowercase();
+        if let Some((_, code)) = rules.iter().find(|(phrase, _)| msg.contains(phrase)) {
+            e.code = *code;
+        }
+    }
+    e
+}
+
+/// Checks an unpadded piece size given in body field `field`: 127 times a power of two bytes.
+pub fn unpadded_piece_size(field: &str, size: u64) -> Result<u64, ApiError> {
+    if size < 127 || size >> size.trailing_zeros() != 127 {
+        return Err(crate::routes::messages::field_error(
+            field,
+            format!(
+                "invalid unpadded piece size {size}: expected 127 times a power of two (127, 254, 508, 1016, 2032, ...)"
+            ),
+        ));
+    }
+    Ok(size)
 }

@@ -2,7 +2,7 @@
 //! upgrades, unsealing, fault recovery, the pre-commit / commit / termination batches, sector number reservations,
 //! adding deal pieces, and the sealing delays.
 
-use super::{sector_number, MinerSectorId};
+use super::{remap, sector_number, unpadded_piece_size, MinerSectorId};
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
@@ -17,8 +17,9 @@ use crate::auth::{Admin, Caller, MinerAuthorized, Read, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::Cid;
 use crate::routes::body::Body;
+use crate::routes::messages::field_error;
 use crate::routes::miners::BitField;
-use crate::routes::page::{list_fingerprint, Page};
+use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted, accepted_empty, created, no_content};
 use crate::AppState;
 
@@ -551,27 +552,6 @@ fn unknown_state_detail(state: &str) -> String {
     )
 }
 
-fn body_error(field: &str, detail: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        Code::InvalidBody,
-        format!("invalid request body: field \"{field}\": {detail}"),
-    )
-}
-
-/// Checks an unpadded piece size: 127 × 2^k bytes.
-fn unpadded_piece_size(field: &str, size: u64) -> Result<u64, ApiError> {
-    let ok = size >= 127 && size.is_multiple_of(127) && (size / 127).is_power_of_two();
-    if ok {
-        Ok(size)
-    } else {
-        Err(body_error(
-            field,
-            format!("invalid unpadded piece size {size}: expected 127 × 2^k bytes, e.g. 127, 254, 1016, 2032"),
-        ))
-    }
-}
-
-/// Turns an upstream error whose message contains one of `needles` into a 409.
 /// Checks that the miner has sector `n` (404 otherwise), then asks it to do `method` to it; the miner does the work
 /// later, so the answer is a 202 pointing at the sector.
 async fn act_on_sector(
@@ -590,20 +570,6 @@ async fn act_on_sector(
         Some(&sector_location(n)),
         &MinerSectorNumber { sector_id: n },
     ))
-}
-
-fn conflict_when(e: ApiError, needles: &[&str]) -> ApiError {
-    let hit = e.rpc.as_ref().is_some_and(|r| {
-        let m = r.message.to_ascii_lowercase();
-        needles.iter().any(|n| m.contains(n))
-    });
-    if hit {
-        let mut c = ApiError::new(Code::Conflict, e.detail.clone());
-        c.rpc = e.rpc;
-        c
-    } else {
-        e
-    }
 }
 
 /// The part of a sector's status the routes look at.
@@ -653,38 +619,6 @@ fn state_conflict(n: u64, state: &str, what: &str, allowed: &[&str]) -> ApiError
 // Keyset cursors: a page starts after the last key of the previous one, so entries added or removed between pages
 // never make another entry show twice or not at all.
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct After {
-    /// The last key of the previous page.
-    a: u64,
-    /// The fingerprint of the list and its filter.
-    f: u64,
-}
-
-fn bad_cursor(detail: &str) -> ApiError {
-    ApiError::invalid_parameter(format!(
-        "invalid cursor: {detail}; give the next_cursor of the previous page unchanged, with the same other parameters"
-    ))
-}
-
-fn encode_after(after: u64, print: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&After { a: after, f: print }).expect("cursors serialize"))
-}
-
-fn decode_after(text: &str, print: u64) -> Result<u64, ApiError> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
-    let after: After =
-        serde_json::from_slice(&raw).map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
-    if after.f != print {
-        return Err(bad_cursor("it belongs to another list"));
-    }
-    Ok(after.a)
-}
-
 /// One page of `entries` (sorted by key, keys unique): the page, the next cursor and the total.
 fn keyset_page<T>(
     entries: Vec<(u64, T)>,
@@ -695,7 +629,7 @@ fn keyset_page<T>(
     let after = page
         .cursor
         .as_deref()
-        .map(|c| decode_after(c, print))
+        .map(|c| decode_after::<u64>(c, print))
         .transpose()?;
     let total = entries.len();
     let mut rest = entries
@@ -714,7 +648,7 @@ fn keyset_page<T>(
         }
     }
     let next = match (rest.peek(), last) {
-        (Some(_), Some(k)) => Some(encode_after(k, print)),
+        (Some(_), Some(k)) => Some(encode_after(&k, print)),
         _ => None,
     };
     Ok((items, next, total))
@@ -843,15 +777,15 @@ pub fn format_duration(ns: i64) -> String {
 
 fn duration_field(v: &Value) -> Result<i64, ApiError> {
     let ns = match v {
-        Value::String(s) => parse_duration(s).map_err(|e| body_error("Duration", e))?,
+        Value::String(s) => parse_duration(s).map_err(|e| field_error("Duration", e))?,
         Value::Number(n) => n.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
-            body_error(
+            field_error(
                 "Duration",
                 format!("invalid duration {n}: expected a non-negative integer of nanoseconds"),
             )
         })?,
         other => {
-            return Err(body_error(
+            return Err(field_error(
                 "Duration",
                 format!("invalid duration {other}: expected Go duration text such as \"1h30m\" or an integer of nanoseconds"),
             ))
@@ -911,7 +845,7 @@ pub async fn list_miner_managed_sectors(
     page.limit()?;
     let print = list_fingerprint("Filecoin.SectorsList", &json!(states));
     if let Some(c) = &page.cursor {
-        decode_after(c, print)?;
+        decode_after::<u64>(c, print)?;
     }
     let caller = &auth.caller;
     let (items, next_cursor, total) = if states.is_empty() {
@@ -1020,7 +954,7 @@ pub async fn list_miner_sector_refs(
     page.limit()?;
     let print = list_fingerprint("Filecoin.SectorsRefs", &json!([]));
     if let Some(c) = &page.cursor {
-        decode_after(c, print)?;
+        decode_after::<u64>(c, print)?;
     }
     let refs: Option<BTreeMap<String, Option<Vec<MinerSealedRef>>>> = state
         .miner
@@ -1113,10 +1047,10 @@ pub async fn declare_miner_sector_recoveries(
 
 fn distinct_sectors(field: &str, sectors: &[u64]) -> Result<Vec<u64>, ApiError> {
     if sectors.is_empty() {
-        return Err(body_error(field, "expected at least one sector number"));
+        return Err(field_error(field, "expected at least one sector number"));
     }
     if sectors.len() > MAX_SECTORS_PER_REQUEST {
-        return Err(body_error(
+        return Err(field_error(
             field,
             format!(
                 "{} sector numbers: at most {MAX_SECTORS_PER_REQUEST} per request",
@@ -1127,7 +1061,7 @@ fn distinct_sectors(field: &str, sectors: &[u64]) -> Result<Vec<u64>, ApiError> 
     let mut seen = std::collections::HashSet::new();
     for n in sectors {
         if !seen.insert(*n) {
-            return Err(body_error(field, format!("sector {n} is listed twice")));
+            return Err(field_error(field, format!("sector {n} is listed twice")));
         }
     }
     Ok(sectors.to_vec())
@@ -1158,7 +1092,7 @@ pub async fn receive_miner_sector(
 ) -> Result<HttpResponse, ApiError> {
     let meta = body.into_inner();
     if !known_state(&meta.state) {
-        return Err(body_error("State", unknown_state_detail(&meta.state)));
+        return Err(field_error("State", unknown_state_detail(&meta.state)));
     }
     let n = meta.sector.number;
     state
@@ -1172,14 +1106,14 @@ pub async fn receive_miner_sector(
                 .as_ref()
                 .is_some_and(|r| r.message.contains("wrong actor"));
             if wrong_miner {
-                let mut bad = body_error(
+                let mut bad = field_error(
                     "Sector.Miner",
                     "the sector belongs to another miner actor than this miner's (GET /v1/miner/info)",
                 );
                 bad.rpc = e.rpc;
                 bad
             } else {
-                conflict_when(e, &["already exists"])
+                remap(e, &[("already exists", Code::Conflict)])
             }
         })?;
     Ok(created(
@@ -1308,7 +1242,7 @@ pub async fn put_miner_sector_state(
     let n = sector_number("number", &path)?;
     let wanted = body.into_inner();
     if !known_state(&wanted.state) {
-        return Err(body_error("State", unknown_state_detail(&wanted.state)));
+        return Err(field_error("State", unknown_state_detail(&wanted.state)));
     }
     sector_head(&state, &auth.caller, n, false).await?;
     state
@@ -1359,7 +1293,15 @@ pub async fn mark_miner_sector_for_upgrade(
             json!([n, true]),
         )
         .await
-        .map_err(|e| conflict_when(not_found_sector(e, n), &["can't mark", "not in the"]))?;
+        .map_err(|e| {
+            remap(
+                not_found_sector(e, n),
+                &[
+                    ("can't mark", Code::Conflict),
+                    ("not in the", Code::Conflict),
+                ],
+            )
+        })?;
     Ok(accepted(
         Some(&sector_location(n)),
         &MinerSectorNumber { sector_id: n },
@@ -1504,16 +1446,16 @@ pub async fn unseal_miner_sector_piece(
     if let Some(r) = &req.randomness {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(r)
-            .map_err(|e| body_error("Randomness", format!("invalid base64: {e}")))?;
+            .map_err(|e| field_error("Randomness", format!("invalid base64: {e}")))?;
         if bytes.len() != 32 {
-            return Err(body_error(
+            return Err(field_error(
                 "Randomness",
                 format!("expected 32 bytes of randomness, got {}", bytes.len()),
             ));
         }
     }
     if let Some(c) = &req.comm_d {
-        crate::lotus::address::parse_cid(&c.root).map_err(|e| body_error("CommD./", e))?;
+        crate::lotus::address::parse_cid(&c.root).map_err(|e| field_error("CommD./", e))?;
     }
     let head = sector_head(&state, &auth.caller, n, false).await?;
     let actor: String = state
@@ -1718,7 +1660,7 @@ fn reservation_name(name: &str, field: Option<&str>) -> Result<(), ApiError> {
     let what =
         format!("invalid reservation name \"{name}\": expected letters, digits, '_' and '-' only");
     Err(match field {
-        Some(f) => body_error(f, what),
+        Some(f) => field_error(f, what),
         None => ApiError::invalid_parameter(format!("{what} (parameter name)")),
     })
 }
@@ -1822,13 +1764,13 @@ pub async fn create_miner_sector_number_reservation(
         }
         (Some(c), None) => {
             if req.force.is_some() {
-                return Err(body_error(
+                return Err(field_error(
                     "Force",
                     "only with \"Sectors\": a count reserves free numbers, which never collide",
                 ));
             }
             if c == 0 || c as usize > MAX_SECTORS_PER_REQUEST {
-                return Err(body_error(
+                return Err(field_error(
                     "Count",
                     format!("invalid count {c}: expected 1 to {MAX_SECTORS_PER_REQUEST}"),
                 ));
@@ -1855,7 +1797,10 @@ pub async fn create_miner_sector_number_reservation(
             ),
         ));
     }
-    let conflicts = &["already exists", "colliding"];
+    let conflicts = &[
+        ("already exists", Code::Conflict),
+        ("colliding", Code::Conflict),
+    ];
     let sectors = match ask {
         Ask::Count(c) => state
             .miner
@@ -1865,7 +1810,7 @@ pub async fn create_miner_sector_number_reservation(
                 json!([req.name, c]),
             )
             .await
-            .map_err(|e| conflict_when(e, conflicts))?,
+            .map_err(|e| remap(e, conflicts))?,
         Ask::Sectors(list, force) => {
             let bits = BitField::from_numbers(&list);
             state
@@ -1876,7 +1821,7 @@ pub async fn create_miner_sector_number_reservation(
                     json!([req.name, bits, force]),
                 )
                 .await
-                .map_err(|e| conflict_when(e, conflicts))?;
+                .map_err(|e| remap(e, conflicts))?;
             bits
         }
     };
@@ -1969,7 +1914,7 @@ pub async fn add_miner_piece(
     match req.data.r#type.as_str() {
         "null" => {
             let n = req.data.info.trim().parse::<u64>().map_err(|_| {
-                body_error(
+                field_error(
                     "Data.Info",
                     format!(
                         "invalid byte count \"{}\": a null reader's Info is its length in bytes",
@@ -1978,7 +1923,7 @@ pub async fn add_miner_piece(
                 )
             })?;
             if n != size {
-                return Err(body_error(
+                return Err(field_error(
                     "Data.Info",
                     format!("{n} bytes of zeros for a piece of {size} bytes: they must be equal"),
                 ));
@@ -1986,30 +1931,30 @@ pub async fn add_miner_piece(
         }
         "http" => {
             let url = url::Url::parse(req.data.info.trim()).map_err(|e| {
-                body_error("Data.Info", format!("invalid URL \"{}\": {e}", req.data.info))
+                field_error("Data.Info", format!("invalid URL \"{}\": {e}", req.data.info))
             })?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(body_error(
+                return Err(field_error(
                     "Data.Info",
                     format!("invalid URL \"{url}\": expected an http or https URL"),
                 ));
             }
         }
         "push" => {
-            return Err(body_error(
+            return Err(field_error(
                 "Data.Type",
                 "push streams need a client of the miner's own: give the data as {\"Type\": \"http\", \"Info\": \"<URL>\"}",
             ))
         }
         other => {
-            return Err(body_error(
+            return Err(field_error(
                 "Data.Type",
                 format!("unknown data type \"{other}\": expected null or http"),
             ))
         }
     }
     if !req.deal.is_object() {
-        return Err(body_error(
+        return Err(field_error(
             "Deal",
             "expected an object (piece.PieceDealInfo)",
         ));
@@ -2237,9 +2182,9 @@ mod tests {
             }
         }
         assert_eq!(seen, (0..25).map(|n| n * 2).collect::<Vec<_>>());
-        let other = encode_after(3, 8);
-        assert!(decode_after(&other, print).is_err());
-        assert!(decode_after("!!", print).is_err());
+        let other = encode_after(&3u64, 8);
+        assert!(decode_after::<u64>(&other, print).is_err());
+        assert!(decode_after::<u64>("!!", print).is_err());
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! The miner's storage: its storage paths (local and attached), where sector files are, where new ones would go,
 //! and the locks on sector files.
 
-use super::{sector_number, MinerSectorId};
+use super::{remap, sector_number, MinerSectorId};
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +14,7 @@ use crate::auth::{Admin, Caller, MinerAuthorized, Read};
 use crate::error::{ApiError, Code};
 use crate::routes::body::Body;
 use crate::routes::messages::field_error;
-use crate::routes::page::{list_fingerprint, Page};
+use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted_empty, created, lotus_json_uncached, no_content};
 use crate::AppState;
 
@@ -198,39 +197,14 @@ async fn miner_sector_size(state: &AppState, caller: &Caller) -> Result<u64, Api
         .await
 }
 
-/// Gives a Lotus error whose message contains one of `rules`' phrases the code beside it.
-pub fn remap(mut e: ApiError, rules: &[(&str, Code)]) -> ApiError {
-    if let Some(rpc) = &e.rpc {
-        let msg = rpc.message.to_ascii_lowercase();
-        if let Some((_, code)) = rules.iter().find(|(phrase, _)| msg.contains(phrase)) {
-            e.code = *code;
-        }
-    }
-    e
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Pages of lists the miner returns whole, ordered by a key
-
-/// What a cursor of a keyed list carries: the last key given and the list's fingerprint.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyCursor {
-    a: String,
-    f: u64,
-}
 
 /// The part of a sorted list of keys that a page covers.
 pub struct Window {
     pub start: usize,
     pub end: usize,
     pub next_cursor: Option<String>,
-}
-
-fn bad_cursor(detail: &str) -> ApiError {
-    ApiError::invalid_parameter(format!(
-        "invalid cursor: {detail}; give the next_cursor of the previous page unchanged, with the same other parameters"
-    ))
 }
 
 /// Selects the page of `keys` (sorted ascending) that `page` asks for. The cursor names the last key given, so a
@@ -246,26 +220,12 @@ pub fn window(
     let start = match &page.cursor {
         None => 0,
         Some(text) => {
-            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(text.trim())
-                .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
-            let cursor: KeyCursor = serde_json::from_slice(&raw)
-                .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
-            if cursor.f != print {
-                return Err(bad_cursor("it belongs to another list"));
-            }
-            keys.partition_point(|k| k.as_str() <= cursor.a.as_str())
+            let after: String = decode_after(text, print)?;
+            keys.partition_point(|k| k.as_str() <= after.as_str())
         }
     };
     let end = (start + limit).min(keys.len());
-    let next_cursor = (end < keys.len()).then(|| {
-        let cursor = KeyCursor {
-            a: keys[end - 1].clone(),
-            f: print,
-        };
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(serde_json::to_vec(&cursor).expect("cursors serialize"))
-    });
+    let next_cursor = (end < keys.len()).then(|| encode_after(&keys[end - 1], print));
     Ok(Window {
         start,
         end,

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::storage::{no_store, page_response, remap, uuid_param, window};
-use super::{sector_number, MinerSectorId};
+use super::storage::{no_store, page_response, uuid_param, window};
+use super::{remap, sector_number, MinerSectorId};
 use crate::auth::{Admin, Caller, MinerAuthorized};
 use crate::error::{ApiError, Code};
 use crate::routes::body::Body;
