@@ -268,6 +268,11 @@ impl Client {
         self.opts.url.as_ref()
     }
 
+    /// The upstream's name (`node`, `miner`).
+    pub fn name(&self) -> &'static str {
+        self.opts.name
+    }
+
     pub fn timeout(&self) -> Duration {
         self.opts.timeout
     }

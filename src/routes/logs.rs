@@ -84,27 +84,8 @@ pub async fn put_log_level(
     body: Body<LogLevel>,
 ) -> Result<HttpResponse, ApiError> {
     let subsystem = path.into_inner();
-    if subsystem != "*"
-        && (subsystem.is_empty()
-            || !subsystem
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_./-".contains(&b)))
-    {
-        return Err(ApiError::invalid_parameter(format!(
-            "invalid subsystem \"{subsystem}\": expected a subsystem name or *"
-        )));
-    }
-    let level = body.level.trim().to_ascii_lowercase();
-    if !LEVELS.contains(&level.as_str()) {
-        return Err(ApiError::new(
-            crate::error::Code::InvalidBody,
-            format!(
-                "invalid request body: field \"Level\": unknown level \"{}\": expected one of {}",
-                body.level,
-                LEVELS.join(", ")
-            ),
-        ));
-    }
+    subsystem_param(&subsystem)?;
+    let level = level_field(&body.level)?;
     state
         .node
         .call_raw(
@@ -114,6 +95,38 @@ pub async fn put_log_level(
         )
         .await?;
     Ok(super::no_content())
+}
+
+/// Checks a log subsystem named in the path: a subsystem's name, or `*` for all of them.
+pub fn subsystem_param(subsystem: &str) -> Result<(), ApiError> {
+    let name_like = !subsystem.is_empty()
+        && subsystem.len() <= 256
+        && subsystem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./-".contains(&b));
+    if subsystem == "*" || name_like {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_parameter(format!(
+            "invalid subsystem \"{subsystem}\": expected a subsystem name (letters, digits, _ . / -) or *"
+        )))
+    }
+}
+
+/// The level a body asks for, in lower case, when it is one of [`LEVELS`].
+pub fn level_field(level: &str) -> Result<String, ApiError> {
+    let lower = level.trim().to_ascii_lowercase();
+    if LEVELS.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(super::messages::field_error(
+            "Level",
+            format!(
+                "unknown level \"{level}\": expected one of {}",
+                LEVELS.join(", ")
+            ),
+        ))
+    }
 }
 
 /// The node's alerts.

@@ -1,4 +1,5 @@
-//! API tokens of the node: creating them with chosen permissions and checking what a token allows.
+//! API tokens of the node: creating them with chosen permissions and checking what a token allows. The miner's
+//! token routes do the same with the miner.
 
 use actix_web::{http::header, post, web, HttpResponse};
 use base64::Engine;
@@ -8,8 +9,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use crate::auth::{Admin, Authorized, Perm, Read};
+use super::messages::field_error;
+use crate::auth::{Admin, Authorized, Caller, Perm, Read};
 use crate::error::{ApiError, Code};
+use crate::upstream::Client;
 use crate::AppState;
 
 /// The permissions a new token grants.
@@ -40,19 +43,14 @@ pub struct Token {
 /// Checks the permissions a request asks for, keeping their order and dropping repeats.
 fn permissions(asked: &[String]) -> Result<Vec<String>, ApiError> {
     if asked.is_empty() {
-        return Err(ApiError::new(
-            Code::InvalidBody,
-            "invalid request body: field \"Permissions\": give at least one permission",
-        ));
+        return Err(field_error("Permissions", "give at least one permission"));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, name) in asked.iter().enumerate() {
         let perm: Perm = name.trim().parse().map_err(|_| {
-            ApiError::new(
-                Code::InvalidBody,
-                format!(
-                    "invalid request body: field \"Permissions[{i}]\": unknown permission \"{name}\": expected read, write, sign or admin"
-                ),
+            field_error(
+                &format!("Permissions[{i}]"),
+                format!("unknown permission \"{name}\": expected read, write, sign or admin"),
             )
         })?;
         let name = perm.as_str().to_owned();
@@ -61,6 +59,74 @@ fn permissions(asked: &[String]) -> Result<Vec<String>, ApiError> {
         }
     }
     Ok(out)
+}
+
+/// Has `upstream` (the node or the miner) mint a token granting the permissions asked for: the 201 of both
+/// token-creating routes.
+pub async fn create_token(
+    upstream: &Client,
+    caller: &Caller,
+    asked: &[String],
+) -> Result<HttpResponse, ApiError> {
+    let perms = permissions(asked)?;
+    let raw: String = upstream
+        .call(caller, "Filecoin.AuthNew", json!([perms]))
+        .await?;
+    // Lotus returns the token as bytes, which JSON carries as base64.
+    let token = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::UpstreamBadResponse,
+                format!(
+                    "the Lotus {}'s reply to Filecoin.AuthNew is not a base64 token",
+                    upstream.name()
+                ),
+            )
+        })?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(Token {
+            token,
+            permissions: perms,
+        }))
+}
+
+/// What `upstream` (the node or the miner) says `token` allows: the answer of both token-verifying routes. A token
+/// it refuses is `Valid: false` with its reason.
+pub async fn verify_token(
+    upstream: &Client,
+    caller: &Caller,
+    token: &str,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 8192 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(field_error(
+            "Token",
+            "expected a JWT (printable ASCII, at most 8192 characters)",
+        ));
+    }
+    let verification = match upstream
+        .call::<Vec<String>, _>(caller, "Filecoin.AuthVerify", json!([token]))
+        .await
+    {
+        Ok(permissions) => Verification {
+            valid: true,
+            permissions,
+            reason: None,
+        },
+        Err(e) if e.code == Code::UpstreamError => Verification {
+            valid: false,
+            permissions: Vec::new(),
+            reason: Some(e.rpc.map(|r| r.message).unwrap_or(e.detail)),
+        },
+        Err(e) => return Err(e),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(verification))
 }
 
 /// Creates a token.
@@ -80,28 +146,7 @@ pub async fn create_auth_token(
     state: web::Data<AppState>,
     body: Body<NewToken>,
 ) -> Result<HttpResponse, ApiError> {
-    let perms = permissions(&body.permissions)?;
-    let raw: String = state
-        .node
-        .call(&auth.caller, "Filecoin.AuthNew", json!([perms]))
-        .await?;
-    // Lotus returns the token as bytes, which JSON carries as base64.
-    let token = base64::engine::general_purpose::STANDARD
-        .decode(raw.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                Code::UpstreamBadResponse,
-                "the Lotus node's reply to Filecoin.AuthNew is not a base64 token",
-            )
-        })?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(Token {
-            token,
-            permissions: perms,
-        }))
+    create_token(&state.node, &auth.caller, &body.permissions).await
 }
 
 /// A token to check.
@@ -146,33 +191,7 @@ pub async fn verify_auth_token(
     state: web::Data<AppState>,
     body: Body<TokenToVerify>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body.token.trim();
-    if token.is_empty() || token.len() > 8192 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
-            Code::InvalidBody,
-            "invalid request body: field \"Token\": expected a JWT (printable ASCII, at most 8192 characters)",
-        ));
-    }
-    let verification = match state
-        .node
-        .call::<Vec<String>, _>(&auth.caller, "Filecoin.AuthVerify", json!([token]))
-        .await
-    {
-        Ok(permissions) => Verification {
-            valid: true,
-            permissions,
-            reason: None,
-        },
-        Err(e) if e.code == Code::UpstreamError => Verification {
-            valid: false,
-            permissions: Vec::new(),
-            reason: Some(e.rpc.map(|r| r.message).unwrap_or(e.detail)),
-        },
-        Err(e) => return Err(e),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(verification))
+    verify_token(&state.node, &auth.caller, &body.token).await
 }
 
 /// Registers the token routes.

@@ -12,16 +12,16 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Admin, MinerAuthorized, Perm, Read, Write};
+use crate::auth::{Admin, MinerAuthorized, Read, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::address::{cid_from_digest, parse_cid};
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{BigInt, Cid, NodeVersion, PoStProof, TipSet};
 use crate::routes::body::Body;
-use crate::routes::logs::{Alert, LogLevel, LEVELS};
+use crate::routes::logs::{self, Alert, LogLevel};
 use crate::routes::messages::field_error;
 use crate::routes::page::{self, Page};
-use crate::routes::tokens::{NewToken, Token, TokenToVerify, Verification};
+use crate::routes::tokens::{self, NewToken, Token, TokenToVerify, Verification};
 use crate::routes::{accepted, accepted_empty, decode, lotus_json_uncached};
 use crate::AppState;
 
@@ -275,27 +275,6 @@ pub async fn shutdown_miner(
     Ok(accepted_empty())
 }
 
-/// Checks the permissions a token is asked for, keeping their order and dropping repeats.
-fn token_permissions(asked: &[String]) -> Result<Vec<String>, ApiError> {
-    if asked.is_empty() {
-        return Err(field_error("Permissions", "give at least one permission"));
-    }
-    let mut out: Vec<String> = Vec::new();
-    for (i, name) in asked.iter().enumerate() {
-        let perm: Perm = name.trim().parse().map_err(|_| {
-            field_error(
-                &format!("Permissions[{i}]"),
-                format!("unknown permission \"{name}\": expected read, write, sign or admin"),
-            )
-        })?;
-        let name = perm.as_str().to_owned();
-        if !out.contains(&name) {
-            out.push(name);
-        }
-    }
-    Ok(out)
-}
-
 /// Create a miner token.
 ///
 /// Has the miner mint a token of its own, granting the permissions asked for (`Filecoin.AuthNew` on the miner).
@@ -314,28 +293,7 @@ pub async fn create_miner_auth_token(
     state: web::Data<AppState>,
     body: Body<NewToken>,
 ) -> Result<HttpResponse, ApiError> {
-    let perms = token_permissions(&body.permissions)?;
-    let raw: String = state
-        .miner
-        .call(&auth.caller, "Filecoin.AuthNew", json!([perms]))
-        .await?;
-    // Lotus returns the token as bytes, which JSON carries as base64.
-    let token = base64::engine::general_purpose::STANDARD
-        .decode(raw.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                Code::UpstreamBadResponse,
-                "the Lotus miner's reply to Filecoin.AuthNew is not a base64 token",
-            )
-        })?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(Token {
-            token,
-            permissions: perms,
-        }))
+    tokens::create_token(&state.miner, &auth.caller, &body.permissions).await
 }
 
 /// Verify a miner token.
@@ -355,33 +313,7 @@ pub async fn verify_miner_auth_token(
     state: web::Data<AppState>,
     body: Body<TokenToVerify>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body.token.trim();
-    if token.is_empty() || token.len() > 8192 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(field_error(
-            "Token",
-            "expected a JWT (printable ASCII, at most 8192 characters)",
-        ));
-    }
-    let verification = match state
-        .miner
-        .call::<Vec<String>, _>(&auth.caller, "Filecoin.AuthVerify", json!([token]))
-        .await
-    {
-        Ok(permissions) => Verification {
-            valid: true,
-            permissions,
-            reason: None,
-        },
-        Err(e) if e.code == Code::UpstreamError => Verification {
-            valid: false,
-            permissions: Vec::new(),
-            reason: Some(e.rpc.map(|r| r.message).unwrap_or(e.detail)),
-        },
-        Err(e) => return Err(e),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(verification))
+    tokens::verify_token(&state.miner, &auth.caller, &body.token).await
 }
 
 /// The miner's log subsystems.
@@ -439,28 +371,8 @@ pub async fn put_miner_log_level(
     body: Body<LogLevel>,
 ) -> Result<HttpResponse, ApiError> {
     let subsystem = path.into_inner();
-    if subsystem != "*"
-        && (subsystem.is_empty()
-            || subsystem.len() > 256
-            || !subsystem
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_./-".contains(&b)))
-    {
-        return Err(ApiError::invalid_parameter(format!(
-            "invalid subsystem \"{subsystem}\": expected a subsystem name (letters, digits, _ . / -) or *"
-        )));
-    }
-    let level = body.level.trim().to_ascii_lowercase();
-    if !LEVELS.contains(&level.as_str()) {
-        return Err(field_error(
-            "Level",
-            format!(
-                "unknown level \"{}\": expected one of {}",
-                body.level,
-                LEVELS.join(", ")
-            ),
-        ));
-    }
+    logs::subsystem_param(&subsystem)?;
+    let level = logs::level_field(&body.level)?;
     state
         .miner
         .call_raw(
