@@ -69,9 +69,10 @@ pub struct ComputeStateOutput {
 #[schema(example = json!({"account": {"/": "bafk2bzacedudbf7fc5va57t3tmo63snmt3en4iaidv4vo3qlyacbxaa6hlx6y"}}))]
 pub struct ActorCodes(pub BTreeMap<String, Cid>);
 
-/// Method parameters decoded into JSON, in the shape the actor type defines.
+/// Method parameters decoded into JSON, in the shape the actor type defines: usually an object, `null` for a method
+/// that takes no parameters (method 0, a plain send), as Lotus answers.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(value_type = Object, example = json!({"A": 1}))]
+#[schema(value_type = Value, example = json!({"A": 1}))]
 pub struct DecodedParams(pub Value);
 
 /// An actor's balance, code and decoded state (`api.ActorState`).
