@@ -154,9 +154,11 @@ impl Secret {
     }
 
     pub fn generate() -> Self {
-        use rand::RngCore;
+        use rand::TryRng;
         let mut bytes = vec![0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the operating system's random number generator is available");
         Secret(bytes)
     }
 
@@ -224,7 +226,7 @@ impl Secret {
         let message = format!("{header}.{payload}");
         let signature = jsonwebtoken::crypto::sign(
             message.as_bytes(),
-            &EncodingKey::from_secret(&self.0),
+            &EncodingKey::from_secret(&self.0).expect("an HMAC key of any length is valid"),
             Algorithm::HS256,
         )
         .expect("HS256 signing cannot fail");
@@ -238,9 +240,9 @@ impl Secret {
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
         validation.validate_aud = false;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.0), &validation)
-                .map_err(|e| TokenError::from_jwt(&e))?;
+        let key = DecodingKey::from_secret(&self.0).map_err(|e| TokenError::from_jwt(&e))?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| TokenError::from_jwt(&e))?;
         Ok(perms_from_names(&data.claims.allow))
     }
 }

@@ -192,7 +192,7 @@ pub struct QueryRules(std::collections::HashMap<(String, actix_web::http::Method
 impl QueryRules {
     pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
         use actix_web::http::Method;
-        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{path::ParameterIn, RefOr};
         let mut rules = std::collections::HashMap::new();
         for (path, item) in &spec.paths.paths {
             for (method, op) in [
@@ -207,8 +207,10 @@ impl QueryRules {
                     .parameters
                     .iter()
                     .flatten()
-                    .filter(|p| p.parameter_in == ParameterIn::Query)
-                    .map(|p| p.name.clone())
+                    .filter_map(|p| match p {
+                        RefOr::T(p) if p.parameter_in == ParameterIn::Query => Some(p.name.clone()),
+                        _ => None,
+                    })
                     .collect();
                 rules.insert((path.clone(), method), names);
             }

@@ -122,7 +122,7 @@ fn add_problems(op: &mut Operation, path: &str) {
     for response in op.responses.responses.values_mut() {
         if let RefOr::T(response) = response {
             let is_problem = response.content.get("application/json").is_some_and(|c| {
-                matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                matches!(c, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
             });
             if is_problem {
                 if let Some(content) = response.content.shift_remove("application/json") {
@@ -234,7 +234,7 @@ pub fn finish(mut spec: OpenApi, anonymous_read: bool) -> OpenApi {
     let components = spec.components.get_or_insert_with(Default::default);
     components.security_schemes.insert(
         SECURITY_SCHEME.to_string(),
-        SecurityScheme::Http(
+        RefOr::T(SecurityScheme::Http(
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
@@ -243,7 +243,7 @@ pub fn finish(mut spec: OpenApi, anonymous_read: bool) -> OpenApi {
                      Requests without a token get the anonymous permission (read by default).",
                 ))
                 .build(),
-        ),
+        )),
     );
     components
         .schemas

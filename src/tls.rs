@@ -44,7 +44,7 @@ fn load(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
             key_file.display()
         )
     })?;
-    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
+    let signing_key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
         .map_err(|e| format!("unsupported TLS private key in {}: {e}", key_file.display()))?;
     let certified = CertifiedKey::new(certs, signing_key);
     certified.keys_match().map_err(|e| {
@@ -76,7 +76,7 @@ impl CertStore {
 
     /// The rustls configuration that serves this store's certificate.
     pub fn server_config(self: &Arc<Self>) -> Result<rustls::ServerConfig, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         Ok(rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("cannot configure TLS: {e}"))?

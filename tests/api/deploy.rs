@@ -23,11 +23,11 @@ fn pki(name: &str) -> Pki {
     ca_params
         .distinguished_name
         .push(rcgen::DnType::CommonName, format!("test CA {name}"));
-    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
     let key = KeyPair::generate().unwrap();
     let params =
         CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
     Pki {
         ca_pem: ca.pem(),
         cert_pem: cert.pem(),
@@ -37,9 +37,8 @@ fn pki(name: &str) -> Pki {
 
 fn client_trusting(ca_pem: &str) -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .tls_backend_rustls()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()])
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()

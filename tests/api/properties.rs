@@ -283,7 +283,7 @@ proptest! {
         let message = format!("{header}.{payload}");
         let mac = jsonwebtoken::crypto::sign(
             message.as_bytes(),
-            &jsonwebtoken::EncodingKey::from_secret(&secret),
+            &jsonwebtoken::EncodingKey::from_secret(&secret).unwrap(),
             jsonwebtoken::Algorithm::HS256,
         ).unwrap();
         let token = format!("{message}.{mac}");
