@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Perm, PermSet};
-use crate::upstream::{RpcError, UpstreamError};
+use crate::lotus::rpc::RpcError;
+use crate::lotus::{Perm, PermSet};
 
 macro_rules! error_codes {
     ($($variant:ident = ($code:literal, $status:literal, $title:literal, $doc:literal);)*) => {
@@ -206,7 +206,7 @@ impl ResponseError for ApiError {
 
 /// Maps a Lotus error message onto a code. Lotus has renumbered its error codes between releases, so the message
 /// decides; the number only confirms the JSON-RPC protocol errors.
-fn classify_rpc(rpc: &RpcError) -> Code {
+pub fn classify_rpc(rpc: &RpcError) -> Code {
     let msg = rpc.message.to_ascii_lowercase();
     if msg.contains("missing permission") {
         Code::UpstreamForbidden
@@ -267,40 +267,6 @@ fn classify_rpc(rpc: &RpcError) -> Code {
         Code::UpstreamUnavailable
     } else {
         Code::UpstreamError
-    }
-}
-
-impl From<UpstreamError> for ApiError {
-    fn from(e: UpstreamError) -> Self {
-        match e {
-            UpstreamError::Rpc(rpc) => {
-                let code = classify_rpc(&rpc);
-                let detail = format!("the Lotus node answered: {}", rpc.message);
-                ApiError::new(code, detail).with_rpc(&rpc)
-            }
-            UpstreamError::Unauthorized => ApiError::new(
-                Code::UpstreamAuthFailed,
-                "the Lotus node rejected the token the gateway sent (HTTP 401); check that the gateway verifies with the node's JWT secret, or its upstream token",
-            ),
-            UpstreamError::Unreachable(why) => ApiError::new(
-                Code::UpstreamUnreachable,
-                format!("cannot reach the Lotus node: {why}"),
-            ),
-            UpstreamError::Timeout(after) => ApiError::new(
-                Code::UpstreamTimeout,
-                format!("the Lotus node did not answer within {} ms", after.as_millis()),
-            ),
-            UpstreamError::Unavailable(why) => {
-                let mut err = ApiError::new(Code::UpstreamUnavailable, why);
-                err.retry_after = Some(1);
-                err
-            }
-            UpstreamError::BadResponse(why) => ApiError::new(
-                Code::UpstreamBadResponse,
-                format!("the Lotus node sent an invalid reply: {why}"),
-            ),
-            UpstreamError::NotConfigured(why) => ApiError::new(Code::UpstreamUnavailable, why),
-        }
     }
 }
 

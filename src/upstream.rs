@@ -3,6 +3,7 @@
 //! reply and a JSON-RPC error apart.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,18 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::auth::{Caller, PermSet, TokenError};
-use crate::error::{ApiError, Code};
+use crate::error::{classify_rpc, ApiError, Code};
 use crate::lotus::methods::{self, Method};
+use crate::lotus::token::TokenError;
+use crate::lotus::{Perm, PermSet};
 
-/// A JSON-RPC error object as Lotus sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RpcError {
-    pub code: i64,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
-}
+pub use crate::lotus::rpc::RpcError;
 
 /// What can go wrong calling the upstream, as the caller of the client needs to tell it apart.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -50,6 +45,56 @@ pub enum UpstreamError {
     /// This upstream is not configured.
     #[error("{0}")]
     NotConfigured(String),
+}
+
+/// The identity of a caller after authentication.
+#[derive(Clone)]
+pub struct Caller {
+    pub perms: PermSet,
+    /// The token to send upstream: the caller's own in passthrough mode, the gateway's in own mode.
+    pub upstream_token: Option<String>,
+}
+
+impl fmt::Debug for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller")
+            .field("perms", &self.perms.names())
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::Rpc(rpc) => {
+                let code = classify_rpc(&rpc);
+                let detail = format!("the Lotus node answered: {}", rpc.message);
+                ApiError::new(code, detail).with_rpc(&rpc)
+            }
+            UpstreamError::Unauthorized => ApiError::new(
+                Code::UpstreamAuthFailed,
+                "the Lotus node rejected the token the gateway sent (HTTP 401); check that the gateway verifies with the node's JWT secret, or its upstream token",
+            ),
+            UpstreamError::Unreachable(why) => ApiError::new(
+                Code::UpstreamUnreachable,
+                format!("cannot reach the Lotus node: {why}"),
+            ),
+            UpstreamError::Timeout(after) => ApiError::new(
+                Code::UpstreamTimeout,
+                format!("the Lotus node did not answer within {} ms", after.as_millis()),
+            ),
+            UpstreamError::Unavailable(why) => {
+                let mut err = ApiError::new(Code::UpstreamUnavailable, why);
+                err.retry_after = Some(1);
+                err
+            }
+            UpstreamError::BadResponse(why) => ApiError::new(
+                Code::UpstreamBadResponse,
+                format!("the Lotus node sent an invalid reply: {why}"),
+            ),
+            UpstreamError::NotConfigured(why) => ApiError::new(Code::UpstreamUnavailable, why),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -234,9 +279,7 @@ impl Client {
         immutable: bool,
     ) -> Result<Arc<str>, ApiError> {
         self.guard(caller, method)?;
-        let shareable = self
-            .method(method)
-            .is_some_and(|m| m.perm == crate::auth::Perm::Read);
+        let shareable = self.method(method).is_some_and(|m| m.perm == Perm::Read);
         if !shareable {
             let raw = self
                 .request(caller.upstream_token.as_deref(), method, params)

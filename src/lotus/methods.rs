@@ -4,7 +4,7 @@
 //! upstream client and the simulated node all read it. A test cross-checks it against the Lotus API data
 //! when that is available.
 
-use crate::auth::Perm;
+use super::perm::Perm;
 
 /// One Lotus JSON-RPC method: its full name (`Filecoin.X`), the permission Lotus requires for it and its group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,16 @@
-//! What the gateway knows of Lotus: its methods and permissions, its JSON types, its addresses and CIDs.
+//! What the gateway knows of Lotus: its methods and permissions, its tokens, its JSON types, its addresses and CIDs.
+//! The bottom of the crate: it imports nothing else of it.
 
 pub mod address;
 pub mod amount;
 pub mod methods;
+pub mod miner;
+pub mod paych;
+pub mod perm;
+pub mod rpc;
+pub mod sealing;
+pub mod token;
 pub mod types;
+pub mod verifreg;
+
+pub use perm::{Perm, PermSet};

@@ -27,8 +27,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 
-use crate::auth::{Perm, Secret};
+use crate::lotus::token::Secret;
 use crate::lotus::types::TipSet;
+use crate::lotus::Perm;
 
 use chain::Chain;
 pub use chain::{SimAccount, SimActorKind};

@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::Shared;
-use crate::auth::{Perm, PermSet};
 use crate::lotus::address::{parse_cid, Address};
 use crate::lotus::methods::{lookup, FULL_NODE};
 use crate::lotus::types::{Cid, NodeVersion};
+use crate::lotus::{Perm, PermSet};
 
 pub(super) const PARSE_ERROR: i64 = -32700;
 pub(super) const INVALID_REQUEST: i64 = -32600;

@@ -17,8 +17,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::rpc::{self, ChannelKind, Failure, Outcome};
 use super::{Shared, MAX_REQUEST_BYTES};
-use crate::auth::PermSet;
 use crate::lotus::types::TipSet;
+use crate::lotus::PermSet;
 
 /// How long the node waits for a connection to end once told to, e.g. for a close frame to be queued to a
 /// client that does not read.

@@ -15,96 +15,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Admin, Caller, MinerAuthorized, Read, Write};
 use crate::error::{ApiError, Code};
+use crate::lotus::miner::BitField;
+use crate::lotus::sealing::{SECTOR_STATES, UPGRADE_STATES};
 use crate::lotus::types::Cid;
 use crate::routes::body::Body;
 use crate::routes::messages::field_error;
-use crate::routes::miners::BitField;
 use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted, accepted_empty, created, no_content};
 use crate::AppState;
-
-/// Every state a sector of Lotus's sealing pipeline can be in (`storage/pipeline/sector_state.go`).
-pub const SECTOR_STATES: &[&str] = &[
-    "Empty",
-    "WaitDeals",
-    "Packing",
-    "AddPiece",
-    "AddPieceFailed",
-    "GetTicket",
-    "PreCommit1",
-    "PreCommit2",
-    "PreCommitting",
-    "PreCommitWait",
-    "SubmitPreCommitBatch",
-    "PreCommitBatchWait",
-    "WaitSeed",
-    "Committing",
-    "CommitFinalize",
-    "CommitFinalizeFailed",
-    "SubmitCommit",
-    "CommitWait",
-    "SubmitCommitAggregate",
-    "CommitAggregateWait",
-    "FinalizeSector",
-    "Proving",
-    "Available",
-    "ReceiveSector",
-    "FailedUnrecoverable",
-    "SealPreCommit1Failed",
-    "SealPreCommit2Failed",
-    "PreCommitFailed",
-    "ComputeProofFailed",
-    "RemoteCommitFailed",
-    "CommitFailed",
-    "PackingFailed",
-    "FinalizeFailed",
-    "DealsExpired",
-    "RecoverDealIDs",
-    "Faulty",
-    "FaultReported",
-    "FaultedFinal",
-    "Terminating",
-    "TerminateWait",
-    "TerminateFinality",
-    "TerminateFailed",
-    "Removing",
-    "RemoveFailed",
-    "Removed",
-    "SnapDealsWaitDeals",
-    "SnapDealsAddPiece",
-    "SnapDealsPacking",
-    "UpdateReplica",
-    "ProveReplicaUpdate",
-    "SubmitReplicaUpdate",
-    "WaitMutable",
-    "ReplicaUpdateWait",
-    "UpdateActivating",
-    "ReleaseSectorKey",
-    "FinalizeReplicaUpdate",
-    "SnapDealsAddPieceFailed",
-    "SnapDealsDealsExpired",
-    "SnapDealsRecoverDealIDs",
-    "ReplicaUpdateFailed",
-    "ReleaseSectorKeyFailed",
-    "FinalizeReplicaUpdateFailed",
-    "AbortUpgrade",
-];
-
-/// The states of a snap-deal upgrade in progress: the ones an upgrade can be aborted from.
-pub const UPGRADE_STATES: &[&str] = &[
-    "SnapDealsWaitDeals",
-    "SnapDealsAddPiece",
-    "SnapDealsPacking",
-    "UpdateReplica",
-    "ProveReplicaUpdate",
-    "SubmitReplicaUpdate",
-    "WaitMutable",
-    "ReplicaUpdateWait",
-    "SnapDealsAddPieceFailed",
-    "SnapDealsDealsExpired",
-    "SnapDealsRecoverDealIDs",
-    "ReplicaUpdateFailed",
-];
 
 /// The largest number of sector numbers one request may list.
 pub const MAX_SECTORS_PER_REQUEST: usize = 10_000;

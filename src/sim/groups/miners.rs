@@ -15,17 +15,17 @@ use super::super::rpc::{Failure, Params};
 use super::super::Shared;
 use super::{lock, to_json};
 use crate::lotus::address::{cid_from_digest, Address};
-use crate::lotus::types::{
-    BeaconEntry, BigInt, BlockHeader, Cid, ElectionProof, PoStProof, Signature, SignedMessage,
-    Ticket,
-};
-use crate::routes::miners::{
+use crate::lotus::miner::{
     BeneficiaryTerm, BitField, BlockMsg, DeadlineInfo, ExtendedSectorInfo, Fault, MinerInfo,
     MinerPower, MinerSectors, MiningBaseInfo, Partition, PowerClaim, SectorExpiration,
     SectorLocation, SectorOnChainInfo, SectorPreCommitInfo, SectorPreCommitOnChainInfo, DEADLINES,
     SECTOR_SIZES,
 };
-use crate::routes::verifreg::{Allocation, Claim};
+use crate::lotus::types::{
+    BeaconEntry, BigInt, BlockHeader, Cid, ElectionProof, PoStProof, Signature, SignedMessage,
+    Ticket,
+};
+use crate::lotus::verifreg::{Allocation, Claim};
 
 const FIRST_MINER: u64 = 1000;
 /// Each miner's sector count and registered seal proof (8: 32 GiB, 9: 64 GiB).

@@ -18,8 +18,8 @@ use super::super::Shared;
 use super::{lock, to_json};
 use crate::lotus::address::{cid_from_digest, Address};
 use crate::lotus::amount::Amount;
+use crate::lotus::paych::{SignedVoucher, VoucherSpec};
 use crate::lotus::types::{Cid, Message, Signature};
-use crate::routes::paych::{SignedVoucher, VoucherSpec};
 use crate::sim::SimActorKind;
 
 /// The first ID of a payment channel actor.

@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 use super::rpc::{
     error_reply, Failure, Params, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR,
 };
-use crate::auth::{Perm, PermSet, Secret};
 use crate::lotus::methods::{lookup, MINER};
+use crate::lotus::token::Secret;
+use crate::lotus::{Perm, PermSet};
 
 mod arity;
 mod info;

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::*;
-use crate::routes::miner::sectors::{SECTOR_STATES, UPGRADE_STATES};
-use crate::routes::miners::BitField;
+use crate::lotus::miner::BitField;
+use crate::lotus::sealing::{SECTOR_STATES, UPGRADE_STATES};
 
 /// The unpadded capacity of a 32 GiB sector.
 const SECTOR_CAPACITY: u64 = 34_359_738_368 / 128 * 127;
