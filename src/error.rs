@@ -204,15 +204,49 @@ impl ResponseError for ApiError {
     }
 }
 
+/// JSON-RPC's "internal error" code.
+const INTERNAL_ERROR: i64 = -32603;
+/// JSON-RPC's "parse error" code: Lotus answers it when a parameter does not decode (a bad address or CID).
+const PARSE_ERROR: i64 = -32700;
+
+/// Whether a node's message says a thing is not there, in Lotus's wording (`ipld: could not find <cid>`,
+/// `failed to find sector`, `failed to load message`) or Forest's (`can't find message`, `Entry not found in cbor
+/// store`, `Key for header not found`).
+fn is_not_found(msg: &str) -> bool {
+    msg.contains("not found")
+        || msg.contains("failed to find sector")
+        || msg.contains("failed to resolve address")
+        || msg.contains("failed to resolve")
+        || msg.contains("could not find")
+        || msg.contains("can't find")
+        || msg.contains("failed to load message")
+        || msg.contains("not due at any deadline")
+}
+
 /// Maps a Lotus error message onto a code. Lotus has renumbered its error codes between releases, so the message
 /// decides; the number only confirms the JSON-RPC protocol errors.
 pub fn classify_rpc(rpc: &RpcError) -> Code {
     let msg = rpc.message.to_ascii_lowercase();
+    // JSON-RPC's "internal error": the node failed inside (Forest reports a missing thing this way too). Whatever
+    // its wording, the caller did nothing wrong that the gateway could name, so it is never the caller's 400.
+    let internal = rpc.code == INTERNAL_ERROR;
     if msg.contains("missing permission") {
         Code::UpstreamForbidden
     } else if rpc.code == -32601 || msg.contains("method not found") {
         Code::UpstreamMethodNotFound
+    } else if msg.contains("actor not found")
+        || msg.contains("failed to find actor")
+        || msg.contains("failed to lookup the id address")
+    {
+        Code::ActorNotFound
+    } else if internal {
+        if is_not_found(&msg) {
+            Code::NotFound
+        } else {
+            Code::UpstreamError
+        }
     } else if rpc.code == -32602
+        || rpc.code == PARSE_ERROR
         || msg.contains("unmarshaling params")
         || msg.contains("invalid params")
         || msg.contains("greater than start point")
@@ -248,16 +282,9 @@ pub fn classify_rpc(rpc: &RpcError) -> Code {
         || msg.contains("gater disallows connection")
     {
         Code::Conflict
-    } else if msg.contains("actor not found") {
-        Code::ActorNotFound
     } else if msg.contains("null round") {
         Code::NullRound
-    } else if msg.contains("not found")
-        || msg.contains("failed to find sector")
-        || msg.contains("failed to resolve")
-        || msg.contains("could not find")
-        || msg.contains("ipld: could not")
-    {
+    } else if is_not_found(&msg) {
         Code::NotFound
     } else if msg.contains("not ready")
         || msg.contains("too many requests")
@@ -378,6 +405,18 @@ mod tests {
                 Code::InvalidParameter,
             ),
             (rpc(1, "unknown actor code bafk2bzaced"), Code::InvalidParameter),
+            // A node's internal failure is never the caller's 400, whatever its wording.
+            (rpc(-32603, "Unknown actor code bafk2bzaced"), Code::UpstreamError),
+            (rpc(-32603, "invalid params: height mismatch"), Code::UpstreamError),
+            // Forest reports missing things as internal errors, in its own words.
+            (rpc(-32603, "can't find message bafy2bzacea"), Code::NotFound),
+            (rpc(-32603, "Entry not found in cbor store"), Code::NotFound),
+            (rpc(-32603, "Failed to lookup the id address f0999"), Code::ActorNotFound),
+            // Both nodes, StateAccountKey of an unknown ID.
+            (rpc(1, "failed to find actor: f0999"), Code::ActorNotFound),
+            // Lotus's answer to a parameter that does not decode.
+            (rpc(-32700, "(param: *address.Address): invalid address checksum"), Code::InvalidParameter),
+            (rpc(1, "failed to load message: bafy2bzacea"), Code::NotFound),
             (
                 rpc(1, "failed to decode params for method 2 of t01001: expected value"),
                 Code::InvalidBody,

@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod settings;
+pub mod shape;
 pub mod sim;
 pub mod streams;
 pub mod tls;
@@ -211,8 +212,10 @@ pub fn app(
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
         .url("/openapi.json", spec.as_ref().clone());
     let query_rules = web::Data::new(middleware::QueryRules::from_spec(&spec));
+    let shapes = web::Data::new(shape::Shapes::from_spec(&spec));
     app.app_data(state)
         .app_data(query_rules)
+        .app_data(shapes)
         .app_data(spec)
         .app_data(web::PathConfig::default().error_handler(error::extractors::path))
         .app_data(web::QueryConfig::default().error_handler(error::extractors::query))
@@ -225,6 +228,7 @@ pub fn app(
         .service(swagger)
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(middleware::not_found))
+        .wrap(actix_web::middleware::from_fn(shape::conform))
         .wrap(actix_web::middleware::from_fn(middleware::etag))
         .wrap(actix_web::middleware::from_fn(middleware::rate_limit))
         .wrap(actix_web::middleware::from_fn(middleware::strict_query))

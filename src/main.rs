@@ -152,6 +152,7 @@ async fn demo(mut settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot start the simulated node: {e}"))?;
     let mut config = sim::SimConfig::new(secret.clone());
     config.block_time = settings.demo_block_time;
+    config.go_nulls = settings.demo_go_nulls;
     let node = sim::start(config, sim_listener)
         .await
         .map_err(|e| format!("cannot start the simulated node: {e}"))?;

@@ -139,6 +139,9 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
 [Demo]
   # lotus-rest demo: how often the simulated node produces an epoch.
   BlockTime = "5s"
+  # lotus-rest demo: the simulated node answers as a node written in Go does (Lotus): empty lists, maps and byte
+  # strings as null. The gateway's answers keep the shapes its spec promises either way.
+  GoNulls = true
 "#;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,6 +250,7 @@ struct RawChain {
 #[serde(deny_unknown_fields)]
 struct RawDemo {
     blocktime: String,
+    gonulls: bool,
 }
 
 /// Where the secret for verifying tokens comes from.
@@ -301,6 +305,8 @@ pub struct Settings {
     pub verify_cache_ttl: Duration,
     pub address_network: Option<char>,
     pub demo_block_time: Duration,
+    /// Whether the demo's simulated node answers with Go's nulls.
+    pub demo_go_nulls: bool,
     /// Methods beyond the Lotus method table that the JSON-RPC endpoint forwards, with their permission.
     pub extra_methods: Vec<(String, Perm)>,
     pub streams: crate::streams::StreamSettings,
@@ -789,6 +795,7 @@ impl Settings {
             verify_cache_ttl: duration("[Auth] VerifyCacheTTL", &raw.auth.verifycachettl)?,
             address_network,
             demo_block_time,
+            demo_go_nulls: raw.demo.gonulls,
             extra_methods: extra_methods("[JsonRpc] ExtraMethods", &raw.jsonrpc.extramethods)?,
             streams: crate::streams::StreamSettings {
                 heartbeat: {

@@ -499,7 +499,7 @@ impl Client {
         params: P,
     ) -> Result<T, ApiError> {
         let raw = self.call_raw(caller, method, params).await?;
-        serde_json::from_str(raw.get()).map_err(|e| {
+        crate::lotus::gojson::from_str(raw.get()).map_err(|e| {
             ApiError::new(
                 Code::UpstreamBadResponse,
                 format!("the Lotus node's reply to {method} does not have the expected shape: {e}"),

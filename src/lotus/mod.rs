@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod amount;
+pub mod gojson;
 pub mod methods;
 pub mod miner;
 pub mod paych;

@@ -104,12 +104,12 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of an answer that may change at the next epoch: clients revalidate with the ETag.
 pub const MUTABLE: &str = "no-cache";
 
-/// Decodes a result the route needs to look into.
+/// Decodes a result the route needs to look into (a Go node's `null` list is the empty list).
 pub fn decode<T: serde::de::DeserializeOwned>(
     method: &str,
     body: &str,
 ) -> Result<T, crate::error::ApiError> {
-    serde_json::from_str(body).map_err(|e| {
+    crate::lotus::gojson::from_str(body).map_err(|e| {
         crate::error::ApiError::new(
             crate::error::Code::UpstreamBadResponse,
             format!("the Lotus node's reply to {method} does not have the expected shape: {e}"),

@@ -10,6 +10,7 @@
 //! Every request is recorded in a call log, and replies can be delayed on demand to exercise timeouts.
 
 mod chain;
+mod go;
 mod groups;
 pub mod miner;
 mod rpc;
@@ -58,6 +59,8 @@ pub struct SimConfig {
     pub secret: Secret,
     /// More account actors beyond the ten the chain starts with (IDs after the miners').
     pub extra_accounts: usize,
+    /// Answer the way a node written in Go does: empty lists and maps as `null`, empty byte strings as `null`.
+    pub go_nulls: bool,
 }
 
 impl SimConfig {
@@ -69,6 +72,7 @@ impl SimConfig {
             null_round_every: 7,
             secret,
             extra_accounts: 0,
+            go_nulls: false,
         }
     }
 }
@@ -113,9 +117,19 @@ pub(crate) struct Shared {
     /// The state of the method groups beyond the chain (wallet, market, payment channels…).
     #[allow(dead_code)] // read by the groups as they arrive
     groups: groups::Groups,
+    /// See [`SimConfig::go_nulls`].
+    go_nulls: bool,
 }
 
 impl Shared {
+    /// A result as this node writes it: Go-shaped when [`SimConfig::go_nulls`] says so.
+    pub(crate) fn written(&self, mut value: serde_json::Value) -> serde_json::Value {
+        if self.go_nulls {
+            go::shape(&mut value);
+        }
+        value
+    }
+
     pub(crate) fn is_stopped(&self) -> bool {
         self.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -383,6 +397,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         mpool_updates: tokio::sync::broadcast::channel(HEAD_BACKLOG).0,
         sockets: ws::Sockets::default(),
         groups: groups::Groups::default(),
+        go_nulls: config.go_nulls,
     });
 
     let data = web::Data::from(shared.clone());

@@ -406,7 +406,7 @@ pub(super) fn dispatch(shared: &Shared, perms: PermSet, request: &Value) -> Outc
     match result {
         Ok(Ok(value)) => Outcome::Reply(
             StatusCode::OK,
-            json!({"jsonrpc": "2.0", "result": value, "id": id}),
+            json!({"jsonrpc": "2.0", "result": shared.written(value), "id": id}),
         ),
         Ok(Err(kind)) => Outcome::Channel { id, kind },
         Err(failure) => Outcome::Reply(failure.status(), error_reply(id, failure)),

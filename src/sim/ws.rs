@@ -320,6 +320,7 @@ impl Channel {
 
     async fn value(&mut self, value: Value) -> Result<(), actix_ws::Closed> {
         let id = self.id;
+        let value = self.shared.written(value);
         self.send(json!({"jsonrpc": "2.0", "method": "xrpc.ch.val", "params": [id, value]}))
             .await
     }

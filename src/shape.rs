@@ -1,0 +1,342 @@
+//! Answers in the shape the spec promises, whatever the node's dialect.
+//!
+//! Lotus is written in Go, and Go's JSON writes a nil slice as `null`, a nil map as `null` and a nil byte slice as
+//! `null`: an empty list of messages arrives as `"BlsMessages": null`, a node without peers answers `null`. A REST
+//! client reads the spec instead: a field it calls an array is always an array. So every JSON answer of a documented
+//! operation is checked against the operation's response schema, once, in this middleware: where the schema says
+//! array (and not nullable) a `null` becomes `[]`, where it says map a `null` becomes `{}`, where it says a byte
+//! string (`format: byte`) a `null` becomes `""`. Fields the schema marks nullable keep their `null`.
+//!
+//! The shapes are compiled from the spec at start, per operation, keeping only the parts of a schema that can hold
+//! something to rewrite; an answer without the bytes `null` in it is passed through untouched.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::web;
+use serde_json::{Map, Value};
+
+/// What may need rewriting in a value of one schema.
+#[derive(Debug)]
+enum Shape {
+    /// An array that is never null: `null` is `[]`; its items are shaped by the inner shape, if any.
+    Array(Option<Arc<Shape>>),
+    /// A map that is never null: `null` is `{}`; its values are shaped by the inner shape, if any.
+    Map(Option<Arc<Shape>>),
+    /// A byte string that is never null: `null` is `""`.
+    Bytes,
+    /// An object some of whose fields need shaping.
+    Object(Vec<(String, Arc<Shape>)>),
+    /// A value that may be null; when it is not, it is shaped by the inner shape.
+    Nullable(Arc<Shape>),
+    /// One of several shapes: each applies where the value fits it (objects by their fields).
+    Any(Vec<Arc<Shape>>),
+}
+
+impl Shape {
+    fn apply(&self, value: &mut Value) {
+        match (self, value) {
+            (Shape::Nullable(_), Value::Null) => {}
+            (Shape::Nullable(inner), v) => inner.apply(v),
+            (Shape::Array(_), v @ Value::Null) => *v = Value::Array(Vec::new()),
+            (Shape::Array(Some(items)), Value::Array(a)) => {
+                a.iter_mut().for_each(|v| items.apply(v))
+            }
+            (Shape::Map(_), v @ Value::Null) => *v = Value::Object(Map::new()),
+            (Shape::Map(Some(values)), Value::Object(m)) => {
+                m.values_mut().for_each(|v| values.apply(v))
+            }
+            (Shape::Bytes, v @ Value::Null) => *v = Value::String(String::new()),
+            (Shape::Object(fields), Value::Object(m)) => {
+                for (name, shape) in fields {
+                    if let Some(v) = m.get_mut(name) {
+                        shape.apply(v);
+                    }
+                }
+            }
+            (Shape::Any(shapes), v) if !v.is_null() => shapes.iter().for_each(|s| s.apply(v)),
+            _ => {}
+        }
+    }
+}
+
+/// Compiles schemas (as JSON) into shapes, resolving `$ref`s once each.
+struct Compiler<'a> {
+    schemas: &'a Map<String, Value>,
+    /// Each component's shape; `None` while it is being compiled (a recursive schema) or when it has nothing to
+    /// shape.
+    done: HashMap<String, Option<Arc<Shape>>>,
+}
+
+impl Compiler<'_> {
+    fn compile(&mut self, schema: &Value) -> Option<Arc<Shape>> {
+        let obj = schema.as_object()?;
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            let name = r.strip_prefix("#/components/schemas/")?;
+            if let Some(done) = self.done.get(name) {
+                return done.clone();
+            }
+            self.done.insert(name.to_string(), None);
+            let shape = self
+                .schemas
+                .get(name)
+                .and_then(|s| self.compile(&s.clone()));
+            self.done.insert(name.to_string(), shape.clone());
+            return shape;
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(alternatives) = obj.get(key).and_then(Value::as_array) {
+                let nullable = alternatives.iter().any(is_null_schema);
+                let shapes: Vec<Arc<Shape>> = alternatives
+                    .iter()
+                    .filter(|s| !is_null_schema(s))
+                    .filter_map(|s| self.compile(s))
+                    .collect();
+                let inner = match shapes.len() {
+                    0 => return None,
+                    1 => shapes.into_iter().next()?,
+                    _ => Arc::new(Shape::Any(shapes)),
+                };
+                return Some(if nullable {
+                    Arc::new(Shape::Nullable(inner))
+                } else {
+                    inner
+                });
+            }
+        }
+        if let Some(parts) = obj.get("allOf").and_then(Value::as_array) {
+            let shapes: Vec<Arc<Shape>> = parts.iter().filter_map(|s| self.compile(s)).collect();
+            return (!shapes.is_empty()).then(|| Arc::new(Shape::Any(shapes)));
+        }
+        let (types, nullable) = match obj.get("type") {
+            Some(Value::String(t)) => (vec![t.as_str()], false),
+            Some(Value::Array(ts)) => {
+                let ts: Vec<&str> = ts.iter().filter_map(Value::as_str).collect();
+                let nullable = ts.contains(&"null");
+                (ts.into_iter().filter(|t| *t != "null").collect(), nullable)
+            }
+            _ => (Vec::new(), false),
+        };
+        let shape = match types.as_slice() {
+            ["array"] => {
+                let items = obj.get("items").and_then(|i| self.compile(i));
+                Some(Arc::new(Shape::Array(items)))
+            }
+            ["string"] if obj.get("format").and_then(Value::as_str) == Some("byte") => {
+                Some(Arc::new(Shape::Bytes))
+            }
+            ["object"] | [] => self.object(obj),
+            _ => None,
+        }?;
+        Some(if nullable {
+            Arc::new(Shape::Nullable(shape))
+        } else {
+            shape
+        })
+    }
+
+    fn object(&mut self, obj: &Map<String, Value>) -> Option<Arc<Shape>> {
+        let properties = obj.get("properties").and_then(Value::as_object);
+        let additional = obj.get("additionalProperties").filter(|a| a.is_object());
+        match (properties, additional) {
+            (Some(props), _) => {
+                let fields: Vec<(String, Arc<Shape>)> = props
+                    .iter()
+                    .filter_map(|(name, s)| self.compile(s).map(|shape| (name.clone(), shape)))
+                    .collect();
+                (!fields.is_empty()).then(|| Arc::new(Shape::Object(fields)))
+            }
+            (None, Some(values)) => Some(Arc::new(Shape::Map(self.compile(values)))),
+            (None, None) => None,
+        }
+    }
+}
+
+fn is_null_schema(s: &Value) -> bool {
+    s.get("type").and_then(Value::as_str) == Some("null")
+}
+
+/// The response shape of each documented operation, by route pattern, method and status.
+#[derive(Debug, Default)]
+pub struct Shapes(HashMap<(String, Method, u16), Arc<Shape>>);
+
+impl Shapes {
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        let spec = serde_json::to_value(spec).unwrap_or_default();
+        let empty = Map::new();
+        let schemas = spec["components"]["schemas"].as_object().unwrap_or(&empty);
+        let mut compiler = Compiler {
+            schemas,
+            done: HashMap::new(),
+        };
+        let mut shapes = HashMap::new();
+        for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+            for (verb, op) in item.as_object().into_iter().flatten() {
+                let Ok(method) = verb.to_uppercase().parse::<Method>() else {
+                    continue;
+                };
+                for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                    let Ok(status) = status.parse::<u16>() else {
+                        continue;
+                    };
+                    let schema = &response["content"]["application/json"]["schema"];
+                    if !(200..300).contains(&status) || schema.is_null() {
+                        continue;
+                    }
+                    if let Some(shape) = compiler.compile(schema) {
+                        shapes.insert((path.clone(), method.clone(), status), shape);
+                    }
+                }
+            }
+        }
+        Shapes(shapes)
+    }
+
+    /// Rewrites `body` to the shape of the operation's answer; `None` when there is nothing to rewrite.
+    pub fn conform(
+        &self,
+        pattern: &str,
+        method: &Method,
+        status: u16,
+        body: &[u8],
+    ) -> Option<Vec<u8>> {
+        let shape = self.0.get(&(pattern.to_string(), method.clone(), status))?;
+        if !contains_null(body) {
+            return None;
+        }
+        let mut value: Value = serde_json::from_slice(body).ok()?;
+        shape.apply(&mut value);
+        serde_json::to_vec(&value).ok()
+    }
+
+    /// How many operations have something to shape.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn contains_null(body: &[u8]) -> bool {
+    body.windows(4).any(|w| w == b"null")
+}
+
+/// Shapes every JSON answer of a documented operation as its schema says (see the module's documentation).
+pub async fn conform(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let key = req
+        .match_pattern()
+        .zip(req.app_data::<web::Data<Shapes>>().cloned());
+    let method = req.method().clone();
+    let res = next.call(req).await?;
+    let Some((pattern, shapes)) = key else {
+        return Ok(res.map_into_boxed_body());
+    };
+    let status = res.status().as_u16();
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json
+        || !shapes
+            .0
+            .contains_key(&(pattern.clone(), method.clone(), status))
+    {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| crate::error::ApiError::internal("cannot read the response body"))?;
+    let body = match shapes.conform(&pattern, &method, status, &bytes) {
+        Some(shaped) => {
+            head.headers_mut().remove(header::CONTENT_LENGTH);
+            BoxBody::new(shaped)
+        }
+        None => BoxBody::new(bytes),
+    };
+    Ok(ServiceResponse::new(req, head.set_body(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shapes(schema: Value, components: Value) -> Shapes {
+        let mut compiler = Compiler {
+            schemas: components.as_object().unwrap(),
+            done: HashMap::new(),
+        };
+        let mut map = HashMap::new();
+        if let Some(shape) = compiler.compile(&schema) {
+            map.insert(("/x".to_string(), Method::GET, 200), shape);
+        }
+        Shapes(map)
+    }
+
+    fn shaped(shapes: &Shapes, body: Value) -> Value {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        match shapes.conform("/x", &Method::GET, 200, &bytes) {
+            Some(b) => serde_json::from_slice(&b).unwrap(),
+            None => body,
+        }
+    }
+
+    #[test]
+    fn go_nulls_become_what_the_schema_says() {
+        let components = json!({
+            "Msgs": {"type": "object", "properties": {
+                "BlsMessages": {"type": "array", "items": {"$ref": "#/components/schemas/Msg"}},
+                "Cids": {"type": ["array", "null"], "items": {"type": "string"}},
+                "Ticket": {"oneOf": [{"$ref": "#/components/schemas/Ticket"}, {"type": "null"}]},
+                "ByKey": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}
+            }},
+            "Msg": {"type": "object", "properties": {"Params": {"type": "string", "format": "byte"},
+                "Nested": {"$ref": "#/components/schemas/Msg"}}},
+            "Ticket": {"type": "object", "properties": {"VRFProof": {"type": "string", "format": "byte"}}}
+        });
+        let s = shapes(json!({"$ref": "#/components/schemas/Msgs"}), components);
+        assert_eq!(
+            shaped(
+                &s,
+                json!({"BlsMessages": null, "Cids": null, "Ticket": null, "ByKey": null})
+            ),
+            json!({"BlsMessages": [], "Cids": null, "Ticket": null, "ByKey": {}})
+        );
+        assert_eq!(
+            shaped(
+                &s,
+                json!({"BlsMessages": [{"Params": null, "Nested": {"Params": null}}],
+                    "Ticket": {"VRFProof": null}, "ByKey": {"a": null, "b": [1]}})
+            ),
+            json!({"BlsMessages": [{"Params": "", "Nested": {"Params": ""}}],
+                "Ticket": {"VRFProof": ""}, "ByKey": {"a": [], "b": [1]}})
+        );
+    }
+
+    #[test]
+    fn a_top_level_null_list_is_an_empty_list_and_other_answers_pass_untouched() {
+        let s = shapes(
+            json!({"type": "array", "items": {"type": "string"}}),
+            json!({}),
+        );
+        assert_eq!(shaped(&s, json!(null)), json!([]));
+        let bytes = br#"["a","b"]"#;
+        assert!(s.conform("/x", &Method::GET, 200, bytes).is_none());
+        let none = shapes(json!({"type": "string"}), json!({}));
+        assert!(
+            none.is_empty(),
+            "a schema with nothing to shape compiles to nothing"
+        );
+    }
+}
