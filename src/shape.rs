@@ -35,41 +35,62 @@ enum Shape {
     Nullable(Arc<Shape>),
     /// One of several shapes: each applies where the value fits it (objects by their fields).
     Any(Vec<Arc<Shape>>),
+    /// A component schema, looked up when applied (schemas may be recursive).
+    Ref(String),
 }
 
+/// The shape of each component schema that has something to shape.
+type Components = HashMap<String, Option<Arc<Shape>>>;
+
 impl Shape {
-    fn apply(&self, value: &mut Value) {
+    fn apply(&self, value: &mut Value, components: &Components, depth: usize) {
+        // Deeper than any answer a node sends: nothing below is shaped (and no stack is at risk).
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let depth = depth + 1;
         match (self, value) {
             (Shape::Nullable(_), Value::Null) => {}
-            (Shape::Nullable(inner), v) => inner.apply(v),
+            (Shape::Nullable(inner), v) => inner.apply(v, components, depth),
             (Shape::Array(_), v @ Value::Null) => *v = Value::Array(Vec::new()),
             (Shape::Array(Some(items)), Value::Array(a)) => {
-                a.iter_mut().for_each(|v| items.apply(v))
+                a.iter_mut().for_each(|v| items.apply(v, components, depth))
             }
             (Shape::Map(_), v @ Value::Null) => *v = Value::Object(Map::new()),
-            (Shape::Map(Some(values)), Value::Object(m)) => {
-                m.values_mut().for_each(|v| values.apply(v))
-            }
+            (Shape::Map(Some(values)), Value::Object(m)) => m
+                .values_mut()
+                .for_each(|v| values.apply(v, components, depth)),
             (Shape::Bytes, v @ Value::Null) => *v = Value::String(String::new()),
             (Shape::Object(fields), Value::Object(m)) => {
                 for (name, shape) in fields {
                     if let Some(v) = m.get_mut(name) {
-                        shape.apply(v);
+                        shape.apply(v, components, depth);
                     }
                 }
             }
-            (Shape::Any(shapes), v) if !v.is_null() => shapes.iter().for_each(|s| s.apply(v)),
+            (Shape::Any(shapes), v) if !v.is_null() => {
+                shapes.iter().for_each(|s| s.apply(v, components, depth))
+            }
+            (Shape::Ref(name), v) => {
+                if let Some(Some(shape)) = components.get(name) {
+                    shape.apply(v, components, depth);
+                }
+            }
             _ => {}
         }
     }
 }
 
-/// Compiles schemas (as JSON) into shapes, resolving `$ref`s once each.
+/// How deep into an answer shapes apply.
+const MAX_DEPTH: usize = 256;
+
+/// Compiles schemas (as JSON) into shapes, each component once.
 struct Compiler<'a> {
     schemas: &'a Map<String, Value>,
-    /// Each component's shape; `None` while it is being compiled (a recursive schema) or when it has nothing to
-    /// shape.
-    done: HashMap<String, Option<Arc<Shape>>>,
+    /// Each component's shape; `None` when it has nothing to shape.
+    done: Components,
+    /// The components being compiled now: a reference back to one of them is a recursive schema.
+    open: std::collections::HashSet<String>,
 }
 
 impl Compiler<'_> {
@@ -77,16 +98,23 @@ impl Compiler<'_> {
         let obj = schema.as_object()?;
         if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
             let name = r.strip_prefix("#/components/schemas/")?;
-            if let Some(done) = self.done.get(name) {
-                return done.clone();
+            if self.open.contains(name) {
+                return Some(Arc::new(Shape::Ref(name.to_string())));
             }
-            self.done.insert(name.to_string(), None);
+            if let Some(done) = self.done.get(name) {
+                return done
+                    .as_ref()
+                    .map(|_| Arc::new(Shape::Ref(name.to_string())));
+            }
+            self.open.insert(name.to_string());
             let shape = self
                 .schemas
                 .get(name)
                 .and_then(|s| self.compile(&s.clone()));
-            self.done.insert(name.to_string(), shape.clone());
-            return shape;
+            self.open.remove(name);
+            let found = shape.is_some();
+            self.done.insert(name.to_string(), shape);
+            return found.then(|| Arc::new(Shape::Ref(name.to_string())));
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(alternatives) = obj.get(key).and_then(Value::as_array) {
@@ -162,7 +190,10 @@ fn is_null_schema(s: &Value) -> bool {
 
 /// The response shape of each documented operation, by route pattern, method and status.
 #[derive(Debug, Default)]
-pub struct Shapes(HashMap<(String, Method, u16), Arc<Shape>>);
+pub struct Shapes {
+    operations: HashMap<(String, Method, u16), Arc<Shape>>,
+    components: Components,
+}
 
 impl Shapes {
     pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
@@ -172,6 +203,7 @@ impl Shapes {
         let mut compiler = Compiler {
             schemas,
             done: HashMap::new(),
+            open: Default::default(),
         };
         let mut shapes = HashMap::new();
         for (path, item) in spec["paths"].as_object().into_iter().flatten() {
@@ -193,7 +225,10 @@ impl Shapes {
                 }
             }
         }
-        Shapes(shapes)
+        Shapes {
+            operations: shapes,
+            components: compiler.done,
+        }
     }
 
     /// Rewrites `body` to the shape of the operation's answer; `None` when there is nothing to rewrite.
@@ -204,22 +239,24 @@ impl Shapes {
         status: u16,
         body: &[u8],
     ) -> Option<Vec<u8>> {
-        let shape = self.0.get(&(pattern.to_string(), method.clone(), status))?;
+        let shape = self
+            .operations
+            .get(&(pattern.to_string(), method.clone(), status))?;
         if !contains_null(body) {
             return None;
         }
         let mut value: Value = serde_json::from_slice(body).ok()?;
-        shape.apply(&mut value);
+        shape.apply(&mut value, &self.components, 0);
         serde_json::to_vec(&value).ok()
     }
 
     /// How many operations have something to shape.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.operations.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.operations.is_empty()
     }
 }
 
@@ -247,7 +284,7 @@ pub async fn conform(
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if !json
         || !shapes
-            .0
+            .operations
             .contains_key(&(pattern.clone(), method.clone(), status))
     {
         return Ok(res.map_into_boxed_body());
@@ -276,12 +313,16 @@ mod tests {
         let mut compiler = Compiler {
             schemas: components.as_object().unwrap(),
             done: HashMap::new(),
+            open: Default::default(),
         };
-        let mut map = HashMap::new();
+        let mut operations = HashMap::new();
         if let Some(shape) = compiler.compile(&schema) {
-            map.insert(("/x".to_string(), Method::GET, 200), shape);
+            operations.insert(("/x".to_string(), Method::GET, 200), shape);
         }
-        Shapes(map)
+        Shapes {
+            operations,
+            components: compiler.done,
+        }
     }
 
     fn shaped(shapes: &Shapes, body: Value) -> Value {

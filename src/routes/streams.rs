@@ -16,18 +16,55 @@ use crate::AppState;
 const NDJSON: &str = "application/x-ndjson";
 const SSE: &str = "text/event-stream";
 
-/// One line of an NDJSON stream (in SSE, the same fields are the `id:`, `event:` and `data:` lines).
+/// One line of an NDJSON stream (in SSE, the same fields are the `id:`, `event:` and `data:` lines): an event of
+/// the stream's own kind, with its id, or a notice of the gateway's own, without one.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StreamEvent<T> {
-    /// The event's id, increasing within the stream; events of the gateway's own (`upstream_lost`,
-    /// `upstream_restored`, `missed`, `error`, `shutdown`) have none and are not replayed.
-    #[schema(example = 42)]
-    pub id: Option<u64>,
+#[serde(untagged)]
+pub enum StreamEvent<T> {
+    Data(DataEvent<T>),
+    Notice(NoticeEvent),
+}
+
+/// An event of the stream's kind: `current`, `apply` or `revert` on the head stream, `mpool` on the message pool
+/// stream, `block` on the block stream.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DataEvent<T> {
+    /// The event's id, increasing within the stream; send it back as `Last-Event-ID` to resume after it.
+    #[schema(example = 42, minimum = 1)]
+    pub id: u64,
     /// The event's name.
     #[schema(example = "apply")]
     pub event: String,
     /// The event's value.
     pub data: T,
+}
+
+/// What the gateway itself tells a stream: the node's subscription was lost or is back, events were missed, the
+/// client fell too far behind, the gateway is shutting down. Notices have no id and are not replayed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeEvent {
+    /// The notice's name.
+    pub event: Notice,
+    pub data: NoticeData,
+}
+
+/// The notices a stream may carry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    UpstreamLost,
+    UpstreamRestored,
+    Missed,
+    Error,
+    Shutdown,
+}
+
+/// A notice's text.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeData {
+    /// What happened, and what the client can do.
+    #[schema(example = "the gateway is shutting down; reconnect with Last-Event-ID")]
+    pub detail: String,
 }
 
 /// A change of the message pool, as Lotus's `MpoolSub` gives it.
