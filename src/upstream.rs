@@ -97,6 +97,18 @@ impl From<UpstreamError> for ApiError {
     }
 }
 
+/// A node's answer in Lotus's dialect (see [`crate::lotus::dialect`]): a `null` that means "not there" is the error
+/// Lotus answers instead, a Forest shape is rewritten to Lotus's.
+fn not_missing(method: &str, raw: Box<RawValue>) -> Result<Box<RawValue>, ApiError> {
+    match crate::lotus::dialect::answer(method, raw.get()) {
+        Err(missing) => Err(UpstreamError::Rpc(missing).into()),
+        Ok(Some(text)) => {
+            RawValue::from_string(text).map_err(|e| ApiError::internal(e.to_string()))
+        }
+        Ok(None) => Ok(raw),
+    }
+}
+
 #[derive(Serialize)]
 struct Request<'a, P: Serialize> {
     jsonrpc: &'static str,
@@ -284,7 +296,7 @@ impl Client {
             let raw = self
                 .request(caller.upstream_token.as_deref(), method, params)
                 .await?;
-            return Ok(Arc::from(Box::<str>::from(raw)));
+            return Ok(Arc::from(Box::<str>::from(not_missing(method, raw)?)));
         }
         let key = immutable.then(|| format!("{method}\u{0}{params}"));
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
@@ -299,6 +311,9 @@ impl Client {
         let result = self
             .request_shared(caller.upstream_token.as_deref(), method, params)
             .await?;
+        if let Some(missing) = crate::lotus::dialect::missing(method, &result) {
+            return Err(UpstreamError::Rpc(missing).into());
+        }
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             if &*result != "null" {
                 cache.insert(key, result.clone());
@@ -486,9 +501,10 @@ impl Client {
         params: P,
     ) -> Result<Box<RawValue>, ApiError> {
         self.guard(caller, method)?;
-        Ok(self
+        let raw = self
             .request(caller.upstream_token.as_deref(), method, params)
-            .await?)
+            .await?;
+        not_missing(method, raw)
     }
 
     /// Calls `method` on behalf of `caller` and decodes the result.

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod amount;
+pub mod dialect;
 pub mod gojson;
 pub mod methods;
 pub mod miner;
@@ -13,5 +14,6 @@ pub mod sealing;
 pub mod token;
 pub mod types;
 pub mod verifreg;
+pub mod wallet;
 
 pub use perm::{Perm, PermSet};

@@ -12,6 +12,7 @@ use super::params;
 use crate::auth::{Admin, Authorized, Read, Sign, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::{BigInt, Signature, SignedMessage};
+use crate::lotus::wallet::{KeyInfo, KeyType};
 use crate::AppState;
 
 /// A key address of the wallet.
@@ -23,26 +24,6 @@ pub struct WalletAddress {
     pub address: String,
 }
 
-/// The kind of key to create.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-pub enum KeyType {
-    /// A secp256k1 key: an `f1` address.
-    #[serde(rename = "secp256k1")]
-    Secp256k1,
-    /// A BLS key: an `f3` address.
-    #[serde(rename = "bls")]
-    Bls,
-}
-
-impl KeyType {
-    fn as_str(self) -> &'static str {
-        match self {
-            KeyType::Secp256k1 => "secp256k1",
-            KeyType::Bls => "bls",
-        }
-    }
-}
-
 /// What key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
@@ -50,18 +31,6 @@ impl KeyType {
 pub struct NewKey {
     /// `secp256k1` or `bls`.
     pub r#type: KeyType,
-}
-
-/// A private key as Lotus exports and imports it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-#[schema(example = json!({"Type": "secp256k1", "PrivateKey": "8VcW07ADswS4BV2cxi5rnIadVsyTDDhY1NfDH19T8Uo="}))]
-pub struct KeyInfo {
-    /// `secp256k1` or `bls`.
-    pub r#type: KeyType,
-    /// The private key, base64.
-    #[schema(format = Byte)]
-    pub private_key: String,
 }
 
 /// Data to sign.
