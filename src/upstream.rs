@@ -399,7 +399,10 @@ impl Client {
             if e.is_timeout() {
                 UpstreamError::Timeout(timeout)
             } else {
-                // The error's source chain says why (refused, reset, DNS); the URL carries no secret.
+                // The error's source chain says why (refused, reset, DNS). A client is never shown the node's
+                // address: the operator's log has it.
+                log::warn!("the node could not be reached: {e}");
+                let e = e.without_url();
                 let mut why = e.to_string();
                 let mut source = std::error::Error::source(&e);
                 while let Some(s) = source {

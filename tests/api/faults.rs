@@ -20,6 +20,13 @@ async fn a_stopped_node_is_502_within_a_second() {
         p["detail"].as_str().unwrap().contains("cannot reach"),
         "{p}"
     );
+    // The node's address is the operator's business, never the client's.
+    let node = h.sim.url();
+    let port = node.rsplit(':').next().unwrap().trim_end_matches("/rpc/v1");
+    assert!(
+        !p.to_string().contains(port) && !p.to_string().contains("http://"),
+        "{p} shows the node's address {node}"
+    );
 }
 
 #[actix_web::test]
