@@ -58,6 +58,8 @@ pub struct SimConfig {
     pub secret: Secret,
     /// More account actors beyond the ten the chain starts with (IDs after the miners').
     pub extra_accounts: usize,
+    /// The HTTP worker threads.
+    pub workers: usize,
 }
 
 impl SimConfig {
@@ -69,6 +71,7 @@ impl SimConfig {
             null_round_every: 7,
             secret,
             extra_accounts: 0,
+            workers: 2,
         }
     }
 }
@@ -348,7 +351,7 @@ impl SimHandle {
 }
 
 /// Starts a simulated node on `listener`. Must be called within a Tokio runtime (an actix one is fine): the HTTP
-/// server (two workers) and the chain ticker run as tasks until [`SimHandle::stop`].
+/// server (with [`SimConfig::workers`] workers) and the chain ticker run as tasks until [`SimHandle::stop`].
 pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
@@ -395,7 +398,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
             .route("/rpc/v1", web::get().to(ws::handle))
             .route("/rpc/v0", web::get().to(ws::handle))
     })
-    .workers(2)
+    .workers(config.workers.max(1))
     .disable_signals()
     .shutdown_timeout(1)
     .listen(listener)?
