@@ -164,6 +164,17 @@ pub fn serve(
     state: AppState,
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    serve_with_workers(settings, state, listener, None)
+}
+
+/// As [`serve`], with this many HTTP worker threads instead of one per CPU core (`None`), for tests that run many
+/// gateways side by side.
+pub fn serve_with_workers(
+    settings: &Settings,
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
     let spec = web::Data::new(crate::openapi_with(
         settings.anonymous.contains(crate::auth::Perm::Read),
@@ -191,6 +202,10 @@ pub fn serve(
         .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)
         .client_request_timeout(settings.client_request_timeout)
         .keep_alive(settings.keep_alive);
+    let server = match workers {
+        Some(n) => server.workers(n),
+        None => server,
+    };
     let server = match &settings.tls {
         Some((cert, key)) => {
             let store = crate::tls::CertStore::open(cert, key)

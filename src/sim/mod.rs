@@ -61,6 +61,8 @@ pub struct SimConfig {
     pub extra_accounts: usize,
     /// Answer the way a node written in Go does: empty lists and maps as `null`, empty byte strings as `null`.
     pub go_nulls: bool,
+    /// The HTTP worker threads.
+    pub workers: usize,
 }
 
 impl SimConfig {
@@ -73,6 +75,7 @@ impl SimConfig {
             secret,
             extra_accounts: 0,
             go_nulls: false,
+            workers: 2,
         }
     }
 }
@@ -362,7 +365,7 @@ impl SimHandle {
 }
 
 /// Starts a simulated node on `listener`. Must be called within a Tokio runtime (an actix one is fine): the HTTP
-/// server (two workers) and the chain ticker run as tasks until [`SimHandle::stop`].
+/// server (with [`SimConfig::workers`] workers) and the chain ticker run as tasks until [`SimHandle::stop`].
 pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
@@ -410,7 +413,7 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
             .route("/rpc/v1", web::get().to(ws::handle))
             .route("/rpc/v0", web::get().to(ws::handle))
     })
-    .workers(2)
+    .workers(config.workers.max(1))
     .disable_signals()
     .shutdown_timeout(1)
     .listen(listener)?

@@ -1,13 +1,17 @@
 //! The test harness: a simulated Lotus node and a gateway in front of it, both on 127.0.0.1:0.
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lotus_rest::auth::{Perm, Secret};
 use lotus_rest::settings::{Env, Overrides, Settings};
 use lotus_rest::sim::miner::{start_miner, MinerSimConfig, MinerSimHandle};
 use lotus_rest::sim::{self, SimHandle};
 use serde_json::Value;
+
+/// How long a test waits for something the gateway or the node does in the background. Generous: the suite runs on
+/// busy machines, and waiting only costs time when something is wrong.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct Options {
     /// `passthrough` or `own`.
@@ -51,7 +55,187 @@ pub struct Harness {
     pub miner_secret: Secret,
     pub base: String,
     pub http: reqwest::Client,
+    /// The thread whose runtime runs the node, the miner and the gateway; dropping the harness stops them.
+    host: Option<Host>,
     _dir: tempfile::TempDir,
+}
+
+/// The thread that runs a harness's servers, and how to tell it to stop them.
+struct Host {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Drop for Harness {
+    /// Stops the gateway, the miner and the node, and ends their runtime: every server thread, connection and
+    /// background task of this harness is gone once the drop returns, so tests that make many harnesses (and the
+    /// suite as a whole) do not pile them up.
+    fn drop(&mut self) {
+        if let Some(host) = self.host.take() {
+            let _ = host.stop.send(());
+            if host.thread.join().is_err() && !std::thread::panicking() {
+                panic!("the harness thread panicked while stopping");
+            }
+        }
+    }
+}
+
+/// What the harness thread started.
+struct Running {
+    sim: SimHandle,
+    miner: Option<MinerSimHandle>,
+    own_secret: Option<Secret>,
+    base: String,
+    gateway: actix_web::dev::ServerHandle,
+}
+
+/// What stops the servers of a [`Running`].
+struct Stoppable {
+    sim: SimHandle,
+    miner: Option<MinerSimHandle>,
+    gateway: actix_web::dev::ServerHandle,
+}
+
+impl Running {
+    fn stoppable(&self) -> Stoppable {
+        Stoppable {
+            sim: self.sim.clone(),
+            miner: self.miner.clone(),
+            gateway: self.gateway.clone(),
+        }
+    }
+}
+
+impl Stoppable {
+    /// Stops the gateway first (so that it does not see its upstreams vanish), then the miner and the node. Bounded:
+    /// whatever has not stopped after a while goes when the runtime ends.
+    async fn stop(self) {
+        let all = async {
+            self.gateway.stop(false).await;
+            if let Some(miner) = &self.miner {
+                miner.stop().await;
+            }
+            self.sim.stop().await;
+        };
+        let _ = actix_web::rt::time::timeout(Duration::from_secs(10), all).await;
+    }
+}
+
+/// Starts the simulated node, the miner if asked for, and the gateway, on the current (harness thread's) runtime.
+async fn run(
+    opts: Options,
+    secret: Secret,
+    miner_secret: Secret,
+    dir: &std::path::Path,
+) -> Running {
+    let mut config = sim::SimConfig::new(secret.clone());
+    config.block_time = opts.block_time;
+    // One worker thread per server is plenty for a test's requests (their handlers never block), and keeps the
+    // threads of two tests running side by side few.
+    config.workers = 1;
+    let sim = sim::start(config, TcpListener::bind("127.0.0.1:0").unwrap())
+        .await
+        .expect("the simulated node starts");
+    let miner = if opts.miner {
+        let mut config = MinerSimConfig::new(miner_secret.clone());
+        config.node = Some(sim.clone());
+        Some(
+            start_miner(config, TcpListener::bind("127.0.0.1:0").unwrap())
+                .await
+                .expect("the simulated miner starts"),
+        )
+    } else {
+        None
+    };
+    let mut vars = vec![
+        ("LOTUS_REST_AUTH_MODE".to_string(), opts.mode.to_string()),
+        (
+            "LOTUS_REST_AUTH_ANONYMOUS".to_string(),
+            opts.anonymous.to_string(),
+        ),
+        (
+            "LOTUS_REST_FULLNODE_TIMEOUT".to_string(),
+            opts.timeout.to_string(),
+        ),
+    ];
+    vars.extend(opts.vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let mut own_secret = None;
+    match opts.mode {
+        "own" => {
+            let path = dir.join("own-secret");
+            let own = Secret::generate();
+            own.save(&path).unwrap();
+            own_secret = Some(own);
+            vars.push((
+                "LOTUS_REST_AUTH_SECRETFILE".into(),
+                path.display().to_string(),
+            ));
+            // The gateway calls the node with an admin token of the node's.
+            let node_token = sim.token(Perm::Admin);
+            vars.push((
+                "LOTUS_REST_FULLNODE_APIINFO".into(),
+                format!("{node_token}:{}", sim.url()),
+            ));
+            if let Some(m) = &miner {
+                vars.push((
+                    "LOTUS_REST_MINER_APIINFO".into(),
+                    format!("{}:{}", m.token(Perm::Admin), m.url()),
+                ));
+            }
+        }
+        _ => {
+            if opts.secret_known {
+                let path = dir.join("node-secret");
+                secret.save(&path).unwrap();
+                vars.push((
+                    "LOTUS_REST_AUTH_SECRETFILE".into(),
+                    path.display().to_string(),
+                ));
+            }
+            vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), sim.url()));
+            if let Some(m) = &miner {
+                if opts.miner_secret_known {
+                    let path = dir.join("miner-secret");
+                    miner_secret.save(&path).unwrap();
+                    vars.push((
+                        "LOTUS_REST_MINER_SECRETFILE".into(),
+                        path.display().to_string(),
+                    ));
+                }
+                vars.push(("LOTUS_REST_MINER_APIINFO".into(), m.url()));
+            }
+        }
+    }
+    let env = Env {
+        fullnode_api_info: None,
+        lotus_path: Some(dir.join("no-repo").display().to_string()),
+        miner_api_info: None,
+        lotus_miner_path: Some(dir.join("no-miner-repo").display().to_string()),
+        home: Some(dir.to_path_buf()),
+        vars,
+    };
+    let settings = Settings::load(
+        &Overrides {
+            config_file: None,
+            listen: Some("127.0.0.1:0".into()),
+        },
+        &env,
+    )
+    .expect("settings load");
+    let listener = lotus_rest::server::bind(&settings).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = lotus_rest::server::state(&settings).expect("state builds");
+    let server =
+        lotus_rest::server::serve_with_workers(&settings, state, listener, Some(1)).unwrap();
+    let gateway = server.handle();
+    actix_web::rt::spawn(server);
+    Running {
+        sim,
+        miner,
+        own_secret,
+        base,
+        gateway,
+    }
 }
 
 impl Harness {
@@ -61,130 +245,67 @@ impl Harness {
 
     pub async fn with(opts: Options) -> Self {
         let secret = Secret::generate();
-        let mut config = sim::SimConfig::new(secret.clone());
-        config.block_time = opts.block_time;
-        let sim = sim::start(config, TcpListener::bind("127.0.0.1:0").unwrap())
-            .await
-            .expect("the simulated node starts");
-        let dir = tempfile::tempdir().unwrap();
         let miner_secret = Secret::generate();
-        let miner = if opts.miner {
-            let mut config = MinerSimConfig::new(miner_secret.clone());
-            config.node = Some(sim.clone());
-            Some(
-                start_miner(config, TcpListener::bind("127.0.0.1:0").unwrap())
-                    .await
-                    .expect("the simulated miner starts"),
-            )
-        } else {
-            None
-        };
-        let mut vars = vec![
-            ("LOTUS_REST_AUTH_MODE".to_string(), opts.mode.to_string()),
-            (
-                "LOTUS_REST_AUTH_ANONYMOUS".to_string(),
-                opts.anonymous.to_string(),
-            ),
-            (
-                "LOTUS_REST_FULLNODE_TIMEOUT".to_string(),
-                opts.timeout.to_string(),
-            ),
-        ];
-        vars.extend(opts.vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        let mut own_secret = None;
-        match opts.mode {
-            "own" => {
-                let path = dir.path().join("own-secret");
-                let own = Secret::generate();
-                own.save(&path).unwrap();
-                own_secret = Some(own);
-                vars.push((
-                    "LOTUS_REST_AUTH_SECRETFILE".into(),
-                    path.display().to_string(),
-                ));
-                // The gateway calls the node with an admin token of the node's.
-                let node_token = sim.token(Perm::Admin);
-                vars.push((
-                    "LOTUS_REST_FULLNODE_APIINFO".into(),
-                    format!("{node_token}:{}", sim.url()),
-                ));
-                if let Some(m) = &miner {
-                    vars.push((
-                        "LOTUS_REST_MINER_APIINFO".into(),
-                        format!("{}:{}", m.token(Perm::Admin), m.url()),
-                    ));
-                }
-            }
-            _ => {
-                if opts.secret_known {
-                    let path = dir.path().join("node-secret");
-                    secret.save(&path).unwrap();
-                    vars.push((
-                        "LOTUS_REST_AUTH_SECRETFILE".into(),
-                        path.display().to_string(),
-                    ));
-                }
-                vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), sim.url()));
-                if let Some(m) = &miner {
-                    if opts.miner_secret_known {
-                        let path = dir.path().join("miner-secret");
-                        miner_secret.save(&path).unwrap();
-                        vars.push((
-                            "LOTUS_REST_MINER_SECRETFILE".into(),
-                            path.display().to_string(),
-                        ));
-                    }
-                    vars.push(("LOTUS_REST_MINER_APIINFO".into(), m.url()));
-                }
-            }
-        }
-        let env = Env {
-            fullnode_api_info: None,
-            lotus_path: Some(dir.path().join("no-repo").display().to_string()),
-            miner_api_info: None,
-            lotus_miner_path: Some(dir.path().join("no-miner-repo").display().to_string()),
-            home: Some(dir.path().to_path_buf()),
-            vars,
-        };
-        let settings = Settings::load(
-            &Overrides {
-                config_file: None,
-                listen: Some("127.0.0.1:0".into()),
-            },
-            &env,
-        )
-        .expect("settings load");
-        let listener = lotus_rest::server::bind(&settings).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = lotus_rest::server::state(&settings).expect("state builds");
-        let server = lotus_rest::server::serve(&settings, state, listener).unwrap();
-        actix_web::rt::spawn(server);
-        let h = Harness {
-            sim,
-            secret,
-            own_secret,
-            miner,
-            miner_secret,
-            base,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .unwrap(),
-            _dir: dir,
-        };
-        // The gateway asks the node for its network at start; tests count calls from a clean log.
-        h.wait_network_learned().await;
+        let dir = tempfile::tempdir().unwrap();
         let streams = !opts
             .vars
             .iter()
             .any(|(k, v)| *k == "LOTUS_REST_FULLNODE_HEADFROMSTREAM" && v == "false");
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = {
+            let secret = secret.clone();
+            let miner_secret = miner_secret.clone();
+            let dir = dir.path().to_path_buf();
+            std::thread::Builder::new()
+                .name("harness".into())
+                .spawn(move || {
+                    actix_web::rt::System::new().block_on(async move {
+                        let running = run(opts, secret, miner_secret, &dir).await;
+                        let stoppable = running.stoppable();
+                        if ready_tx.send(running).is_err() {
+                            stoppable.stop().await;
+                            return;
+                        }
+                        // Until the harness is dropped (or the test's runtime is gone).
+                        let _ = stop_rx.await;
+                        stoppable.stop().await;
+                    })
+                })
+                .expect("the harness thread starts")
+        };
+        let running = match ready_rx.await {
+            Ok(running) => running,
+            // The thread panicked while starting: the test fails with its panic.
+            Err(_) => match thread.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => panic!("the harness thread ended without starting"),
+            },
+        };
+        let h = Harness {
+            sim: running.sim,
+            secret,
+            own_secret: running.own_secret,
+            miner: running.miner,
+            miner_secret,
+            base: running.base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap(),
+            host: Some(Host {
+                stop: stop_tx,
+                thread,
+            }),
+            _dir: dir,
+        };
+        // The gateway asks the node for its network at start; tests count calls from a clean log.
+        h.wait_network_learned().await;
         if streams {
             // The gateway opens the node's ChainNotify stream at start.
-            for _ in 0..200 {
-                if h.sim.subscribers() >= 1 {
-                    break;
-                }
-                actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+            let deadline = Instant::now() + PATIENCE;
+            while h.sim.subscribers() < 1 && Instant::now() < deadline {
+                actix_web::rt::time::sleep(Duration::from_millis(10)).await;
             }
             assert_eq!(h.sim.subscribers(), 1, "the gateway follows the head");
         }
@@ -251,12 +372,13 @@ impl Harness {
             .as_ref()
             .unwrap_or(&self.secret)
             .mint(Perm::Read.up_to());
-        for _ in 0..100 {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
             let r = self.get("/v1/actors/f01000", Some(&token)).await;
             if r.status == 400 {
                 return;
             }
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the gateway never learned the node's network");
     }

@@ -5,8 +5,14 @@ use std::time::{Duration, Instant};
 use crate::common::{Harness, Options};
 
 #[actix_web::test]
-async fn a_stopped_node_is_502_within_a_second() {
-    let h = Harness::start().await;
+async fn a_stopped_node_is_502_without_waiting_for_the_timeout() {
+    // A call timeout far longer than a refused connection takes, even on a busy machine: an answer well before it
+    // shows that the gateway did not wait for it.
+    let h = Harness::with(Options {
+        timeout: "60s",
+        ..Options::default()
+    })
+    .await;
     // A read of state at the head always asks the node (the head itself may come from the stream).
     let path = format!("/v1/actors/{}", h.sim.accounts()[0].id);
     assert_eq!(h.get(&path, None).await.status, 200);
@@ -15,7 +21,7 @@ async fn a_stopped_node_is_502_within_a_second() {
     let r = h.get(&path, None).await;
     let elapsed = start.elapsed();
     let p = r.problem(502, "upstream_unreachable");
-    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
     assert!(
         p["detail"].as_str().unwrap().contains("cannot reach"),
         "{p}"
@@ -38,13 +44,14 @@ async fn a_stalled_node_is_504_at_the_timeout() {
         ..Options::default()
     })
     .await;
-    h.sim.set_stall(Some(Duration::from_secs(5)));
+    // A stall far longer than the timeout: an answer well before the stall ends comes from the timeout.
+    h.sim.set_stall(Some(Duration::from_secs(60)));
     let start = Instant::now();
     let r = h.get("/v1/chain/head", None).await;
     let elapsed = start.elapsed();
     r.problem(504, "upstream_timeout");
     assert!(
-        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_millis(2500),
+        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(15),
         "took {elapsed:?}"
     );
     // The gateway recovers by itself when the node does.
@@ -85,8 +92,9 @@ async fn no_node_configured_is_503_saying_how_to_configure_one() {
 #[actix_web::test]
 async fn each_upstream_fault_has_its_status_and_the_gateway_recovers() {
     use lotus_rest::sim::Fault;
+    // A call timeout far longer than any of these faults takes to show: an answer well before it did not wait.
     let h = Harness::with(Options {
-        timeout: "2s",
+        timeout: "60s",
         vars: vec![
             ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
             ("LOTUS_REST_FULLNODE_MAXRESPONSEBYTES", "65536".into()),
@@ -135,7 +143,7 @@ async fn each_upstream_fault_has_its_status_and_the_gateway_recovers() {
             "{fault:?}: {p}"
         );
         assert!(
-            start.elapsed() < Duration::from_secs(2),
+            start.elapsed() < Duration::from_secs(15),
             "{fault:?} took {:?}",
             start.elapsed()
         );

@@ -1,12 +1,12 @@
 //! Live streams: SSE and NDJSON fan-out of one upstream subscription, replay with Last-Event-ID, reconnection,
 //! cancellation when the last client leaves, and slow clients cut off.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lotus_rest::auth::Perm;
 use serde_json::Value;
 
-use crate::common::{Harness, Options};
+use crate::common::{Harness, Options, PATIENCE};
 
 /// One event as a client sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +118,8 @@ fn options(vars: Vec<(&'static str, String)>) -> Options {
 }
 
 async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         if check() {
             return;
         }
@@ -200,7 +201,8 @@ async fn clients_share_one_subscription_see_the_same_events_and_survive_a_droppe
     assert_eq!(h.sim.channels(), 1, "a client is still there");
     drop(c);
     let mut open = String::new();
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         let metrics = h.get("/metrics", None).await.text;
         open = metrics
             .lines()
