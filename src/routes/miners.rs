@@ -195,7 +195,7 @@ fn required<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, ApiErr
 /// (`Filecoin.StateListMiners`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateListMiners", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateListMiners"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of miner addresses", body = PageOf<String>)),
     security(("lotus_token" = ["read"]))
@@ -225,7 +225,7 @@ pub async fn list_miners(
 /// (`Filecoin.StateMinerCreationDeposit`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerCreationDeposit", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerCreationDeposit"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The deposit in attoFIL, as a JSON string", body = String,
         content_type = "application/json", example = json!("1000000000000000000"))),
@@ -256,7 +256,7 @@ pub async fn get_miner_creation_deposit(
 /// (`Filecoin.StateAllMinerFaults`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateAllMinerFaults", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateAllMinerFaults"]))),
     params(FaultsQuery, params::AtTipset, Page),
     responses((status = 200, description = "A page of faults", body = PageOf<Fault>)),
     security(("lotus_token" = ["read"]))
@@ -288,7 +288,7 @@ pub async fn list_miner_faults(
 /// (`Filecoin.StateMinerInitialPledgeForSector`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerInitialPledgeForSector", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerInitialPledgeForSector"]))),
     params(PledgeQuery, params::AtTipset),
     responses((status = 200, description = "The pledge in attoFIL, as a JSON string", body = String,
         content_type = "application/json", example = json!("200000000000000000"))),
@@ -348,7 +348,7 @@ macro_rules! miner_route {
         $(#[$doc])*
         #[utoipa::path(
             tag = "Miners",
-            extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+            extensions(("x-lotus-methods" = json!([$method]))),
             params(("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), params::AtTipset),
             responses((status = 200, description = $desc, body = $body)),
             security(("lotus_token" = ["read"]))
@@ -360,7 +360,7 @@ macro_rules! miner_route {
             path: web::Path<String>,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let address = params::address(&state, "address", &path)?;
+            let address = params::address("address", &path)?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
                 &state,
@@ -458,7 +458,7 @@ miner_route!(
 /// The partitions of one of the miner's deadlines with their sectors by state (`Filecoin.StateMinerPartitions`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerPartitions", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerPartitions"]))),
     params(
         ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
         ("index" = u64, Path, description = "The deadline index", minimum = 0, maximum = 47, example = 3),
@@ -475,7 +475,7 @@ pub async fn list_miner_partitions(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let (address, index) = path.into_inner();
-    let address = params::address(&state, "address", &address)?;
+    let address = params::address("address", &address)?;
     let index = number("deadline index", &index, DEADLINES - 1)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = miner_read(
@@ -497,7 +497,7 @@ pub async fn list_miner_partitions(
 #[utoipa::path(
     tag = "Miners",
     extensions(
-        ("x-lotus-methods" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"])),
+        ("x-lotus-methods" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors"])),
         ("x-lotus-serves" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors"]))
     ),
     params(
@@ -516,7 +516,7 @@ pub async fn list_miner_sectors(
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let active = match query.active.as_deref().map(str::trim) {
         None | Some("false") => false,
         Some("true") => true,
@@ -566,7 +566,7 @@ macro_rules! sector_route {
         $(#[$doc])*
         #[utoipa::path(
             tag = "Miners",
-            extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+            extensions(("x-lotus-methods" = json!([$method]))),
             params(
                 ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
                 ("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
@@ -583,7 +583,7 @@ macro_rules! sector_route {
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
             let (address, number) = path.into_inner();
-            let address = params::address(&state, "address", &address)?;
+            let address = params::address("address", &address)?;
             let number = sector_number(&number)?;
             let at = at.key(&state, &auth.caller).await?;
             let missing = || format!($null, number = number, address = address);
@@ -729,7 +729,7 @@ macro_rules! deposit_route {
         $(#[$doc])*
         #[utoipa::path(
             tag = "Miners",
-            extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+            extensions(("x-lotus-methods" = json!([$method]))),
             params(
                 ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
                 PrecommitQuery, params::AtTipset
@@ -746,7 +746,7 @@ macro_rules! deposit_route {
             query: web::Query<PrecommitQuery>,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let address = params::address(&state, "address", &path)?;
+            let address = params::address("address", &path)?;
             let info = query.info()?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
@@ -788,7 +788,7 @@ deposit_route!(
 /// mine on that tipset is a 404.
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MinerGetBaseInfo", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MinerGetBaseInfo"]))),
     params(
         ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
         RoundQuery, params::AtTipset
@@ -804,7 +804,7 @@ pub async fn get_miner_mining_base(
     query: web::Query<RoundQuery>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let round = params::height("round", required("round", &query.round)?)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = miner_read(
@@ -843,7 +843,7 @@ pub async fn create_miner_block(
     path: web::Path<String>,
     body: Body<NewBlock>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let block = body.into_inner();
     if block.parents.is_empty() {
         return Err(body_error(
@@ -870,12 +870,8 @@ pub async fn create_miner_block(
         check_base64(&format!("WinningPoStProof[{i}].ProofBytes"), &p.proof_bytes)?;
     }
     for (i, m) in block.messages.iter().enumerate() {
-        super::send::address_field(
-            &state,
-            &format!("Messages[{i}].Message.From"),
-            &m.message.from,
-        )?;
-        super::send::address_field(&state, &format!("Messages[{i}].Message.To"), &m.message.to)?;
+        super::send::address_field(&format!("Messages[{i}].Message.From"), &m.message.from)?;
+        super::send::address_field(&format!("Messages[{i}].Message.To"), &m.message.to)?;
         check_base64(&format!("Messages[{i}].Signature.Data"), &m.signature.data)?;
     }
     let mut template = serde_json::to_value(&block)

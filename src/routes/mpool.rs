@@ -28,7 +28,7 @@ fn forget_lists(state: &AppState, method: &str) {
 /// tipset selected (default: the head), and later pages come from that reading.
 #[utoipa::path(
     tag = "Message pool",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolPending", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolPending"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of pending messages", body = PageOf<SignedMessage>)),
     security(("lotus_token" = ["read"]))
@@ -115,7 +115,7 @@ pub struct SelectOptions {
 /// (`Filecoin.MpoolSelect`), in order, paged.
 #[utoipa::path(
     tag = "Message pool",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolSelect", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolSelect"]))),
     params(SelectOptions, params::AtTipset, Page),
     responses((status = 200, description = "A page of the selected messages", body = PageOf<SignedMessage>)),
     security(("lotus_token" = ["read"]))
@@ -221,7 +221,7 @@ pub async fn update_mpool_config(
     let mut config = body.into_inner();
     if let Some(addrs) = &mut config.priority_addrs {
         for (i, a) in addrs.iter_mut().enumerate() {
-            *a = super::send::address_field(&state, &format!("PriorityAddrs[{i}]"), a)?;
+            *a = super::send::address_field(&format!("PriorityAddrs[{i}]"), a)?;
         }
     }
     if config.size_limit_low < 0 || config.size_limit_high < 0 {
@@ -281,7 +281,7 @@ pub async fn get_mpool_sender_nonce(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_read(
@@ -380,9 +380,7 @@ pub async fn post_mpool_checks(
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let message = p
-                .message
-                .to_lotus(&state, &format!("Messages[{i}].Message."))?;
+            let message = p.message.to_lotus(&format!("Messages[{i}].Message."))?;
             Ok(json!({"Message": message, "ValidNonce": p.valid_nonce}))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -422,7 +420,7 @@ pub async fn post_mpool_replace_checks(
         .messages
         .iter()
         .enumerate()
-        .map(|(i, m)| m.to_lotus(&state, &format!("Messages[{i}].")))
+        .map(|(i, m)| m.to_lotus(&format!("Messages[{i}].")))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let raw = state
         .node
@@ -454,7 +452,7 @@ pub async fn get_mpool_sender_checks(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_read(

@@ -307,9 +307,9 @@ fn b64_field(field: &str, value: &Option<String>) -> Result<Value, ApiError> {
 }
 
 /// A required query parameter that is an address.
-fn query_address(state: &AppState, name: &str, value: &Option<String>) -> Result<String, ApiError> {
+fn query_address(name: &str, value: &Option<String>) -> Result<String, ApiError> {
     match value {
-        Some(v) => params::address(state, name, v),
+        Some(v) => params::address(name, v),
         None => Err(ApiError::invalid_parameter(format!(
             "{name} is needed: an address"
         ))),
@@ -356,7 +356,7 @@ pub async fn create_multisig(
     state: web::Data<AppState>,
     body: Body<NewMultisig>,
 ) -> Result<HttpResponse, ApiError> {
-    let from = address_field(&state, "From", &body.from)?;
+    let from = address_field("From", &body.from)?;
     if body.signers.is_empty() {
         return Err(ApiError::new(
             Code::InvalidBody,
@@ -367,7 +367,7 @@ pub async fn create_multisig(
         .signers
         .iter()
         .enumerate()
-        .map(|(i, s)| address_field(&state, &format!("Signers[{i}]"), s))
+        .map(|(i, s)| address_field(&format!("Signers[{i}]"), s))
         .collect::<Result<Vec<_>, _>>()?;
     if body.required == 0 || body.required as usize > signers.len() {
         return Err(ApiError::new(
@@ -406,7 +406,7 @@ pub async fn create_multisig(
 /// (`Filecoin.MsigGetAvailableBalance`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetAvailableBalance", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetAvailableBalance"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
@@ -435,7 +435,7 @@ async fn read_at(
     at: &params::AtTipset,
     method: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(state, "address", path)?;
+    let address = params::address("address", path)?;
     let at = at.key(state, &auth.caller).await?;
     let result = state
         .node
@@ -449,7 +449,7 @@ async fn read_at(
 /// The transactions proposed to the wallet that wait for approvals (`Filecoin.MsigGetPending`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetPending", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetPending"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
     responses((status = 200, description = "The pending transactions", body = Vec<MsigTransaction>)),
     security(("lotus_token" = ["read"]))
@@ -469,7 +469,7 @@ pub async fn list_multisig_proposals(
 /// The locked initial balance, the start epoch and the unlock duration (`Filecoin.MsigGetVestingSchedule`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVestingSchedule", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVestingSchedule"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
     responses((status = 200, description = "The vesting schedule", body = MsigVesting)),
     security(("lotus_token" = ["read"]))
@@ -490,7 +490,7 @@ pub async fn get_multisig_vesting_schedule(
 /// (default the head), in attoFIL, as a JSON string (`Filecoin.MsigGetVested`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVested", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVested"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), VestedSince, params::AtTipset),
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
@@ -503,7 +503,7 @@ pub async fn get_multisig_vested(
     since: web::Query<VestedSince>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let (start, start_final) = match (&since.start_height, &since.start_tipset) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_parameter(
@@ -570,9 +570,9 @@ pub async fn create_multisig_proposal(
     path: web::Path<String>,
     body: Body<NewProposal>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let to = address_field(&state, "To", &body.to)?;
+    let msig = params::address("address", &path)?;
+    let from = address_field("From", &body.from)?;
+    let to = address_field("To", &body.to)?;
     let p = b64_field("Params", &body.params)?;
     build_and_push(
         &state,
@@ -608,9 +608,9 @@ pub async fn create_multisig_approval(
     path: web::Path<(String, String)>,
     body: Body<NewApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
+    let from = address_field("From", &body.from)?;
     match &body.proposal {
         None => {
             build_and_push(
@@ -622,8 +622,8 @@ pub async fn create_multisig_approval(
             .await
         }
         Some(d) => {
-            let proposer = address_field(&state, "Proposal.Proposer", &d.proposer)?;
-            let to = address_field(&state, "Proposal.To", &d.to)?;
+            let proposer = address_field("Proposal.Proposer", &d.proposer)?;
+            let to = address_field("Proposal.To", &d.to)?;
             let p = b64_field("Proposal.Params", &d.params)?;
             build_and_push(
                 &state,
@@ -660,9 +660,9 @@ pub async fn delete_multisig_proposal(
     path: web::Path<(String, String)>,
     query: web::Query<CancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
+    let from = query_address("from", &query.from)?;
     let detailed = query.to.is_some()
         || query.value.is_some()
         || query.method.is_some()
@@ -676,7 +676,7 @@ pub async fn delete_multisig_proposal(
         )
         .await;
     }
-    let to = query_address(&state, "to", &query.to)?;
+    let to = query_address("to", &query.to)?;
     let value = match &query.value {
         Some(v) => Amount::parse(v)
             .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter value)")))?,
@@ -730,9 +730,9 @@ pub async fn create_multisig_signer(
     path: web::Path<String>,
     body: Body<NewSigner>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let signer = address_field(&state, "Signer", &body.signer)?;
+    let msig = params::address("address", &path)?;
+    let from = address_field("From", &body.from)?;
+    let signer = address_field("Signer", &body.signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -763,9 +763,9 @@ pub async fn delete_multisig_signer(
     path: web::Path<(String, String)>,
     query: web::Query<RemoveQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
-    let signer = params::address(&state, "signer", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
+    let msig = params::address("address", &path.0)?;
+    let signer = params::address("signer", &path.1)?;
+    let from = query_address("from", &query.from)?;
     let decrease = flag("decrease_threshold", &query.decrease_threshold)?;
     build_and_push(
         &state,
@@ -797,10 +797,10 @@ pub async fn replace_multisig_signer(
     path: web::Path<(String, String)>,
     body: Body<SignerSwap>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
-    let old = params::address(&state, "signer", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let new = address_field(&state, "NewSigner", &body.new_signer)?;
+    let msig = params::address("address", &path.0)?;
+    let old = params::address("signer", &path.1)?;
+    let from = address_field("From", &body.from)?;
+    let new = address_field("NewSigner", &body.new_signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -831,11 +831,11 @@ pub async fn create_multisig_signer_addition_approval(
     path: web::Path<(String, String)>,
     body: Body<AdditionApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let proposer = address_field(&state, "Proposer", &body.proposer)?;
-    let signer = address_field(&state, "Signer", &body.signer)?;
+    let from = address_field("From", &body.from)?;
+    let proposer = address_field("Proposer", &body.proposer)?;
+    let signer = address_field("Signer", &body.signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -866,10 +866,10 @@ pub async fn delete_multisig_signer_addition(
     path: web::Path<(String, String)>,
     query: web::Query<AdditionCancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
-    let signer = query_address(&state, "signer", &query.signer)?;
+    let from = query_address("from", &query.from)?;
+    let signer = query_address("signer", &query.signer)?;
     let increase = flag("increase_threshold", &query.increase_threshold)?;
     build_and_push(
         &state,
@@ -901,12 +901,12 @@ pub async fn create_multisig_signer_swap_approval(
     path: web::Path<(String, String)>,
     body: Body<SwapApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let proposer = address_field(&state, "Proposer", &body.proposer)?;
-    let old = address_field(&state, "OldSigner", &body.old_signer)?;
-    let new = address_field(&state, "NewSigner", &body.new_signer)?;
+    let from = address_field("From", &body.from)?;
+    let proposer = address_field("Proposer", &body.proposer)?;
+    let old = address_field("OldSigner", &body.old_signer)?;
+    let new = address_field("NewSigner", &body.new_signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -937,11 +937,11 @@ pub async fn delete_multisig_signer_swap(
     path: web::Path<(String, String)>,
     query: web::Query<SwapCancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
-    let old = query_address(&state, "old_signer", &query.old_signer)?;
-    let new = query_address(&state, "new_signer", &query.new_signer)?;
+    let from = query_address("from", &query.from)?;
+    let old = query_address("old_signer", &query.old_signer)?;
+    let new = query_address("new_signer", &query.new_signer)?;
     build_and_push(
         &state,
         &auth.caller,

@@ -229,8 +229,8 @@ pub struct VoucherFilter {
     pub lane: Option<String>,
 }
 
-fn channel(state: &AppState, value: &str) -> Result<String, ApiError> {
-    params::address(state, "channel", value)
+fn channel(value: &str) -> Result<String, ApiError> {
+    params::address("channel", value)
 }
 
 fn bad_body(field: &str, detail: impl std::fmt::Display) -> ApiError {
@@ -252,13 +252,8 @@ fn base64_field(field: &str, value: &Option<String>) -> Result<(), ApiError> {
 }
 
 /// Checks a voucher given in a body (under `prefix`), for the channel in the path.
-fn check_voucher(
-    state: &AppState,
-    prefix: &str,
-    channel: &str,
-    v: &SignedVoucher,
-) -> Result<(), ApiError> {
-    let addr = address_field(state, &format!("{prefix}.ChannelAddr"), &v.channel_addr)?;
+fn check_voucher(prefix: &str, channel: &str, v: &SignedVoucher) -> Result<(), ApiError> {
+    let addr = address_field(&format!("{prefix}.ChannelAddr"), &v.channel_addr)?;
     if addr != channel {
         return Err(bad_body(
             &format!("{prefix}.ChannelAddr"),
@@ -267,7 +262,7 @@ fn check_voucher(
     }
     base64_field(&format!("{prefix}.SecretHash"), &v.secret_hash)?;
     if let Some(extra) = &v.extra {
-        address_field(state, &format!("{prefix}.Extra.Actor"), &extra.actor)?;
+        address_field(&format!("{prefix}.Extra.Actor"), &extra.actor)?;
         base64_field(&format!("{prefix}.Extra.Data"), &extra.data)?;
     }
     for (field, value) in [
@@ -292,11 +287,11 @@ fn check_voucher(
 }
 
 /// The voucher as Lotus takes it, with its addresses in the node's network.
-fn voucher_json(state: &AppState, v: &SignedVoucher) -> Result<serde_json::Value, ApiError> {
+fn voucher_json(v: &SignedVoucher) -> Result<serde_json::Value, ApiError> {
     let mut v = v.clone();
-    v.channel_addr = address_field(state, "Voucher.ChannelAddr", &v.channel_addr)?;
+    v.channel_addr = address_field("Voucher.ChannelAddr", &v.channel_addr)?;
     if let Some(extra) = &mut v.extra {
-        extra.actor = address_field(state, "Voucher.Extra.Actor", &extra.actor)?;
+        extra.actor = address_field("Voucher.Extra.Actor", &extra.actor)?;
     }
     serde_json::to_value(&v).map_err(|e| ApiError::internal(format!("encoding a voucher: {e}")))
 }
@@ -387,8 +382,8 @@ pub async fn create_payment_channel(
     state: web::Data<AppState>,
     body: Body<ChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let from = address_field(&state, "From", &body.from)?;
-    let to = address_field(&state, "To", &body.to)?;
+    let from = address_field("From", &body.from)?;
+    let to = address_field("To", &body.to)?;
     let before = state
         .node
         .call_read(&auth.caller, "Filecoin.PaychList", json!([]), false)
@@ -478,8 +473,8 @@ pub async fn get_payment_channel_funds_by_parties(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to) = path.into_inner();
-    let from = params::address(&state, "from", &from)?;
-    let to = params::address(&state, "to", &to)?;
+    let from = params::address("from", &from)?;
+    let to = params::address("to", &to)?;
     let raw = state
         .node
         .call_raw(
@@ -513,8 +508,8 @@ pub async fn create_payment(
     state: web::Data<AppState>,
     body: Body<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let from = address_field(&state, "From", &body.from)?;
-    let to = address_field(&state, "To", &body.to)?;
+    let from = address_field("From", &body.from)?;
+    let to = address_field("To", &body.to)?;
     if body.vouchers.is_empty() {
         return Err(bad_body("Vouchers", "at least one voucher is needed"));
     }
@@ -534,8 +529,7 @@ pub async fn create_payment(
             }
         }
         if let Some(extra) = &mut v.extra {
-            extra.actor =
-                address_field(&state, &format!("Vouchers[{i}].Extra.Actor"), &extra.actor)?;
+            extra.actor = address_field(&format!("Vouchers[{i}].Extra.Actor"), &extra.actor)?;
             base64_field(&format!("Vouchers[{i}].Extra.Data"), &extra.data)?;
         }
         specs.push(v);
@@ -577,7 +571,7 @@ pub async fn get_payment_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let raw = state
         .node
         .call_read(&auth.caller, "Filecoin.PaychStatus", json!([ch]), false)
@@ -602,7 +596,7 @@ pub async fn get_payment_channel_funds(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.PaychAvailableFunds", json!([ch]))
@@ -630,7 +624,7 @@ pub async fn add_payment_channel_funds(
     path: web::Path<String>,
     body: Body<FundsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     if body.amount.atto() == 0 {
         return Err(bad_body("Amount", "must be more than 0"));
     }
@@ -672,7 +666,7 @@ pub async fn create_payment_channel_lane(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let lane: u64 = state
         .node
         .call(&auth.caller, "Filecoin.PaychAllocateLane", json!([ch]))
@@ -701,7 +695,7 @@ pub async fn settle_payment_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let cid: Cid = state
         .node
         .call(&auth.caller, "Filecoin.PaychSettle", json!([ch]))
@@ -727,7 +721,7 @@ pub async fn collect_payment_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let cid: Cid = state
         .node
         .call(&auth.caller, "Filecoin.PaychCollect", json!([ch]))
@@ -754,7 +748,7 @@ pub async fn list_payment_channel_vouchers(
     path: web::Path<String>,
     filter: web::Query<VoucherFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let lane = filter
         .lane
         .as_deref()
@@ -813,7 +807,7 @@ pub async fn create_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let result: VoucherCreateResult = state
         .node
         .call(
@@ -850,10 +844,10 @@ pub async fn add_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherAddRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
-    check_voucher(&state, "Voucher", &ch, &body.voucher)?;
+    let ch = channel(&path)?;
+    check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Proof", &body.proof)?;
-    let voucher = voucher_json(&state, &body.voucher)?;
+    let voucher = voucher_json(&body.voucher)?;
     let delta: BigInt = state
         .node
         .call(
@@ -891,11 +885,11 @@ pub async fn check_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherRedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
-    check_voucher(&state, "Voucher", &ch, &body.voucher)?;
+    let ch = channel(&path)?;
+    check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Secret", &body.secret)?;
     base64_field("Proof", &body.proof)?;
-    let voucher = voucher_json(&state, &body.voucher)?;
+    let voucher = voucher_json(&body.voucher)?;
     let valid = state
         .node
         .call_raw(
@@ -959,11 +953,11 @@ pub async fn submit_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherRedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
-    check_voucher(&state, "Voucher", &ch, &body.voucher)?;
+    let ch = channel(&path)?;
+    check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Secret", &body.secret)?;
     base64_field("Proof", &body.proof)?;
-    let voucher = voucher_json(&state, &body.voucher)?;
+    let voucher = voucher_json(&body.voucher)?;
     let cid: Cid = state
         .node
         .call(

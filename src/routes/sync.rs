@@ -272,7 +272,7 @@ pub async fn submit_block(
             format!("{} is not a height above genesis", block.header.height),
         ));
     }
-    params::address(&state, "Header.Miner", &block.header.miner)
+    params::address("Header.Miner", &block.header.miner)
         .map_err(|e| bad("Header.Miner", e.detail))?;
     state
         .node

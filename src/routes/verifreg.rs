@@ -57,7 +57,7 @@ pub struct ClaimEntry {
 /// The address that adds and removes verifiers (`Filecoin.StateVerifiedRegistryRootKey`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedRegistryRootKey", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedRegistryRootKey"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The root key's address, as a JSON string", body = String,
         content_type = "application/json", example = json!("f080"))),
@@ -88,7 +88,7 @@ pub async fn get_verifreg_root_key(
 /// is not a verifier is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifierStatus", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifierStatus"]))),
     params(("address" = String, Path, description = "The verifier's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0101"), params::AtTipset),
     responses((status = 200, description = "The allowance in bytes, as a JSON string", body = String,
         content_type = "application/json", example = json!("1125899906842624"))),
@@ -101,7 +101,7 @@ pub async fn get_verifier(
     path: web::Path<String>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -123,7 +123,7 @@ pub async fn get_verifier(
 /// that is not a verified client is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedClientStatus", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedClientStatus"]))),
     params(("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"), params::AtTipset),
     responses((status = 200, description = "The DataCap in bytes, as a JSON string", body = String,
         content_type = "application/json", example = json!("109951162777600"))),
@@ -136,7 +136,7 @@ pub async fn get_verified_client(
     path: web::Path<String>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -157,7 +157,7 @@ pub async fn get_verified_client(
 /// Every allocation of DataCap not yet claimed, by ID, a page at a time (`Filecoin.StateGetAllAllocations`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllAllocations", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllAllocations"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
@@ -186,7 +186,7 @@ pub async fn list_allocations(
 /// Every claim of every provider, by ID, a page at a time (`Filecoin.StateGetAllClaims`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllClaims", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllClaims"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
@@ -216,7 +216,7 @@ pub async fn list_claims(
 /// (`Filecoin.StateGetAllocations`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocations", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocations"]))),
     params(("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"), params::AtTipset, Page),
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
@@ -229,7 +229,7 @@ pub async fn list_client_allocations(
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     page::list(
         &state,
         &auth.caller,
@@ -248,7 +248,7 @@ pub async fn list_client_allocations(
 /// (never made, or claimed since) is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocation", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocation"]))),
     params(
         ("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"),
         ("id" = u64, Path, description = "The allocation ID", minimum = 0, example = 4),
@@ -265,7 +265,7 @@ pub async fn get_allocation(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let (address, id) = path.into_inner();
-    let address = params::address(&state, "address", &address)?;
+    let address = params::address("address", &address)?;
     let id = number("allocation id", &id, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
@@ -287,7 +287,7 @@ pub async fn get_allocation(
 /// The claims of a provider (a storage miner), by ID, a page at a time (`Filecoin.StateGetClaims`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaims", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaims"]))),
     params(("address" = String, Path, description = "The provider's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), params::AtTipset, Page),
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
@@ -300,7 +300,7 @@ pub async fn list_provider_claims(
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     page::list(
         &state,
         &auth.caller,
@@ -318,7 +318,7 @@ pub async fn list_provider_claims(
 /// One of a provider's claims by ID (`Filecoin.StateGetClaim`). An ID the provider has no claim under is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaim", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaim"]))),
     params(
         ("address" = String, Path, description = "The provider's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
         ("id" = u64, Path, description = "The claim ID", minimum = 0, example = 1),
@@ -335,7 +335,7 @@ pub async fn get_claim(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let (address, id) = path.into_inner();
-    let address = params::address(&state, "address", &address)?;
+    let address = params::address("address", &address)?;
     let id = number("claim id", &id, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
@@ -358,7 +358,7 @@ pub async fn get_claim(
 /// (`Filecoin.StateGetAllocationForPendingDeal`). A deal without one is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationForPendingDeal", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationForPendingDeal"]))),
     params(("id" = u64, Path, description = "The deal ID", minimum = 0, example = 5004), params::AtTipset),
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
@@ -393,7 +393,7 @@ pub async fn get_pending_deal_allocation(
 /// (`Filecoin.StateGetAllocationIdForPendingDeal`). A deal without one (Lotus answers 0) is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationIdForPendingDeal", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationIdForPendingDeal"]))),
     params(("id" = u64, Path, description = "The deal ID", minimum = 0, example = 5004), params::AtTipset),
     responses((status = 200, description = "The allocation ID, as a JSON number", body = u64,
         content_type = "application/json", example = json!(4))),

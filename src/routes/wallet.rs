@@ -117,8 +117,8 @@ pub struct AddressValidation {
     pub valid: bool,
 }
 
-fn address_body(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
-    super::send::address_field(state, field, value)
+fn address_body(field: &str, value: &str) -> Result<String, ApiError> {
+    super::send::address_field(field, value)
 }
 
 /// The wallet's keys.
@@ -234,7 +234,7 @@ pub async fn get_wallet_key(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let has: bool = state
         .node
         .call(&auth.caller, "Filecoin.WalletHas", json!([address]))
@@ -268,7 +268,7 @@ pub async fn delete_wallet_key(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.WalletDelete", json!([address]))
@@ -294,7 +294,7 @@ pub async fn get_wallet_private_key(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.WalletExport", json!([address]))
@@ -322,7 +322,7 @@ pub async fn create_wallet_signature(
     path: web::Path<String>,
     body: Body<SignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     base64_field("Data", &body.data)?;
     let raw = state
         .node
@@ -355,8 +355,8 @@ pub async fn create_wallet_signed_message(
     path: web::Path<String>,
     body: Body<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
-    let message = body.to_lotus(&state, "")?;
+    let address = params::address("address", &path)?;
+    let message = body.to_lotus("")?;
     let raw = state
         .node
         .call_raw(
@@ -384,7 +384,7 @@ pub async fn post_wallet_verification(
     state: web::Data<AppState>,
     body: Body<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = address_body(&state, "Address", &body.address)?;
+    let address = address_body("Address", &body.address)?;
     base64_field("Data", &body.data)?;
     let signature = body.signature.to_lotus("Signature.")?;
     let valid: bool = state
@@ -445,7 +445,7 @@ pub async fn update_wallet_default(
     state: web::Data<AppState>,
     body: Body<DefaultRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = address_body(&state, "Address", &body.address)?;
+    let address = address_body("Address", &body.address)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.WalletSetDefault", json!([address]))
@@ -480,7 +480,7 @@ pub async fn get_wallet_balance(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_read(
@@ -515,7 +515,7 @@ pub async fn get_wallet_address_validation(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_read(
