@@ -67,13 +67,9 @@ impl PathValue for Cid {
 }
 
 /// A non-negative chain epoch.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(transparent)]
-pub struct Epoch(pub i64);
-
-impl PathValue for Epoch {
+impl PathValue for i64 {
     fn parse(name: &str, value: &str) -> Result<Self, ApiError> {
-        params::height(name, value).map(Epoch)
+        params::height(name, value)
     }
     fn schema() -> Object {
         epoch()
@@ -156,6 +152,46 @@ macro_rules! path_type {
 path_type! {
     /// An actor, by any of its addresses.
     ActorPath { address: Address = "A Filecoin address", "f01234" }
-    /// An address to resolve, by its key address.
+    /// An address to resolve or look up, by its key address.
     KeyAddressPath { address: Address = "A Filecoin address", "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za" }
+    /// An actor whose state is read.
+    ActorStatePath { address: Address = "A Filecoin address", "f01000" }
+    /// A storage miner (or provider).
+    MinerPath { address: Address = "The miner's address", "f01000" }
+    /// A market participant.
+    ParticipantPath { address: Address = "The participant's address", "f01234" }
+    /// A verifier.
+    VerifierPath { address: Address = "The verifier's address", "f0101" }
+    /// A verified client.
+    ClientPath { address: Address = "The client's address", "f0100" }
+    /// A multisig wallet.
+    MsigPath { address: Address = "A multisig wallet's address", "f02000" }
+    /// The sender of pending messages.
+    SenderPath { address: Address = "The sender", "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za" }
+    /// A key of the node's wallet.
+    WalletKeyPath { address: Address = "A key address", "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za" }
+    /// A block.
+    BlockPath { cid: Cid = "The block's CID", "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c" }
+    /// A block marked bad.
+    BadBlockPath { cid: Cid = "The block's CID", "bafy2bzacebp3shtrn43k7g3unredz7fxn4gj533d3o43tqn2p2ipxxhrvchve" }
+    /// An IPLD object.
+    ObjectPath { cid: Cid = "The object's CID", "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c" }
+    /// A message.
+    MessagePath { cid: Cid = "The message's CID", "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s" }
+    /// A deal proposal.
+    ProposalPath { cid: Cid = "The CID of the deal proposal", "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4" }
+    /// The message creating or funding a payment channel.
+    WaitSentinelPath {
+        cid: Cid = "The CID of the message (a `WaitSentinel`)", "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c"
+    }
+    /// An actor type, by its code CID.
+    ActorCodePath { code: Cid = "The actor type's code CID", "bafk2bzacedudbf7fc5va57t3tmo63snmt3en4iaidv4vo3qlyacbxaa6hlx6y" }
+    /// A tipset, by its key.
+    TipsetPath {
+        key: TipsetKey = "The tipset key: its block CIDs, separated by commas", "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c"
+    }
+    /// A tipset, by its height.
+    HeightPath { height: i64 = "The chain epoch", 100 }
+    /// A chain epoch.
+    EpochPath { epoch: i64 = "A chain epoch", 100 }
 }

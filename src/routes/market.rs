@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{ParticipantPath, ProposalPath};
 use super::page::{self, Page, PageOf};
 use super::params;
 use super::{json_response, lotus_json};
@@ -194,7 +195,7 @@ fn pushed(cid: Cid) -> HttpResponse {
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketBalance"]))),
-    params(("address" = String, Path, description = "The participant's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
+    params(ParticipantPath, params::AtTipset),
     responses((status = 200, description = "Escrow and locked funds", body = MarketBalance)),
     security(("lotus_token" = ["read"]))
 )]
@@ -202,10 +203,9 @@ fn pushed(cid: Cid) -> HttpResponse {
 pub async fn get_market_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -328,7 +328,7 @@ pub(crate) fn unsigned(name: &str, value: &str) -> Result<u64, ApiError> {
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketProposalPending"]))),
-    params(("cid" = String, Path, description = "The CID of the deal proposal", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4"), params::AtTipset),
+    params(ProposalPath, params::AtTipset),
     responses((status = 200, description = "Whether the proposal is pending", body = ProposalPending)),
     security(("lotus_token" = ["read"]))
 )]
@@ -336,10 +336,9 @@ pub(crate) fn unsigned(name: &str, value: &str) -> Result<u64, ApiError> {
 pub async fn get_market_proposal(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ProposalPath { cid }: ProposalPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -351,10 +350,11 @@ pub async fn get_market_proposal(
         )
         .await?;
     let pending: bool = super::decode("Filecoin.StateMarketProposalPending", &result)?;
-    let proposal: Cid =
-        serde_json::from_value(cid).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(
-        &ProposalPending { proposal, pending },
+        &ProposalPending {
+            proposal: cid,
+            pending,
+        },
         at.immutable,
     ))
 }
@@ -452,7 +452,7 @@ pub async fn create_market_deposit(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketWithdraw"]))),
-    params(("address" = String, Path, description = "The participant whose escrow the funds leave", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     request_body = MarketFunds,
     responses((status = 202, description = "The message is in the pool", body = PushedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -462,10 +462,9 @@ pub async fn create_market_deposit(
 pub async fn create_market_withdrawal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     body: Body<MarketFunds>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let wallet = super::send::address_field("Wallet", &body.wallet)?;
     let cid: Cid = state
         .node
@@ -557,7 +556,7 @@ pub async fn create_market_reservation(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketReleaseFunds"]))),
-    params(("address" = String, Path, description = "The participant the funds were reserved for", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     request_body = MarketRelease,
     responses(
         (status = 204, description = "Released"),
@@ -570,10 +569,9 @@ pub async fn create_market_reservation(
 pub async fn create_market_release(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     body: Body<MarketRelease>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     state
         .node
         .call_raw(

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::MessagePath;
 use super::lotus_json;
 use super::params;
 use super::send::{self, OutgoingMessage, SendSpec};
@@ -423,8 +424,7 @@ pub async fn create_signed_message_batch(
 #[utoipa::path(
     tag = "Messages",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetMessage"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s")),
+    params(MessagePath),
     responses((status = 200, description = "The message", body = Message)),
     security(("lotus_token" = ["read"]))
 )]
@@ -432,9 +432,8 @@ pub async fn create_signed_message_batch(
 pub async fn get_message(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let message = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainGetMessage", json!([cid]), true)

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::MinerPath;
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
 use super::{lotus_json, lotus_json_uncached};
@@ -366,7 +367,7 @@ macro_rules! miner_route {
                 &state,
                 &auth.caller,
                 $method,
-                &address,
+                &address.to_string(),
                 json!([address, at.key]),
                 at.immutable,
             )
@@ -482,7 +483,7 @@ pub async fn list_miner_partitions(
         &state,
         &auth.caller,
         "Filecoin.StateMinerPartitions",
-        &address,
+        &address.to_string(),
         json!([address, index, at.key]),
         at.immutable,
     )
@@ -591,7 +592,7 @@ macro_rules! sector_route {
                 &state,
                 &auth.caller,
                 $method,
-                &address,
+                &address.to_string(),
                 json!([address, number, at.key]),
                 at.immutable,
             )
@@ -753,7 +754,7 @@ macro_rules! deposit_route {
                 &state,
                 &auth.caller,
                 $method,
-                &address,
+                &address.to_string(),
                 json!([address, info, at.key]),
                 at.immutable,
             )
@@ -790,7 +791,7 @@ deposit_route!(
     tag = "Miners",
     extensions(("x-lotus-methods" = json!(["Filecoin.MinerGetBaseInfo"]))),
     params(
-        ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
+        MinerPath,
         RoundQuery, params::AtTipset
     ),
     responses((status = 200, description = "The mining base info", body = MiningBaseInfo)),
@@ -800,18 +801,17 @@ deposit_route!(
 pub async fn get_miner_mining_base(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerPath { address }: MinerPath,
     query: web::Query<RoundQuery>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let round = params::height("round", required("round", &query.round)?)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = miner_read(
         &state,
         &auth.caller,
         "Filecoin.MinerGetBaseInfo",
-        &address,
+        &address.to_string(),
         json!([address, round, at.key]),
         at.immutable,
     )

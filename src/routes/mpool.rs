@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::SenderPath;
 use super::messages::{field_error, MessageBody};
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
@@ -270,8 +271,7 @@ pub struct SenderNonce {
 #[utoipa::path(
     tag = "Message pool",
     extensions(("x-lotus-methods" = json!(["Filecoin.MpoolGetNonce"]))),
-    params(("address" = String, Path, description = "The sender", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(SenderPath),
     responses((status = 200, description = "The next nonce", body = SenderNonce)),
     security(("lotus_token" = ["read"]))
 )]
@@ -279,9 +279,8 @@ pub struct SenderNonce {
 pub async fn get_mpool_sender_nonce(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SenderPath { address }: SenderPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_read(
@@ -294,7 +293,10 @@ pub async fn get_mpool_sender_nonce(
     let nonce: u64 = super::decode("Filecoin.MpoolGetNonce", &raw)?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(SenderNonce { address, nonce }))
+        .json(SenderNonce {
+            address: address.to_string(),
+            nonce,
+        }))
 }
 
 /// The outcome of one check of a message.
@@ -441,8 +443,7 @@ pub async fn post_mpool_replace_checks(
 #[utoipa::path(
     tag = "Message pool",
     extensions(("x-lotus-methods" = json!(["Filecoin.MpoolCheckPendingMessages"]))),
-    params(("address" = String, Path, description = "The sender", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(SenderPath),
     responses((status = 200, description = "The checks of each pending message", body = Vec<Vec<MessageCheckStatus>>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -450,9 +451,8 @@ pub async fn post_mpool_replace_checks(
 pub async fn get_mpool_sender_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SenderPath { address }: SenderPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let raw = state
         .node
         .call_read(

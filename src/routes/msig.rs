@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::MsigPath;
 use super::market::unsigned;
 use super::params;
 use super::send::{address_field, push_prototype};
@@ -491,7 +492,7 @@ pub async fn get_multisig_vesting_schedule(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVested"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), VestedSince, params::AtTipset),
+    params(MsigPath, VestedSince, params::AtTipset),
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
@@ -499,11 +500,10 @@ pub async fn get_multisig_vesting_schedule(
 pub async fn get_multisig_vested(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address }: MsigPath,
     since: web::Query<VestedSince>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let (start, start_final) = match (&since.start_height, &since.start_tipset) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_parameter(
@@ -557,7 +557,7 @@ pub async fn get_multisig_vested(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigPropose", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000")),
+    params(MsigPath),
     request_body = NewProposal,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -567,10 +567,9 @@ pub async fn get_multisig_vested(
 pub async fn create_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address: msig }: MsigPath,
     body: Body<NewProposal>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path)?;
     let from = address_field("From", &body.from)?;
     let to = address_field("To", &body.to)?;
     let p = b64_field("Params", &body.params)?;

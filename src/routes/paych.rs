@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::WaitSentinelPath;
 use super::send::address_field;
 use super::{lotus_json, params};
 use crate::auth::{Authorized, Read, Sign, Write};
@@ -431,8 +432,7 @@ fn channel_answer(info: &ChannelInfo, before: Vec<String>) -> HttpResponse {
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychGetWaitReady"]))),
-    params(("cid" = String, Path, description = "The CID of the message (a `WaitSentinel`)",
-        pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(WaitSentinelPath),
     responses((status = 200, description = "The channel's address, as a JSON string", body = String,
         content_type = "application/json", example = json!("f01100"))),
     security(("lotus_token" = ["sign"]))
@@ -441,9 +441,8 @@ fn channel_answer(info: &ChannelInfo, before: Vec<String>) -> HttpResponse {
 pub async fn get_payment_channel_by_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WaitSentinelPath { cid }: WaitSentinelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.PaychGetWaitReady", json!([cid]))

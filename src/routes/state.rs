@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath};
 use super::page::{self, Page, PageOf, Shape};
 use super::params::{self, AtTipset};
 use super::send::OutgoingMessage;
@@ -238,7 +239,7 @@ pub async fn list_actors(
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateReadState"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), AtTipset),
+    params(ActorStatePath, AtTipset),
     responses((status = 200, description = "The actor's state", body = ActorState)),
     security(("lotus_token" = ["read"]))
 )]
@@ -246,10 +247,9 @@ pub async fn list_actors(
 pub async fn get_actor_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -268,7 +268,7 @@ pub async fn get_actor_state(
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupRobustAddress"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), AtTipset),
+    params(ActorStatePath, AtTipset),
     responses((status = 200, description = "The robust address, as a JSON string", body = String,
         content_type = "application/json", example = json!("f2kwadjsxm5y3rbc2r7a4q6yhoyo2qhw6jd6t7d5a"))),
     security(("lotus_token" = ["read"]))
@@ -277,10 +277,9 @@ pub async fn get_actor_state(
 pub async fn get_address_robust(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -299,7 +298,7 @@ pub async fn get_address_robust(
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.FilecoinAddressToEthAddress"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000")),
+    params(ActorStatePath),
     responses((status = 200, description = "The Ethereum address, as a JSON string", body = String,
         content_type = "application/json", example = json!("0xff000000000000000000000000000000000003e8"))),
     security(("lotus_token" = ["read"]))
@@ -308,9 +307,8 @@ pub async fn get_address_robust(
 pub async fn get_address_eth(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     read(
         &state,
         &auth,
@@ -464,7 +462,7 @@ pub struct DecodeParamsRequest {
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateDecodeParams"]))),
-    params(("address" = String, Path, description = "The address of the actor the parameters are for", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), AtTipset),
+    params(ActorStatePath, AtTipset),
     request_body = DecodeParamsRequest,
     responses((status = 200, description = "The decoded parameters", body = DecodedParams, example = json!({"A": 1}))),
     security(("lotus_token" = ["read"]))
@@ -473,12 +471,11 @@ pub struct DecodeParamsRequest {
 pub async fn get_decoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
     body: Body<DecodeParamsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     use base64::Engine;
-    let address = params::address("address", &path)?;
     base64::engine::general_purpose::STANDARD
         .decode(&body.params)
         .map_err(|e| body_error("Params", format!("not base64: {e}")))?;
@@ -513,7 +510,7 @@ pub struct EncodeParamsRequest {
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateEncodeParams"]))),
-    params(("code" = String, Path, description = "The actor type's code CID", pattern = "^[A-Za-z0-9]+$", example = "bafk2bzacedudbf7fc5va57t3tmo63snmt3en4iaidv4vo3qlyacbxaa6hlx6y")),
+    params(ActorCodePath),
     request_body = EncodeParamsRequest,
     responses((status = 200, description = "The encoded parameters, base64, as a JSON string", body = String,
         content_type = "application/json", example = json!("eyJBIjoxfQ=="))),
@@ -523,10 +520,9 @@ pub struct EncodeParamsRequest {
 pub async fn get_encoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorCodePath { code }: ActorCodePath,
     body: Body<EncodeParamsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = params::cid("code", &path)?;
     let raw = state
         .node
         .call_read(
@@ -700,8 +696,7 @@ pub async fn get_data_cid(
 #[utoipa::path(
     tag = "State",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateReplay"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"), AtTipset),
+    params(MessagePath, AtTipset),
     responses((status = 200, description = "The replay", body = InvocResult)),
     security(("lotus_token" = ["read"]))
 )]
@@ -709,10 +704,9 @@ pub async fn get_data_cid(
 pub async fn get_message_replay(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -963,7 +957,7 @@ pub async fn get_network_params(
 #[utoipa::path(
     tag = "State",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetBeaconEntry", "Filecoin.ChainHead"]))),
-    params(("epoch" = u64, Path, description = "A chain epoch", minimum = 0, example = 100)),
+    params(EpochPath),
     responses((status = 200, description = "The beacon entry", body = BeaconEntry)),
     security(("lotus_token" = ["read"]))
 )]
@@ -971,9 +965,8 @@ pub async fn get_network_params(
 pub async fn get_beacon_entry(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    EpochPath { epoch }: EpochPath,
 ) -> Result<HttpResponse, ApiError> {
-    let epoch = params::height("epoch", &path)?;
     let head = match state.head.height() {
         Some(h) => h,
         None => {

@@ -6,6 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::extract::{ClientPath, MinerPath, VerifierPath};
 use super::lotus_json;
 use super::miners::{found_or_404, not_found_when, number};
 use super::page::{self, Page, PageOf, Shape};
@@ -89,7 +90,7 @@ pub async fn get_verifreg_root_key(
 #[utoipa::path(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifierStatus"]))),
-    params(("address" = String, Path, description = "The verifier's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0101"), params::AtTipset),
+    params(VerifierPath, params::AtTipset),
     responses((status = 200, description = "The allowance in bytes, as a JSON string", body = String,
         content_type = "application/json", example = json!("1125899906842624"))),
     security(("lotus_token" = ["read"]))
@@ -98,10 +99,9 @@ pub async fn get_verifreg_root_key(
 pub async fn get_verifier(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    VerifierPath { address }: VerifierPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -124,7 +124,7 @@ pub async fn get_verifier(
 #[utoipa::path(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedClientStatus"]))),
-    params(("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"), params::AtTipset),
+    params(ClientPath, params::AtTipset),
     responses((status = 200, description = "The DataCap in bytes, as a JSON string", body = String,
         content_type = "application/json", example = json!("109951162777600"))),
     security(("lotus_token" = ["read"]))
@@ -133,10 +133,9 @@ pub async fn get_verifier(
 pub async fn get_verified_client(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ClientPath { address }: ClientPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -217,7 +216,7 @@ pub async fn list_claims(
 #[utoipa::path(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocations"]))),
-    params(("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"), params::AtTipset, Page),
+    params(ClientPath, params::AtTipset, Page),
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -225,11 +224,10 @@ pub async fn list_claims(
 pub async fn list_client_allocations(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ClientPath { address }: ClientPath,
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     page::list(
         &state,
         &auth.caller,
@@ -288,7 +286,7 @@ pub async fn get_allocation(
 #[utoipa::path(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaims"]))),
-    params(("address" = String, Path, description = "The provider's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), params::AtTipset, Page),
+    params(MinerPath, params::AtTipset, Page),
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -296,11 +294,10 @@ pub async fn get_allocation(
 pub async fn list_provider_claims(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerPath { address }: MinerPath,
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     page::list(
         &state,
         &auth.caller,
