@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr, ResponseBuilder, ServerBuilder, Tag,
 };
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::error::{Problem, RpcErrorInfo, PROBLEM_JSON};
+use crate::routes::params::{AtTipset, TIPSET_METHODS};
 
 /// The tags in the order the documentation shows them.
 pub const TAGS: &[(&str, &str)] = &[
@@ -194,6 +195,39 @@ fn allow_anonymous_reads(op: &mut Operation) {
     }
 }
 
+/// An operation that takes the tipset to read at ([`AtTipset`]) may call the methods that select it: they are
+/// declared here, once, after the route's own methods.
+fn add_tipset_methods(op: &mut Operation) {
+    let query = |p: &Parameter| (p.parameter_in == ParameterIn::Query).then(|| p.name.clone());
+    let taken: Vec<String> = op
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(p) => query(p),
+            RefOr::Ref(_) => None,
+        })
+        .collect();
+    let selects_tipset = AtTipset::into_params(|| None)
+        .iter()
+        .filter_map(query)
+        .all(|n| taken.contains(&n));
+    if !selects_tipset {
+        return;
+    }
+    let extensions = op.extensions.get_or_insert_with(Default::default);
+    let methods = extensions
+        .entry("x-lotus-methods".to_string())
+        .or_insert_with(|| serde_json::json!([]));
+    if let Some(list) = methods.as_array_mut() {
+        for method in TIPSET_METHODS {
+            if !list.iter().any(|m| m == method) {
+                list.push(method.into());
+            }
+        }
+    }
+}
+
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
@@ -258,6 +292,7 @@ pub fn finish(mut spec: OpenApi, anonymous_read: bool) -> OpenApi {
             if anonymous_read {
                 allow_anonymous_reads(op);
             }
+            add_tipset_methods(op);
             add_problems(op, &path);
         }
         spec.paths.paths.insert(path, item);

@@ -6,6 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::extract::{ActorPath, KeyAddressPath};
 use super::lotus_json;
 use super::params;
 use crate::auth::{Authorized, Read};
@@ -20,8 +21,8 @@ const ADDRESS_EXAMPLE: &str = "f01234";
 /// The actor at an address in the state of the tipset selected (`Filecoin.StateGetActor`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor"]))),
+    params(ActorPath, params::AtTipset),
     responses((status = 200, description = "The actor", body = Actor)),
     security(("lotus_token" = ["read"]))
 )]
@@ -29,17 +30,16 @@ const ADDRESS_EXAMPLE: &str = "f01234";
 pub async fn get_actor(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: ActorPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
         .call_read(
             &auth.caller,
             "Filecoin.StateGetActor",
-            json!([address, at.key]),
+            json!([path.address, at.key]),
             at.immutable,
         )
         .await?;
@@ -63,8 +63,8 @@ pub struct Balance {
 /// (`Filecoin.StateGetActor`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetActor"]))),
+    params(ActorPath, params::AtTipset),
     responses((status = 200, description = "The balance", body = Balance)),
     security(("lotus_token" = ["read"]))
 )]
@@ -72,24 +72,23 @@ pub struct Balance {
 pub async fn get_actor_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: ActorPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let actor = state
         .node
         .call_read(
             &auth.caller,
             "Filecoin.StateGetActor",
-            json!([address, at.key]),
+            json!([path.address, at.key]),
             at.immutable,
         )
         .await?;
     let actor: Actor = super::decode("Filecoin.StateGetActor", &actor)?;
     Ok(super::json_response(
         &Balance {
-            address,
+            address: path.address.to_string(),
             balance: actor.balance,
         },
         at.immutable,
@@ -101,8 +100,8 @@ pub async fn get_actor_balance(
 /// Resolves an address to the actor's ID address (`Filecoin.StateLookupID`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupID"]))),
+    params(KeyAddressPath, params::AtTipset),
     responses((status = 200, description = "The ID address, as a JSON string", body = String,
         content_type = "application/json", example = json!(ADDRESS_EXAMPLE))),
     security(("lotus_token" = ["read"]))
@@ -111,17 +110,16 @@ pub async fn get_actor_balance(
 pub async fn get_address_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: KeyAddressPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
         .call_read(
             &auth.caller,
             "Filecoin.StateLookupID",
-            json!([address, at.key]),
+            json!([path.address, at.key]),
             at.immutable,
         )
         .await?;
@@ -133,8 +131,8 @@ pub async fn get_address_id(
 /// Resolves an ID address of an account actor to its public-key address (`Filecoin.StateAccountKey`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "A Filecoin address of an account actor", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateAccountKey"]))),
+    params(ActorPath, params::AtTipset),
     responses((status = 200, description = "The key address, as a JSON string", body = String,
         content_type = "application/json",
         example = json!("f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"))),
@@ -144,17 +142,16 @@ pub async fn get_address_id(
 pub async fn get_address_key(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    path: ActorPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
         .call_read(
             &auth.caller,
             "Filecoin.StateAccountKey",
-            json!([address, at.key]),
+            json!([path.address, at.key]),
             at.immutable,
         )
         .await?;

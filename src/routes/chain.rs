@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{BlockPath, HeightPath, ObjectPath, TipsetPath};
 use super::lotus_json;
 use super::page::{self, Page, PageOf};
 use super::params;
@@ -71,7 +72,7 @@ pub struct NullRoundOption {
         ("x-lotus-methods" = json!(["Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainHead"])),
         ("x-lotus-serves" = json!(["Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight"]))
     ),
-    params(("height" = u64, Path, description = "The chain epoch", minimum = 0, example = 100), NullRoundOption),
+    params(HeightPath, NullRoundOption),
     responses((status = 200, description = "The tipset at that height", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
@@ -79,10 +80,9 @@ pub struct NullRoundOption {
 pub async fn get_tipset_by_height(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    HeightPath { height }: HeightPath,
     query: web::Query<NullRoundOption>,
 ) -> Result<HttpResponse, ApiError> {
-    let height = params::height("height", &path)?;
     let policy = params::NullRound::parse(query.null_round.as_deref())?;
     let (tipset, immutable) =
         params::tipset_at_height_with(&state, &auth.caller, height, policy).await?;
@@ -95,8 +95,7 @@ pub async fn get_tipset_by_height(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetTipSet"]))),
-    params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas", pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
-        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(TipsetPath),
     responses((status = 200, description = "The tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
@@ -104,9 +103,8 @@ pub async fn get_tipset_by_height(
 pub async fn get_tipset_by_key(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let key = params::tipset_key("key", &path)?;
     let tipset = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainGetTipSet", json!([key]), true)
@@ -120,8 +118,7 @@ pub async fn get_tipset_by_key(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetBlock"]))),
-    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(BlockPath),
     responses((status = 200, description = "The block header", body = BlockHeader)),
     security(("lotus_token" = ["read"]))
 )]
@@ -129,9 +126,8 @@ pub async fn get_tipset_by_key(
 pub async fn get_block(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let block = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainGetBlock", json!([cid]), true)
@@ -146,8 +142,7 @@ pub async fn get_block(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetBlockMessages"]))),
-    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(BlockPath),
     responses((status = 200, description = "The block's messages", body = BlockMessages)),
     security(("lotus_token" = ["read"]))
 )]
@@ -155,9 +150,8 @@ pub async fn get_block(
 pub async fn get_block_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let messages = state
         .node
         .call_read(
@@ -272,8 +266,7 @@ pub async fn list_tipset_messages(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainTipSetWeight"]))),
-    params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas", pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
-        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(TipsetPath),
     responses((status = 200, description = "The weight, as a JSON string of decimal digits", body = String,
         content_type = "application/json", example = json!("3405880"))),
     security(("lotus_token" = ["read"]))
@@ -282,9 +275,8 @@ pub async fn list_tipset_messages(
 pub async fn get_tipset_weight(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let key = params::tipset_key("key", &path)?;
     let weight = state
         .node
         .call_read(
@@ -304,7 +296,7 @@ pub async fn get_tipset_weight(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetParentMessages"]))),
-    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(BlockPath),
     responses((status = 200, description = "The parent tipset's messages", body = Vec<ChainMessage>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -312,9 +304,8 @@ pub async fn get_tipset_weight(
 pub async fn list_block_parent_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let messages = state
         .node
         .call_read(
@@ -576,7 +567,7 @@ pub struct ObjectStat {
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainReadObj"]))),
-    params(("cid" = String, Path, description = "The object's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(ObjectPath),
     responses((status = 200, description = "The object", body = ChainObject)),
     security(("lotus_token" = ["read"]))
 )]
@@ -584,21 +575,14 @@ pub struct ObjectStat {
 pub async fn get_chain_object(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ObjectPath { cid }: ObjectPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let data = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainReadObj", json!([cid]), false)
         .await?;
     let data: String = super::decode("Filecoin.ChainReadObj", &data)?;
-    Ok(super::json_response(
-        &ChainObject {
-            cid: Cid::new(cid["/"].as_str().unwrap_or_default()),
-            data,
-        },
-        false,
-    ))
+    Ok(super::json_response(&ChainObject { cid, data }, false))
 }
 
 /// Whether an object is in the blockstore.
@@ -607,7 +591,7 @@ pub async fn get_chain_object(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainHasObj"]))),
-    params(("cid" = String, Path, description = "The object's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(ObjectPath),
     responses((status = 200, description = "Whether the object is present", body = ObjectPresence)),
     security(("lotus_token" = ["read"]))
 )]
@@ -615,19 +599,15 @@ pub async fn get_chain_object(
 pub async fn get_chain_object_presence(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ObjectPath { cid }: ObjectPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let present = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainHasObj", json!([cid]), false)
         .await?;
     let present: bool = super::decode("Filecoin.ChainHasObj", &present)?;
     Ok(super::json_response(
-        &ObjectPresence {
-            cid: Cid::new(cid["/"].as_str().unwrap_or_default()),
-            present,
-        },
+        &ObjectPresence { cid, present },
         false,
     ))
 }
@@ -648,7 +628,7 @@ pub struct StatBase {
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainStatObj"]))),
-    params(("cid" = String, Path, description = "The object's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c"), StatBase),
+    params(ObjectPath, StatBase),
     responses((status = 200, description = "The size", body = ObjectStat)),
     security(("lotus_token" = ["read"]))
 )]
@@ -656,10 +636,9 @@ pub struct StatBase {
 pub async fn get_chain_object_stat(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ObjectPath { cid }: ObjectPath,
     query: web::Query<StatBase>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let base = match query.base.as_deref() {
         Some(b) => params::cid("base", b)?,
         None => serde_json::Value::Null,
@@ -747,7 +726,7 @@ pub async fn create_chain_object(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainDeleteObj"]))),
-    params(("cid" = String, Path, description = "The object's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(ObjectPath),
     responses((status = 204, description = "The object is deleted")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -755,9 +734,8 @@ pub async fn create_chain_object(
 pub async fn delete_chain_object(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ObjectPath { cid }: ObjectPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.ChainDeleteObj", json!([cid]))

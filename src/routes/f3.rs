@@ -243,7 +243,7 @@ pub async fn get_f3_instance_power_table(
 /// (`Filecoin.F3GetECPowerTable`).
 #[utoipa::path(
     tag = "F3",
-    extensions(("x-lotus-methods" = json!(["Filecoin.F3GetECPowerTable", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.F3GetECPowerTable"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The power table", body = Vec<PowerEntry>)),
     security(("lotus_token" = ["read"]))
@@ -272,7 +272,7 @@ pub async fn get_f3_ec_power_table(
 /// The power table F3 uses at the tipset selected (`Filecoin.F3GetF3PowerTable`).
 #[utoipa::path(
     tag = "F3",
-    extensions(("x-lotus-methods" = json!(["Filecoin.F3GetF3PowerTable", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.F3GetF3PowerTable"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The power table", body = Vec<PowerEntry>)),
     security(("lotus_token" = ["read"]))
@@ -382,7 +382,7 @@ pub async fn create_f3_participation_ticket(
     body: Body<TicketRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let miner = params::address(&state, "Miner", &body.miner)?;
+    let miner = params::address("Miner", &body.miner)?;
     let previous = body
         .previous_ticket
         .as_deref()

@@ -68,8 +68,8 @@ pub struct PremiumEstimate {
     pub gas_premium: BigInt,
 }
 
-fn message(state: &AppState, m: &OutgoingMessage) -> Result<serde_json::Value, ApiError> {
-    m.to_lotus(state).map_err(|mut e| {
+fn message(m: &OutgoingMessage) -> Result<serde_json::Value, ApiError> {
+    m.to_lotus().map_err(|mut e| {
         e.detail = e.detail.replacen("field \"", "field \"Message.", 1);
         e
     })
@@ -81,7 +81,7 @@ fn message(state: &AppState, m: &OutgoingMessage) -> Result<serde_json::Value, A
 /// (`Filecoin.GasEstimateMessageGas`), in the state of the tipset selected (default: the head).
 #[utoipa::path(
     tag = "Gas",
-    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateMessageGas", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateMessageGas"]))),
     params(params::AtTipset),
     request_body = EstimateRequest,
     responses((status = 200, description = "The message with its gas values", body = Message)),
@@ -94,7 +94,7 @@ pub async fn create_message_gas_estimate(
     at: web::Query<params::AtTipset>,
     body: Body<EstimateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let msg = message(&state, &body.message)?;
+    let msg = message(&body.message)?;
     let at = at.key(&state, &auth.caller).await?;
     let raw = state
         .node
@@ -113,7 +113,7 @@ pub async fn create_message_gas_estimate(
 /// The gas the message would use, executed in the state of the tipset selected (`Filecoin.GasEstimateGasLimit`).
 #[utoipa::path(
     tag = "Gas",
-    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateGasLimit", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateGasLimit"]))),
     params(params::AtTipset),
     request_body = GasLimitRequest,
     responses((status = 200, description = "The gas limit", body = GasLimitEstimate)),
@@ -126,7 +126,7 @@ pub async fn create_gas_limit_estimate(
     at: web::Query<params::AtTipset>,
     body: Body<GasLimitRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let msg = message(&state, &body.message)?;
+    let msg = message(&body.message)?;
     let at = at.key(&state, &auth.caller).await?;
     let raw = state
         .node
@@ -146,7 +146,7 @@ pub async fn create_gas_limit_estimate(
 /// The fee cap that keeps the message includable for `MaxQueueBlocks` blocks (`Filecoin.GasEstimateFeeCap`).
 #[utoipa::path(
     tag = "Gas",
-    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateFeeCap", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateFeeCap"]))),
     params(params::AtTipset),
     request_body = FeeCapRequest,
     responses((status = 200, description = "The fee cap", body = FeeCapEstimate)),
@@ -159,7 +159,7 @@ pub async fn create_gas_fee_cap_estimate(
     at: web::Query<params::AtTipset>,
     body: Body<FeeCapRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let msg = message(&state, &body.message)?;
+    let msg = message(&body.message)?;
     if !(0..=10_000).contains(&body.max_queue_blocks) {
         return Err(super::messages::field_error(
             "MaxQueueBlocks",
@@ -201,7 +201,7 @@ pub struct PremiumQuery {
 /// (`Filecoin.GasEstimateGasPremium`).
 #[utoipa::path(
     tag = "Gas",
-    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateGasPremium", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.GasEstimateGasPremium"]))),
     params(PremiumQuery, params::AtTipset),
     responses((status = 200, description = "The premium", body = PremiumEstimate)),
     security(("lotus_token" = ["read"]))
@@ -217,7 +217,7 @@ pub async fn get_gas_premium_estimate(
         .sender
         .as_deref()
         .ok_or_else(|| ApiError::invalid_parameter("sender is required: the message's sender"))?;
-    let sender = params::address(&state, "sender", sender)?;
+    let sender = params::address("sender", sender)?;
     let number = |name: &str, text: &str, max: u64| {
         text.trim()
             .parse::<u64>()

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{ParticipantPath, ProposalPath};
 use super::page::{self, Page, PageOf};
 use super::params;
 use super::{json_response, lotus_json};
@@ -193,8 +194,8 @@ fn pushed(cid: Cid) -> HttpResponse {
 /// (`Filecoin.StateMarketBalance`).
 #[utoipa::path(
     tag = "Market",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketBalance", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "The participant's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketBalance"]))),
+    params(ParticipantPath, params::AtTipset),
     responses((status = 200, description = "Escrow and locked funds", body = MarketBalance)),
     security(("lotus_token" = ["read"]))
 )]
@@ -202,10 +203,9 @@ fn pushed(cid: Cid) -> HttpResponse {
 pub async fn get_market_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -225,7 +225,7 @@ pub async fn get_market_balance(
 /// (`Filecoin.StateMarketParticipants`).
 #[utoipa::path(
     tag = "Market",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketParticipants", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketParticipants"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of participants", body = PageOf<MarketParticipant>)),
     security(("lotus_token" = ["read"]))
@@ -254,7 +254,7 @@ pub async fn list_market_participants(
 /// Every deal in the storage market actor, by deal ID, a page at a time (`Filecoin.StateMarketDeals`).
 #[utoipa::path(
     tag = "Market",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketDeals", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketDeals"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of deals", body = PageOf<MarketDealEntry>)),
     security(("lotus_token" = ["read"]))
@@ -283,7 +283,7 @@ pub async fn list_market_deals(
 /// The proposal and on-chain state of a storage deal (`Filecoin.StateMarketStorageDeal`).
 #[utoipa::path(
     tag = "Market",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketStorageDeal", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketStorageDeal"]))),
     params(("deal_id" = u64, Path, description = "The deal's ID", minimum = 0, example = 5432), params::AtTipset),
     responses((status = 200, description = "The deal", body = MarketDeal)),
     security(("lotus_token" = ["read"]))
@@ -327,8 +327,8 @@ pub(crate) fn unsigned(name: &str, value: &str) -> Result<u64, ApiError> {
 /// True while a published deal proposal waits for its deal to be activated (`Filecoin.StateMarketProposalPending`).
 #[utoipa::path(
     tag = "Market",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketProposalPending", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("cid" = String, Path, description = "The CID of the deal proposal", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketProposalPending"]))),
+    params(ProposalPath, params::AtTipset),
     responses((status = 200, description = "Whether the proposal is pending", body = ProposalPending)),
     security(("lotus_token" = ["read"]))
 )]
@@ -336,10 +336,9 @@ pub(crate) fn unsigned(name: &str, value: &str) -> Result<u64, ApiError> {
 pub async fn get_market_proposal(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ProposalPath { cid }: ProposalPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -351,10 +350,11 @@ pub async fn get_market_proposal(
         )
         .await?;
     let pending: bool = super::decode("Filecoin.StateMarketProposalPending", &result)?;
-    let proposal: Cid =
-        serde_json::from_value(cid).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(json_response(
-        &ProposalPending { proposal, pending },
+        &ProposalPending {
+            proposal: cid,
+            pending,
+        },
         at.immutable,
     ))
 }
@@ -365,7 +365,7 @@ pub async fn get_market_proposal(
 /// (`Filecoin.StateDealProviderCollateralBounds`).
 #[utoipa::path(
     tag = "Market",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateDealProviderCollateralBounds", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateDealProviderCollateralBounds"]))),
     params(CollateralQuery, params::AtTipset),
     responses((status = 200, description = "The bounds, in attoFIL", body = CollateralBounds)),
     security(("lotus_token" = ["read"]))
@@ -432,8 +432,8 @@ pub async fn create_market_deposit(
     path: web::Path<String>,
     body: Body<MarketFunds>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
-    let wallet = super::send::address_field(&state, "Wallet", &body.wallet)?;
+    let address = params::address("address", &path)?;
+    let wallet = super::send::address_field("Wallet", &body.wallet)?;
     let cid: Cid = state
         .node
         .call(
@@ -452,7 +452,7 @@ pub async fn create_market_deposit(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketWithdraw"]))),
-    params(("address" = String, Path, description = "The participant whose escrow the funds leave", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     request_body = MarketFunds,
     responses((status = 202, description = "The message is in the pool", body = PushedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -462,11 +462,10 @@ pub async fn create_market_deposit(
 pub async fn create_market_withdrawal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     body: Body<MarketFunds>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
-    let wallet = super::send::address_field(&state, "Wallet", &body.wallet)?;
+    let wallet = super::send::address_field("Wallet", &body.wallet)?;
     let cid: Cid = state
         .node
         .call(
@@ -495,7 +494,7 @@ pub async fn get_market_reservation(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let reserved: BigInt = state
         .node
         .call(
@@ -533,8 +532,8 @@ pub async fn create_market_reservation(
     path: web::Path<String>,
     body: Body<MarketFunds>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
-    let wallet = super::send::address_field(&state, "Wallet", &body.wallet)?;
+    let address = params::address("address", &path)?;
+    let wallet = super::send::address_field("Wallet", &body.wallet)?;
     let cid: Option<Cid> = state
         .node
         .call(
@@ -557,7 +556,7 @@ pub async fn create_market_reservation(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketReleaseFunds"]))),
-    params(("address" = String, Path, description = "The participant the funds were reserved for", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     request_body = MarketRelease,
     responses(
         (status = 204, description = "Released"),
@@ -570,10 +569,9 @@ pub async fn create_market_reservation(
 pub async fn create_market_release(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     body: Body<MarketRelease>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     state
         .node
         .call_raw(

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::MessagePath;
 use super::lotus_json;
 use super::params;
 use super::send::{self, OutgoingMessage, SendSpec};
@@ -76,15 +77,15 @@ pub fn base64_field(field: &str, value: &str) -> Result<Vec<u8>, ApiError> {
 impl MessageBody {
     /// The message as Lotus takes it, every field checked; `prefix` is the path of the message in the body
     /// (`Message.`), for the errors.
-    pub fn to_lotus(&self, state: &AppState, prefix: &str) -> Result<Value, ApiError> {
+    pub fn to_lotus(&self, prefix: &str) -> Result<Value, ApiError> {
         if self.version != 0 {
             return Err(field_error(
                 &format!("{prefix}Version"),
                 "only version 0 exists",
             ));
         }
-        let from = send::address_field(state, &format!("{prefix}From"), &self.from)?;
-        let to = send::address_field(state, &format!("{prefix}To"), &self.to)?;
+        let from = send::address_field(&format!("{prefix}From"), &self.from)?;
+        let to = send::address_field(&format!("{prefix}To"), &self.to)?;
         if let Some(p) = &self.params {
             base64_field(&format!("{prefix}Params"), p)?;
         }
@@ -149,8 +150,8 @@ pub struct SignedMessageBody {
 }
 
 impl SignedMessageBody {
-    pub fn to_lotus(&self, state: &AppState, prefix: &str) -> Result<Value, ApiError> {
-        let message = self.message.to_lotus(state, &format!("{prefix}Message."))?;
+    pub fn to_lotus(&self, prefix: &str) -> Result<Value, ApiError> {
+        let message = self.message.to_lotus(&format!("{prefix}Message."))?;
         let signature = self.signature.to_lotus(&format!("{prefix}Signature."))?;
         Ok(json!({"Message": message, "Signature": signature}))
     }
@@ -241,7 +242,7 @@ pub async fn create_message(
 ) -> Result<HttpResponse, ApiError> {
     let message = body
         .message
-        .to_lotus(&state)
+        .to_lotus()
         .map_err(|e| prefixed(e, "Message."))?;
     send::push(&state, &auth.caller, message, body.spec.as_ref()).await
 }
@@ -279,7 +280,7 @@ pub async fn create_message_batch(
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            m.to_lotus(&state)
+            m.to_lotus()
                 .map_err(|e| prefixed(e, &format!("Messages[{i}].")))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -324,7 +325,7 @@ pub async fn create_signed_message(
         "Filecoin.MpoolPush"
     };
     check_signature_type(&body, "")?;
-    let signed = body.to_lotus(&state, "")?;
+    let signed = body.to_lotus("")?;
     let cid: Cid = state
         .node
         .call(&auth.caller, method, json!([signed]))
@@ -405,7 +406,7 @@ pub async fn create_signed_message_batch(
         .map(|(i, m)| {
             let prefix = format!("Messages[{i}].");
             check_signature_type(m, &prefix)?;
-            m.to_lotus(&state, &prefix)
+            m.to_lotus(&prefix)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let cids: Vec<Cid> = state
@@ -423,8 +424,7 @@ pub async fn create_signed_message_batch(
 #[utoipa::path(
     tag = "Messages",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetMessage"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s")),
+    params(MessagePath),
     responses((status = 200, description = "The message", body = Message)),
     security(("lotus_token" = ["read"]))
 )]
@@ -432,9 +432,8 @@ pub async fn create_signed_message_batch(
 pub async fn get_message(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let message = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainGetMessage", json!([cid]), true)
@@ -448,7 +447,7 @@ pub async fn get_message(
 /// selected (default: the head). 404 `message_not_found` while the message has not been executed.
 #[utoipa::path(
     tag = "Messages",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg"]))),
     params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
         example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"),
         params::AtTipset),

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::MinerPath;
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
 use super::{lotus_json, lotus_json_uncached};
@@ -195,7 +196,7 @@ fn required<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, ApiErr
 /// (`Filecoin.StateListMiners`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateListMiners", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateListMiners"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of miner addresses", body = PageOf<String>)),
     security(("lotus_token" = ["read"]))
@@ -225,7 +226,7 @@ pub async fn list_miners(
 /// (`Filecoin.StateMinerCreationDeposit`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerCreationDeposit", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerCreationDeposit"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The deposit in attoFIL, as a JSON string", body = String,
         content_type = "application/json", example = json!("1000000000000000000"))),
@@ -256,7 +257,7 @@ pub async fn get_miner_creation_deposit(
 /// (`Filecoin.StateAllMinerFaults`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateAllMinerFaults", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateAllMinerFaults"]))),
     params(FaultsQuery, params::AtTipset, Page),
     responses((status = 200, description = "A page of faults", body = PageOf<Fault>)),
     security(("lotus_token" = ["read"]))
@@ -288,7 +289,7 @@ pub async fn list_miner_faults(
 /// (`Filecoin.StateMinerInitialPledgeForSector`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerInitialPledgeForSector", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerInitialPledgeForSector"]))),
     params(PledgeQuery, params::AtTipset),
     responses((status = 200, description = "The pledge in attoFIL, as a JSON string", body = String,
         content_type = "application/json", example = json!("200000000000000000"))),
@@ -348,7 +349,7 @@ macro_rules! miner_route {
         $(#[$doc])*
         #[utoipa::path(
             tag = "Miners",
-            extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+            extensions(("x-lotus-methods" = json!([$method]))),
             params(("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), params::AtTipset),
             responses((status = 200, description = $desc, body = $body)),
             security(("lotus_token" = ["read"]))
@@ -360,13 +361,13 @@ macro_rules! miner_route {
             path: web::Path<String>,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let address = params::address(&state, "address", &path)?;
+            let address = params::address("address", &path)?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
                 &state,
                 &auth.caller,
                 $method,
-                &address,
+                &address.to_string(),
                 json!([address, at.key]),
                 at.immutable,
             )
@@ -458,7 +459,7 @@ miner_route!(
 /// The partitions of one of the miner's deadlines with their sectors by state (`Filecoin.StateMinerPartitions`).
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerPartitions", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerPartitions"]))),
     params(
         ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
         ("index" = u64, Path, description = "The deadline index", minimum = 0, maximum = 47, example = 3),
@@ -475,14 +476,14 @@ pub async fn list_miner_partitions(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let (address, index) = path.into_inner();
-    let address = params::address(&state, "address", &address)?;
+    let address = params::address("address", &address)?;
     let index = number("deadline index", &index, DEADLINES - 1)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = miner_read(
         &state,
         &auth.caller,
         "Filecoin.StateMinerPartitions",
-        &address,
+        &address.to_string(),
         json!([address, index, at.key]),
         at.immutable,
     )
@@ -497,7 +498,7 @@ pub async fn list_miner_partitions(
 #[utoipa::path(
     tag = "Miners",
     extensions(
-        ("x-lotus-methods" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"])),
+        ("x-lotus-methods" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors"])),
         ("x-lotus-serves" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors"]))
     ),
     params(
@@ -516,7 +517,7 @@ pub async fn list_miner_sectors(
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let active = match query.active.as_deref().map(str::trim) {
         None | Some("false") => false,
         Some("true") => true,
@@ -566,7 +567,7 @@ macro_rules! sector_route {
         $(#[$doc])*
         #[utoipa::path(
             tag = "Miners",
-            extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+            extensions(("x-lotus-methods" = json!([$method]))),
             params(
                 ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
                 ("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
@@ -583,7 +584,7 @@ macro_rules! sector_route {
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
             let (address, number) = path.into_inner();
-            let address = params::address(&state, "address", &address)?;
+            let address = params::address("address", &address)?;
             let number = sector_number(&number)?;
             let at = at.key(&state, &auth.caller).await?;
             let missing = || format!($null, number = number, address = address);
@@ -591,7 +592,7 @@ macro_rules! sector_route {
                 &state,
                 &auth.caller,
                 $method,
-                &address,
+                &address.to_string(),
                 json!([address, number, at.key]),
                 at.immutable,
             )
@@ -729,7 +730,7 @@ macro_rules! deposit_route {
         $(#[$doc])*
         #[utoipa::path(
             tag = "Miners",
-            extensions(("x-lotus-methods" = json!([$method, "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+            extensions(("x-lotus-methods" = json!([$method]))),
             params(
                 ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
                 PrecommitQuery, params::AtTipset
@@ -746,14 +747,14 @@ macro_rules! deposit_route {
             query: web::Query<PrecommitQuery>,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let address = params::address(&state, "address", &path)?;
+            let address = params::address("address", &path)?;
             let info = query.info()?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
                 &state,
                 &auth.caller,
                 $method,
-                &address,
+                &address.to_string(),
                 json!([address, info, at.key]),
                 at.immutable,
             )
@@ -788,9 +789,9 @@ deposit_route!(
 /// mine on that tipset is a 404.
 #[utoipa::path(
     tag = "Miners",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MinerGetBaseInfo", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MinerGetBaseInfo"]))),
     params(
-        ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
+        MinerPath,
         RoundQuery, params::AtTipset
     ),
     responses((status = 200, description = "The mining base info", body = MiningBaseInfo)),
@@ -800,18 +801,17 @@ deposit_route!(
 pub async fn get_miner_mining_base(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerPath { address }: MinerPath,
     query: web::Query<RoundQuery>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let round = params::height("round", required("round", &query.round)?)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = miner_read(
         &state,
         &auth.caller,
         "Filecoin.MinerGetBaseInfo",
-        &address,
+        &address.to_string(),
         json!([address, round, at.key]),
         at.immutable,
     )
@@ -843,7 +843,7 @@ pub async fn create_miner_block(
     path: web::Path<String>,
     body: Body<NewBlock>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
+    let address = params::address("address", &path)?;
     let block = body.into_inner();
     if block.parents.is_empty() {
         return Err(body_error(
@@ -870,12 +870,8 @@ pub async fn create_miner_block(
         check_base64(&format!("WinningPoStProof[{i}].ProofBytes"), &p.proof_bytes)?;
     }
     for (i, m) in block.messages.iter().enumerate() {
-        super::send::address_field(
-            &state,
-            &format!("Messages[{i}].Message.From"),
-            &m.message.from,
-        )?;
-        super::send::address_field(&state, &format!("Messages[{i}].Message.To"), &m.message.to)?;
+        super::send::address_field(&format!("Messages[{i}].Message.From"), &m.message.from)?;
+        super::send::address_field(&format!("Messages[{i}].Message.To"), &m.message.to)?;
         check_base64(&format!("Messages[{i}].Signature.Data"), &m.signature.data)?;
     }
     let mut template = serde_json::to_value(&block)

@@ -10,6 +10,7 @@ pub mod actors;
 pub mod body;
 pub mod catalog;
 pub mod chain;
+pub mod extract;
 pub mod f3;
 pub mod gas;
 pub mod health;

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::SenderPath;
 use super::messages::{field_error, MessageBody};
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
@@ -28,7 +29,7 @@ fn forget_lists(state: &AppState, method: &str) {
 /// tipset selected (default: the head), and later pages come from that reading.
 #[utoipa::path(
     tag = "Message pool",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolPending", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolPending"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of pending messages", body = PageOf<SignedMessage>)),
     security(("lotus_token" = ["read"]))
@@ -115,7 +116,7 @@ pub struct SelectOptions {
 /// (`Filecoin.MpoolSelect`), in order, paged.
 #[utoipa::path(
     tag = "Message pool",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolSelect", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MpoolSelect"]))),
     params(SelectOptions, params::AtTipset, Page),
     responses((status = 200, description = "A page of the selected messages", body = PageOf<SignedMessage>)),
     security(("lotus_token" = ["read"]))
@@ -221,7 +222,7 @@ pub async fn update_mpool_config(
     let mut config = body.into_inner();
     if let Some(addrs) = &mut config.priority_addrs {
         for (i, a) in addrs.iter_mut().enumerate() {
-            *a = super::send::address_field(&state, &format!("PriorityAddrs[{i}]"), a)?;
+            *a = super::send::address_field(&format!("PriorityAddrs[{i}]"), a)?;
         }
     }
     if config.size_limit_low < 0 || config.size_limit_high < 0 {
@@ -270,8 +271,7 @@ pub struct SenderNonce {
 #[utoipa::path(
     tag = "Message pool",
     extensions(("x-lotus-methods" = json!(["Filecoin.MpoolGetNonce"]))),
-    params(("address" = String, Path, description = "The sender", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(SenderPath),
     responses((status = 200, description = "The next nonce", body = SenderNonce)),
     security(("lotus_token" = ["read"]))
 )]
@@ -279,9 +279,8 @@ pub struct SenderNonce {
 pub async fn get_mpool_sender_nonce(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SenderPath { address }: SenderPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let raw = state
         .node
         .call_read(
@@ -294,7 +293,10 @@ pub async fn get_mpool_sender_nonce(
     let nonce: u64 = super::decode("Filecoin.MpoolGetNonce", &raw)?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(SenderNonce { address, nonce }))
+        .json(SenderNonce {
+            address: address.to_string(),
+            nonce,
+        }))
 }
 
 /// The outcome of one check of a message.
@@ -380,9 +382,7 @@ pub async fn post_mpool_checks(
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let message = p
-                .message
-                .to_lotus(&state, &format!("Messages[{i}].Message."))?;
+            let message = p.message.to_lotus(&format!("Messages[{i}].Message."))?;
             Ok(json!({"Message": message, "ValidNonce": p.valid_nonce}))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -422,7 +422,7 @@ pub async fn post_mpool_replace_checks(
         .messages
         .iter()
         .enumerate()
-        .map(|(i, m)| m.to_lotus(&state, &format!("Messages[{i}].")))
+        .map(|(i, m)| m.to_lotus(&format!("Messages[{i}].")))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let raw = state
         .node
@@ -443,8 +443,7 @@ pub async fn post_mpool_replace_checks(
 #[utoipa::path(
     tag = "Message pool",
     extensions(("x-lotus-methods" = json!(["Filecoin.MpoolCheckPendingMessages"]))),
-    params(("address" = String, Path, description = "The sender", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(SenderPath),
     responses((status = 200, description = "The checks of each pending message", body = Vec<Vec<MessageCheckStatus>>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -452,9 +451,8 @@ pub async fn post_mpool_replace_checks(
 pub async fn get_mpool_sender_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SenderPath { address }: SenderPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let raw = state
         .node
         .call_read(

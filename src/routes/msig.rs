@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::MsigPath;
 use super::market::unsigned;
 use super::params;
 use super::send::{address_field, push_prototype};
@@ -307,9 +308,9 @@ fn b64_field(field: &str, value: &Option<String>) -> Result<Value, ApiError> {
 }
 
 /// A required query parameter that is an address.
-fn query_address(state: &AppState, name: &str, value: &Option<String>) -> Result<String, ApiError> {
+fn query_address(name: &str, value: &Option<String>) -> Result<String, ApiError> {
     match value {
-        Some(v) => params::address(state, name, v),
+        Some(v) => params::address(name, v),
         None => Err(ApiError::invalid_parameter(format!(
             "{name} is needed: an address"
         ))),
@@ -356,7 +357,7 @@ pub async fn create_multisig(
     state: web::Data<AppState>,
     body: Body<NewMultisig>,
 ) -> Result<HttpResponse, ApiError> {
-    let from = address_field(&state, "From", &body.from)?;
+    let from = address_field("From", &body.from)?;
     if body.signers.is_empty() {
         return Err(ApiError::new(
             Code::InvalidBody,
@@ -367,7 +368,7 @@ pub async fn create_multisig(
         .signers
         .iter()
         .enumerate()
-        .map(|(i, s)| address_field(&state, &format!("Signers[{i}]"), s))
+        .map(|(i, s)| address_field(&format!("Signers[{i}]"), s))
         .collect::<Result<Vec<_>, _>>()?;
     if body.required == 0 || body.required as usize > signers.len() {
         return Err(ApiError::new(
@@ -406,7 +407,7 @@ pub async fn create_multisig(
 /// (`Filecoin.MsigGetAvailableBalance`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetAvailableBalance", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetAvailableBalance"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
@@ -435,7 +436,7 @@ async fn read_at(
     at: &params::AtTipset,
     method: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(state, "address", path)?;
+    let address = params::address("address", path)?;
     let at = at.key(state, &auth.caller).await?;
     let result = state
         .node
@@ -449,7 +450,7 @@ async fn read_at(
 /// The transactions proposed to the wallet that wait for approvals (`Filecoin.MsigGetPending`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetPending", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetPending"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
     responses((status = 200, description = "The pending transactions", body = Vec<MsigTransaction>)),
     security(("lotus_token" = ["read"]))
@@ -469,7 +470,7 @@ pub async fn list_multisig_proposals(
 /// The locked initial balance, the start epoch and the unlock duration (`Filecoin.MsigGetVestingSchedule`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVestingSchedule", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVestingSchedule"]))),
     params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
     responses((status = 200, description = "The vesting schedule", body = MsigVesting)),
     security(("lotus_token" = ["read"]))
@@ -490,8 +491,8 @@ pub async fn get_multisig_vesting_schedule(
 /// (default the head), in attoFIL, as a JSON string (`Filecoin.MsigGetVested`).
 #[utoipa::path(
     tag = "Multisig",
-    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVested", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), VestedSince, params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVested"]))),
+    params(MsigPath, VestedSince, params::AtTipset),
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
@@ -499,11 +500,10 @@ pub async fn get_multisig_vesting_schedule(
 pub async fn get_multisig_vested(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address }: MsigPath,
     since: web::Query<VestedSince>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let (start, start_final) = match (&since.start_height, &since.start_tipset) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_parameter(
@@ -557,7 +557,7 @@ pub async fn get_multisig_vested(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigPropose", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000")),
+    params(MsigPath),
     request_body = NewProposal,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -567,12 +567,11 @@ pub async fn get_multisig_vested(
 pub async fn create_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address: msig }: MsigPath,
     body: Body<NewProposal>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let to = address_field(&state, "To", &body.to)?;
+    let from = address_field("From", &body.from)?;
+    let to = address_field("To", &body.to)?;
     let p = b64_field("Params", &body.params)?;
     build_and_push(
         &state,
@@ -608,9 +607,9 @@ pub async fn create_multisig_approval(
     path: web::Path<(String, String)>,
     body: Body<NewApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
+    let from = address_field("From", &body.from)?;
     match &body.proposal {
         None => {
             build_and_push(
@@ -622,8 +621,8 @@ pub async fn create_multisig_approval(
             .await
         }
         Some(d) => {
-            let proposer = address_field(&state, "Proposal.Proposer", &d.proposer)?;
-            let to = address_field(&state, "Proposal.To", &d.to)?;
+            let proposer = address_field("Proposal.Proposer", &d.proposer)?;
+            let to = address_field("Proposal.To", &d.to)?;
             let p = b64_field("Proposal.Params", &d.params)?;
             build_and_push(
                 &state,
@@ -660,9 +659,9 @@ pub async fn delete_multisig_proposal(
     path: web::Path<(String, String)>,
     query: web::Query<CancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
+    let from = query_address("from", &query.from)?;
     let detailed = query.to.is_some()
         || query.value.is_some()
         || query.method.is_some()
@@ -676,7 +675,7 @@ pub async fn delete_multisig_proposal(
         )
         .await;
     }
-    let to = query_address(&state, "to", &query.to)?;
+    let to = query_address("to", &query.to)?;
     let value = match &query.value {
         Some(v) => Amount::parse(v)
             .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter value)")))?,
@@ -730,9 +729,9 @@ pub async fn create_multisig_signer(
     path: web::Path<String>,
     body: Body<NewSigner>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let signer = address_field(&state, "Signer", &body.signer)?;
+    let msig = params::address("address", &path)?;
+    let from = address_field("From", &body.from)?;
+    let signer = address_field("Signer", &body.signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -763,9 +762,9 @@ pub async fn delete_multisig_signer(
     path: web::Path<(String, String)>,
     query: web::Query<RemoveQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
-    let signer = params::address(&state, "signer", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
+    let msig = params::address("address", &path.0)?;
+    let signer = params::address("signer", &path.1)?;
+    let from = query_address("from", &query.from)?;
     let decrease = flag("decrease_threshold", &query.decrease_threshold)?;
     build_and_push(
         &state,
@@ -797,10 +796,10 @@ pub async fn replace_multisig_signer(
     path: web::Path<(String, String)>,
     body: Body<SignerSwap>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
-    let old = params::address(&state, "signer", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let new = address_field(&state, "NewSigner", &body.new_signer)?;
+    let msig = params::address("address", &path.0)?;
+    let old = params::address("signer", &path.1)?;
+    let from = address_field("From", &body.from)?;
+    let new = address_field("NewSigner", &body.new_signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -831,11 +830,11 @@ pub async fn create_multisig_signer_addition_approval(
     path: web::Path<(String, String)>,
     body: Body<AdditionApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let proposer = address_field(&state, "Proposer", &body.proposer)?;
-    let signer = address_field(&state, "Signer", &body.signer)?;
+    let from = address_field("From", &body.from)?;
+    let proposer = address_field("Proposer", &body.proposer)?;
+    let signer = address_field("Signer", &body.signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -866,10 +865,10 @@ pub async fn delete_multisig_signer_addition(
     path: web::Path<(String, String)>,
     query: web::Query<AdditionCancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
-    let signer = query_address(&state, "signer", &query.signer)?;
+    let from = query_address("from", &query.from)?;
+    let signer = query_address("signer", &query.signer)?;
     let increase = flag("increase_threshold", &query.increase_threshold)?;
     build_and_push(
         &state,
@@ -901,12 +900,12 @@ pub async fn create_multisig_signer_swap_approval(
     path: web::Path<(String, String)>,
     body: Body<SwapApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = address_field(&state, "From", &body.from)?;
-    let proposer = address_field(&state, "Proposer", &body.proposer)?;
-    let old = address_field(&state, "OldSigner", &body.old_signer)?;
-    let new = address_field(&state, "NewSigner", &body.new_signer)?;
+    let from = address_field("From", &body.from)?;
+    let proposer = address_field("Proposer", &body.proposer)?;
+    let old = address_field("OldSigner", &body.old_signer)?;
+    let new = address_field("NewSigner", &body.new_signer)?;
     build_and_push(
         &state,
         &auth.caller,
@@ -937,11 +936,11 @@ pub async fn delete_multisig_signer_swap(
     path: web::Path<(String, String)>,
     query: web::Query<SwapCancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address(&state, "address", &path.0)?;
+    let msig = params::address("address", &path.0)?;
     let id = unsigned("id", &path.1)?;
-    let from = query_address(&state, "from", &query.from)?;
-    let old = query_address(&state, "old_signer", &query.old_signer)?;
-    let new = query_address(&state, "new_signer", &query.new_signer)?;
+    let from = query_address("from", &query.from)?;
+    let old = query_address("old_signer", &query.old_signer)?;
+    let new = query_address("new_signer", &query.new_signer)?;
     build_and_push(
         &state,
         &auth.caller,

@@ -54,7 +54,7 @@ pub struct Network {
 #[utoipa::path(
     tag = "Node",
     extensions(
-        ("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"])),
+        ("x-lotus-methods" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion"])),
         ("x-lotus-serves" = json!(["Filecoin.StateNetworkName", "Filecoin.StateNetworkVersion"]))
     ),
     params(params::AtTipset),

@@ -16,10 +16,10 @@ pub fn cid(name: &str, value: &str) -> Result<Value, ApiError> {
     Ok(json!({ "/": cid }))
 }
 
-/// Checks a Filecoin address given in the path or query, including its network prefix once the node's network
-/// is known.
-pub fn address(state: &AppState, name: &str, value: &str) -> Result<String, ApiError> {
-    Address::parse_for(value.trim(), state.network.prefix())
+/// Checks a Filecoin address given in the query or a body. Either network prefix is accepted, whatever the node's
+/// network: Lotus and Forest decode both.
+pub fn address(name: &str, value: &str) -> Result<String, ApiError> {
+    Address::parse(value.trim())
         .map(|a| a.to_string())
         .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))
 }
@@ -70,6 +70,15 @@ pub struct AtTipset {
         example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")]
     pub tipset: Option<String>,
 }
+
+/// The Lotus methods that selecting a tipset with [`AtTipset`] may call. The OpenAPI document adds them to the
+/// `x-lotus-methods` of every operation that takes `AtTipset`, so no route lists them.
+pub const TIPSET_METHODS: [&str; 4] = [
+    "Filecoin.ChainGetTipSetByHeight",
+    "Filecoin.ChainGetTipSetAfterHeight",
+    "Filecoin.ChainGetTipSet",
+    "Filecoin.ChainHead",
+];
 
 /// How many epochs back the chain is final: a height that deep always maps to the same tipset.
 pub const FINALITY: i64 = 900;

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::WaitSentinelPath;
 use super::send::address_field;
 use super::{lotus_json, params};
 use crate::auth::{Authorized, Read, Sign, Write};
@@ -229,8 +230,8 @@ pub struct VoucherFilter {
     pub lane: Option<String>,
 }
 
-fn channel(state: &AppState, value: &str) -> Result<String, ApiError> {
-    params::address(state, "channel", value)
+fn channel(value: &str) -> Result<String, ApiError> {
+    params::address("channel", value)
 }
 
 fn bad_body(field: &str, detail: impl std::fmt::Display) -> ApiError {
@@ -252,13 +253,8 @@ fn base64_field(field: &str, value: &Option<String>) -> Result<(), ApiError> {
 }
 
 /// Checks a voucher given in a body (under `prefix`), for the channel in the path.
-fn check_voucher(
-    state: &AppState,
-    prefix: &str,
-    channel: &str,
-    v: &SignedVoucher,
-) -> Result<(), ApiError> {
-    let addr = address_field(state, &format!("{prefix}.ChannelAddr"), &v.channel_addr)?;
+fn check_voucher(prefix: &str, channel: &str, v: &SignedVoucher) -> Result<(), ApiError> {
+    let addr = address_field(&format!("{prefix}.ChannelAddr"), &v.channel_addr)?;
     if addr != channel {
         return Err(bad_body(
             &format!("{prefix}.ChannelAddr"),
@@ -267,7 +263,7 @@ fn check_voucher(
     }
     base64_field(&format!("{prefix}.SecretHash"), &v.secret_hash)?;
     if let Some(extra) = &v.extra {
-        address_field(state, &format!("{prefix}.Extra.Actor"), &extra.actor)?;
+        address_field(&format!("{prefix}.Extra.Actor"), &extra.actor)?;
         base64_field(&format!("{prefix}.Extra.Data"), &extra.data)?;
     }
     for (field, value) in [
@@ -292,11 +288,11 @@ fn check_voucher(
 }
 
 /// The voucher as Lotus takes it, with its addresses in the node's network.
-fn voucher_json(state: &AppState, v: &SignedVoucher) -> Result<serde_json::Value, ApiError> {
+fn voucher_json(v: &SignedVoucher) -> Result<serde_json::Value, ApiError> {
     let mut v = v.clone();
-    v.channel_addr = address_field(state, "Voucher.ChannelAddr", &v.channel_addr)?;
+    v.channel_addr = address_field("Voucher.ChannelAddr", &v.channel_addr)?;
     if let Some(extra) = &mut v.extra {
-        extra.actor = address_field(state, "Voucher.Extra.Actor", &extra.actor)?;
+        extra.actor = address_field("Voucher.Extra.Actor", &extra.actor)?;
     }
     serde_json::to_value(&v).map_err(|e| ApiError::internal(format!("encoding a voucher: {e}")))
 }
@@ -387,8 +383,8 @@ pub async fn create_payment_channel(
     state: web::Data<AppState>,
     body: Body<ChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let from = address_field(&state, "From", &body.from)?;
-    let to = address_field(&state, "To", &body.to)?;
+    let from = address_field("From", &body.from)?;
+    let to = address_field("To", &body.to)?;
     let before = state
         .node
         .call_read(&auth.caller, "Filecoin.PaychList", json!([]), false)
@@ -436,8 +432,7 @@ fn channel_answer(info: &ChannelInfo, before: Vec<String>) -> HttpResponse {
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychGetWaitReady"]))),
-    params(("cid" = String, Path, description = "The CID of the message (a `WaitSentinel`)",
-        pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(WaitSentinelPath),
     responses((status = 200, description = "The channel's address, as a JSON string", body = String,
         content_type = "application/json", example = json!("f01100"))),
     security(("lotus_token" = ["sign"]))
@@ -446,9 +441,8 @@ fn channel_answer(info: &ChannelInfo, before: Vec<String>) -> HttpResponse {
 pub async fn get_payment_channel_by_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WaitSentinelPath { cid }: WaitSentinelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.PaychGetWaitReady", json!([cid]))
@@ -478,8 +472,8 @@ pub async fn get_payment_channel_funds_by_parties(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to) = path.into_inner();
-    let from = params::address(&state, "from", &from)?;
-    let to = params::address(&state, "to", &to)?;
+    let from = params::address("from", &from)?;
+    let to = params::address("to", &to)?;
     let raw = state
         .node
         .call_raw(
@@ -513,8 +507,8 @@ pub async fn create_payment(
     state: web::Data<AppState>,
     body: Body<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let from = address_field(&state, "From", &body.from)?;
-    let to = address_field(&state, "To", &body.to)?;
+    let from = address_field("From", &body.from)?;
+    let to = address_field("To", &body.to)?;
     if body.vouchers.is_empty() {
         return Err(bad_body("Vouchers", "at least one voucher is needed"));
     }
@@ -534,8 +528,7 @@ pub async fn create_payment(
             }
         }
         if let Some(extra) = &mut v.extra {
-            extra.actor =
-                address_field(&state, &format!("Vouchers[{i}].Extra.Actor"), &extra.actor)?;
+            extra.actor = address_field(&format!("Vouchers[{i}].Extra.Actor"), &extra.actor)?;
             base64_field(&format!("Vouchers[{i}].Extra.Data"), &extra.data)?;
         }
         specs.push(v);
@@ -577,7 +570,7 @@ pub async fn get_payment_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let raw = state
         .node
         .call_read(&auth.caller, "Filecoin.PaychStatus", json!([ch]), false)
@@ -602,7 +595,7 @@ pub async fn get_payment_channel_funds(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.PaychAvailableFunds", json!([ch]))
@@ -630,7 +623,7 @@ pub async fn add_payment_channel_funds(
     path: web::Path<String>,
     body: Body<FundsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     if body.amount.atto() == 0 {
         return Err(bad_body("Amount", "must be more than 0"));
     }
@@ -672,7 +665,7 @@ pub async fn create_payment_channel_lane(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let lane: u64 = state
         .node
         .call(&auth.caller, "Filecoin.PaychAllocateLane", json!([ch]))
@@ -701,7 +694,7 @@ pub async fn settle_payment_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let cid: Cid = state
         .node
         .call(&auth.caller, "Filecoin.PaychSettle", json!([ch]))
@@ -727,7 +720,7 @@ pub async fn collect_payment_channel(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let cid: Cid = state
         .node
         .call(&auth.caller, "Filecoin.PaychCollect", json!([ch]))
@@ -754,7 +747,7 @@ pub async fn list_payment_channel_vouchers(
     path: web::Path<String>,
     filter: web::Query<VoucherFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let lane = filter
         .lane
         .as_deref()
@@ -813,7 +806,7 @@ pub async fn create_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
+    let ch = channel(&path)?;
     let result: VoucherCreateResult = state
         .node
         .call(
@@ -850,10 +843,10 @@ pub async fn add_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherAddRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
-    check_voucher(&state, "Voucher", &ch, &body.voucher)?;
+    let ch = channel(&path)?;
+    check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Proof", &body.proof)?;
-    let voucher = voucher_json(&state, &body.voucher)?;
+    let voucher = voucher_json(&body.voucher)?;
     let delta: BigInt = state
         .node
         .call(
@@ -891,11 +884,11 @@ pub async fn check_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherRedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
-    check_voucher(&state, "Voucher", &ch, &body.voucher)?;
+    let ch = channel(&path)?;
+    check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Secret", &body.secret)?;
     base64_field("Proof", &body.proof)?;
-    let voucher = voucher_json(&state, &body.voucher)?;
+    let voucher = voucher_json(&body.voucher)?;
     let valid = state
         .node
         .call_raw(
@@ -959,11 +952,11 @@ pub async fn submit_payment_channel_voucher(
     path: web::Path<String>,
     body: Body<VoucherRedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&state, &path)?;
-    check_voucher(&state, "Voucher", &ch, &body.voucher)?;
+    let ch = channel(&path)?;
+    check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Secret", &body.secret)?;
     base64_field("Proof", &body.proof)?;
-    let voucher = voucher_json(&state, &body.voucher)?;
+    let voucher = voucher_json(&body.voucher)?;
     let cid: Cid = state
         .node
         .call(

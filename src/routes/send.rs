@@ -63,9 +63,9 @@ pub struct OutgoingMessage {
 impl OutgoingMessage {
     /// The message as Lotus takes it, with the addresses checked for the node's network. Zero gas values are
     /// estimated by the node.
-    pub fn to_lotus(&self, state: &AppState) -> Result<Value, ApiError> {
-        let from = address_field(state, "From", &self.from)?;
-        let to = address_field(state, "To", &self.to)?;
+    pub fn to_lotus(&self) -> Result<Value, ApiError> {
+        let from = address_field("From", &self.from)?;
+        let to = address_field("To", &self.to)?;
         if let Some(p) = &self.params {
             use base64::Engine;
             base64::engine::general_purpose::STANDARD
@@ -98,9 +98,9 @@ impl OutgoingMessage {
     }
 }
 
-/// Checks an address given in a body field, naming the field when it is wrong.
-pub fn address_field(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
-    crate::lotus::address::Address::parse_for(value.trim(), state.network.prefix())
+/// Checks an address given in a body field, naming the field when it is wrong. Either network prefix is accepted.
+pub fn address_field(field: &str, value: &str) -> Result<String, ApiError> {
+    crate::lotus::address::Address::parse(value.trim())
         .map(|a| a.to_string())
         .map_err(|e| {
             ApiError::new(

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath};
 use super::page::{self, Page, PageOf, Shape};
 use super::params::{self, AtTipset};
 use super::send::OutgoingMessage;
@@ -206,7 +207,7 @@ async fn read(
 /// list is pinned to one tipset for all its pages.
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateListActors", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateListActors"]))),
     params(AtTipset, Page),
     responses((status = 200, description = "A page of ID addresses", body = PageOf<String>,
         example = json!({"items": ["f00", "f01", "f02"], "next_cursor": "eyJrIjpbXSwibyI6MTAwfQ", "total": 2914613,
@@ -237,8 +238,8 @@ pub async fn list_actors(
 /// The balance, code and decoded state of the actor at an address (`Filecoin.StateReadState`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateReadState", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateReadState"]))),
+    params(ActorStatePath, AtTipset),
     responses((status = 200, description = "The actor's state", body = ActorState)),
     security(("lotus_token" = ["read"]))
 )]
@@ -246,10 +247,9 @@ pub async fn list_actors(
 pub async fn get_actor_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -267,8 +267,8 @@ pub async fn get_actor_state(
 /// (`Filecoin.StateLookupRobustAddress`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupRobustAddress", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateLookupRobustAddress"]))),
+    params(ActorStatePath, AtTipset),
     responses((status = 200, description = "The robust address, as a JSON string", body = String,
         content_type = "application/json", example = json!("f2kwadjsxm5y3rbc2r7a4q6yhoyo2qhw6jd6t7d5a"))),
     security(("lotus_token" = ["read"]))
@@ -277,10 +277,9 @@ pub async fn get_actor_state(
 pub async fn get_address_robust(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -299,7 +298,7 @@ pub async fn get_address_robust(
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.FilecoinAddressToEthAddress"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000")),
+    params(ActorStatePath),
     responses((status = 200, description = "The Ethereum address, as a JSON string", body = String,
         content_type = "application/json", example = json!("0xff000000000000000000000000000000000003e8"))),
     security(("lotus_token" = ["read"]))
@@ -308,9 +307,8 @@ pub async fn get_address_robust(
 pub async fn get_address_eth(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     read(
         &state,
         &auth,
@@ -463,8 +461,8 @@ pub struct DecodeParamsRequest {
 /// (`Filecoin.StateDecodeParams`).
 #[utoipa::path(
     tag = "Actors",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateDecodeParams", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "The address of the actor the parameters are for", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateDecodeParams"]))),
+    params(ActorStatePath, AtTipset),
     request_body = DecodeParamsRequest,
     responses((status = 200, description = "The decoded parameters", body = DecodedParams, example = json!({"A": 1}))),
     security(("lotus_token" = ["read"]))
@@ -473,12 +471,11 @@ pub struct DecodeParamsRequest {
 pub async fn get_decoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
     body: Body<DecodeParamsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     use base64::Engine;
-    let address = params::address(&state, "address", &path)?;
     base64::engine::general_purpose::STANDARD
         .decode(&body.params)
         .map_err(|e| body_error("Params", format!("not base64: {e}")))?;
@@ -513,7 +510,7 @@ pub struct EncodeParamsRequest {
 #[utoipa::path(
     tag = "Actors",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateEncodeParams"]))),
-    params(("code" = String, Path, description = "The actor type's code CID", pattern = "^[A-Za-z0-9]+$", example = "bafk2bzacedudbf7fc5va57t3tmo63snmt3en4iaidv4vo3qlyacbxaa6hlx6y")),
+    params(ActorCodePath),
     request_body = EncodeParamsRequest,
     responses((status = 200, description = "The encoded parameters, base64, as a JSON string", body = String,
         content_type = "application/json", example = json!("eyJBIjoxfQ=="))),
@@ -523,10 +520,9 @@ pub struct EncodeParamsRequest {
 pub async fn get_encoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ActorCodePath { code }: ActorCodePath,
     body: Body<EncodeParamsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = params::cid("code", &path)?;
     let raw = state
         .node
         .call_read(
@@ -548,7 +544,7 @@ pub async fn get_encoded_params(
 /// receipt, gas cost and trace (`Filecoin.StateCall`). Gas values left out are not limited.
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateCall", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateCall"]))),
     params(AtTipset),
     request_body(content = OutgoingMessage, example = json!({"From": "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za", "To": "f01234", "Value": "1 FIL"})),
     responses((status = 200, description = "The result of applying the message", body = InvocResult)),
@@ -561,7 +557,7 @@ pub async fn get_call_result(
     at: web::Query<AtTipset>,
     body: Body<OutgoingMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = body.to_lotus(&state)?;
+    let message = body.to_lotus()?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -594,7 +590,7 @@ const MAX_COMPUTE_MESSAGES: usize = 1000;
 /// resulting state root and the trace of each message (`Filecoin.StateCompute`).
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateCompute", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateCompute"]))),
     params(AtTipset),
     request_body(content = ComputeStateRequest, example = json!({"Height": 100, "Messages": [{"From": "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za", "To": "f01234", "Value": "1 FIL"}]})),
     responses((status = 200, description = "The state root and traces", body = ComputeStateOutput)),
@@ -621,7 +617,7 @@ pub async fn get_computed_state(
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            m.to_lotus(&state).map_err(|mut e| {
+            m.to_lotus().map_err(|mut e| {
                 e.detail = e
                     .detail
                     .replace("field \"", &format!("field \"Messages[{i}]."));
@@ -661,7 +657,7 @@ pub struct DataCidRequest {
 /// The unsealed (data) CID a sector holding the given deals of a miner would have (`Filecoin.StateComputeDataCID`).
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateComputeDataCID", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateComputeDataCID"]))),
     params(AtTipset),
     request_body(content = DataCidRequest, example = json!({"Miner": "f01000", "SealProof": 8, "DealIDs": [5432]})),
     responses((status = 200, description = "The unsealed CID", body = Cid)),
@@ -674,7 +670,7 @@ pub async fn get_data_cid(
     at: web::Query<AtTipset>,
     body: Body<DataCidRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let miner = super::send::address_field(&state, "Miner", &body.miner)?;
+    let miner = super::send::address_field("Miner", &body.miner)?;
     if !(0..=14).contains(&body.seal_proof) {
         return Err(body_error(
             "SealProof",
@@ -699,9 +695,8 @@ pub async fn get_data_cid(
 /// searched for from the head.
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateReplay", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"), AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateReplay"]))),
+    params(MessagePath, AtTipset),
     responses((status = 200, description = "The replay", body = InvocResult)),
     security(("lotus_token" = ["read"]))
 )]
@@ -709,10 +704,9 @@ pub async fn get_data_cid(
 pub async fn get_message_replay(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     read(
         &state,
@@ -819,7 +813,7 @@ pub struct MessageFilter {
 /// `from`, newest first (`Filecoin.StateListMessages`), paged.
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateListMessages", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateListMessages"]))),
     params(MessageFilter, AtTipset, Page),
     responses((status = 200, description = "A page of message CIDs", body = PageOf<Cid>)),
     security(("lotus_token" = ["read"]))
@@ -835,12 +829,12 @@ pub async fn list_state_messages(
     let to = filter
         .to
         .as_deref()
-        .map(|a| params::address(&state, "to", a))
+        .map(|a| params::address("to", a))
         .transpose()?;
     let from = filter
         .from
         .as_deref()
-        .map(|a| params::address(&state, "from", a))
+        .map(|a| params::address("from", a))
         .transpose()?;
     if to.is_none() && from.is_none() {
         return Err(bad(
@@ -880,7 +874,7 @@ pub async fn list_state_messages(
 /// (`Filecoin.StateCirculatingSupply`).
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateCirculatingSupply", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateCirculatingSupply"]))),
     params(AtTipset),
     responses((status = 200, description = "The circulating supply in attoFIL", body = BigInt,
         content_type = "application/json", example = json!("629718223488012345678901234"))),
@@ -909,7 +903,7 @@ pub async fn get_circulating_supply(
 /// (`Filecoin.StateVMCirculatingSupplyInternal`).
 #[utoipa::path(
     tag = "State",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVMCirculatingSupplyInternal", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVMCirculatingSupplyInternal"]))),
     params(AtTipset),
     responses((status = 200, description = "The supply's parts", body = CirculatingSupply)),
     security(("lotus_token" = ["read"]))
@@ -963,7 +957,7 @@ pub async fn get_network_params(
 #[utoipa::path(
     tag = "State",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetBeaconEntry", "Filecoin.ChainHead"]))),
-    params(("epoch" = u64, Path, description = "A chain epoch", minimum = 0, example = 100)),
+    params(EpochPath),
     responses((status = 200, description = "The beacon entry", body = BeaconEntry)),
     security(("lotus_token" = ["read"]))
 )]
@@ -971,9 +965,8 @@ pub async fn get_network_params(
 pub async fn get_beacon_entry(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    EpochPath { epoch }: EpochPath,
 ) -> Result<HttpResponse, ApiError> {
-    let epoch = params::height("epoch", &path)?;
     let head = match state.head.height() {
         Some(h) => h,
         None => {
@@ -1057,7 +1050,7 @@ fn randomness_source(
 #[utoipa::path(
     tag = "State",
     extensions(
-        ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"])),
+        ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon"])),
         ("x-lotus-serves" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon"]))
     ),
     params(("source" = String, Path, description = "`tickets` or `beacon`", pattern = "^(tickets|beacon)$", example = "beacon"),
@@ -1128,7 +1121,7 @@ pub struct DigestQuery {
 #[utoipa::path(
     tag = "State",
     extensions(
-        ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"])),
+        ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon"])),
         ("x-lotus-serves" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon"]))
     ),
     params(("source" = String, Path, description = "`tickets` or `beacon`", pattern = "^(tickets|beacon)$", example = "tickets"),
@@ -1210,7 +1203,7 @@ pub struct EventFilter {
 
 impl EventFilter {
     /// Checks the filter; `field` names where a bad value is (`body` or `query`).
-    fn check(mut self, state: &AppState, in_body: bool) -> Result<Self, ApiError> {
+    fn check(mut self, in_body: bool) -> Result<Self, ApiError> {
         let err = |field: &str, detail: String| {
             if in_body {
                 body_error(field, detail)
@@ -1231,7 +1224,7 @@ impl EventFilter {
                 ));
             }
             for (i, a) in list.iter_mut().enumerate() {
-                *a = crate::lotus::address::Address::parse_for(a.trim(), state.network.prefix())
+                *a = crate::lotus::address::Address::parse(a.trim())
                     .map(|a| a.to_string())
                     .map_err(|e| {
                         err(
@@ -1388,7 +1381,7 @@ pub async fn list_events(
             .transpose()?,
         tipset_key,
     }
-    .check(&state, false)?;
+    .check(false)?;
     events(&state, &auth, filter).await
 }
 
@@ -1409,7 +1402,7 @@ pub async fn list_events_by_filter(
     state: web::Data<AppState>,
     body: Body<EventFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = body.into_inner().check(&state, true)?;
+    let filter = body.into_inner().check(true)?;
     events(&state, &auth, filter).await
 }
 

@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::chain::{body_tipset_key, TipsetRef};
+use super::extract::{BadBlockPath, BlockPath, TipsetPath};
 use super::lotus_json;
 use super::params;
 use crate::auth::{Admin, Authorized, Read, Write};
@@ -82,15 +83,13 @@ pub struct BadBlock {
     pub reason: String,
 }
 
-const CID_PARAM_DOC: &str = "The block's CID";
-
 /// A bad block.
 ///
 /// Why the node refuses a block (`Filecoin.SyncCheckBad`); 404 when the block is not in the bad-block list.
 #[utoipa::path(
     tag = "Sync",
     extensions(("x-lotus-methods" = json!(["Filecoin.SyncCheckBad"]))),
-    params(("cid" = String, Path, description = CID_PARAM_DOC, pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacebp3shtrn43k7g3unredz7fxn4gj533d3o43tqn2p2ipxxhrvchve")),
+    params(BadBlockPath),
     responses((status = 200, description = "The block is marked bad", body = BadBlock)),
     security(("lotus_token" = ["read"]))
 )]
@@ -98,15 +97,14 @@ const CID_PARAM_DOC: &str = "The block's CID";
 pub async fn get_bad_block(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BadBlockPath { cid }: BadBlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let reason = state
         .node
         .call_raw(&auth.caller, "Filecoin.SyncCheckBad", json!([cid]))
         .await?;
     let reason: String = super::decode("Filecoin.SyncCheckBad", reason.get())?;
-    let root = cid["/"].as_str().unwrap_or_default();
+    let root = cid.root.as_str();
     if reason.is_empty() {
         return Err(ApiError::new(
             Code::NotFound,
@@ -128,7 +126,7 @@ pub async fn get_bad_block(
 #[utoipa::path(
     tag = "Sync",
     extensions(("x-lotus-methods" = json!(["Filecoin.SyncMarkBad"]))),
-    params(("cid" = String, Path, description = CID_PARAM_DOC, pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(BlockPath),
     responses((status = 204, description = "The block is marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -136,9 +134,8 @@ pub async fn get_bad_block(
 pub async fn put_sync_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.SyncMarkBad", json!([cid]))
@@ -152,7 +149,7 @@ pub async fn put_sync_bad_block(
 #[utoipa::path(
     tag = "Sync",
     extensions(("x-lotus-methods" = json!(["Filecoin.SyncUnmarkBad"]))),
-    params(("cid" = String, Path, description = CID_PARAM_DOC, pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacebp3shtrn43k7g3unredz7fxn4gj533d3o43tqn2p2ipxxhrvchve")),
+    params(BadBlockPath),
     responses((status = 204, description = "The block is no longer marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -160,9 +157,8 @@ pub async fn put_sync_bad_block(
 pub async fn delete_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BadBlockPath { cid }: BadBlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.SyncUnmarkBad", json!([cid]))
@@ -272,7 +268,7 @@ pub async fn submit_block(
             format!("{} is not a height above genesis", block.header.height),
         ));
     }
-    params::address(&state, "Header.Miner", &block.header.miner)
+    params::address("Header.Miner", &block.header.miner)
         .map_err(|e| bad("Header.Miner", e.detail))?;
     state
         .node
@@ -310,8 +306,7 @@ pub struct TipsetValidity {
 #[utoipa::path(
     tag = "Sync",
     extensions(("x-lotus-methods" = json!(["Filecoin.SyncValidateTipset"]))),
-    params(("key" = String, Path, description = "The tipset key: its block CIDs, separated by commas", pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
-        example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(TipsetPath),
     responses((status = 200, description = "The tipset is valid", body = TipsetValidity)),
     security(("lotus_token" = ["read"]))
 )]
@@ -319,9 +314,8 @@ pub struct TipsetValidity {
 pub async fn get_tipset_validity(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let key = params::tipset_key("key", &path)?;
     let (valid, reason) = match state
         .node
         .call::<bool, _>(
@@ -337,7 +331,7 @@ pub async fn get_tipset_validity(
         }
         Err(e) => return Err(e),
     };
-    let tipset: Vec<Cid> = serde_json::from_value(key).unwrap_or_default();
+    let tipset: Vec<Cid> = serde_json::from_value(key.0).unwrap_or_default();
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TipsetValidity {

@@ -6,6 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::extract::{ClientPath, MinerPath, VerifierPath};
 use super::lotus_json;
 use super::miners::{found_or_404, not_found_when, number};
 use super::page::{self, Page, PageOf, Shape};
@@ -57,7 +58,7 @@ pub struct ClaimEntry {
 /// The address that adds and removes verifiers (`Filecoin.StateVerifiedRegistryRootKey`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedRegistryRootKey", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedRegistryRootKey"]))),
     params(params::AtTipset),
     responses((status = 200, description = "The root key's address, as a JSON string", body = String,
         content_type = "application/json", example = json!("f080"))),
@@ -88,8 +89,8 @@ pub async fn get_verifreg_root_key(
 /// is not a verifier is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifierStatus", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "The verifier's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0101"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifierStatus"]))),
+    params(VerifierPath, params::AtTipset),
     responses((status = 200, description = "The allowance in bytes, as a JSON string", body = String,
         content_type = "application/json", example = json!("1125899906842624"))),
     security(("lotus_token" = ["read"]))
@@ -98,10 +99,9 @@ pub async fn get_verifreg_root_key(
 pub async fn get_verifier(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    VerifierPath { address }: VerifierPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -123,8 +123,8 @@ pub async fn get_verifier(
 /// that is not a verified client is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedClientStatus", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"), params::AtTipset),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateVerifiedClientStatus"]))),
+    params(ClientPath, params::AtTipset),
     responses((status = 200, description = "The DataCap in bytes, as a JSON string", body = String,
         content_type = "application/json", example = json!("109951162777600"))),
     security(("lotus_token" = ["read"]))
@@ -133,10 +133,9 @@ pub async fn get_verifier(
 pub async fn get_verified_client(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ClientPath { address }: ClientPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -157,7 +156,7 @@ pub async fn get_verified_client(
 /// Every allocation of DataCap not yet claimed, by ID, a page at a time (`Filecoin.StateGetAllAllocations`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllAllocations", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllAllocations"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
@@ -186,7 +185,7 @@ pub async fn list_allocations(
 /// Every claim of every provider, by ID, a page at a time (`Filecoin.StateGetAllClaims`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllClaims", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllClaims"]))),
     params(params::AtTipset, Page),
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
@@ -216,8 +215,8 @@ pub async fn list_claims(
 /// (`Filecoin.StateGetAllocations`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocations", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"), params::AtTipset, Page),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocations"]))),
+    params(ClientPath, params::AtTipset, Page),
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -225,11 +224,10 @@ pub async fn list_claims(
 pub async fn list_client_allocations(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ClientPath { address }: ClientPath,
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     page::list(
         &state,
         &auth.caller,
@@ -248,7 +246,7 @@ pub async fn list_client_allocations(
 /// (never made, or claimed since) is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocation", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocation"]))),
     params(
         ("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"),
         ("id" = u64, Path, description = "The allocation ID", minimum = 0, example = 4),
@@ -265,7 +263,7 @@ pub async fn get_allocation(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let (address, id) = path.into_inner();
-    let address = params::address(&state, "address", &address)?;
+    let address = params::address("address", &address)?;
     let id = number("allocation id", &id, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
@@ -287,8 +285,8 @@ pub async fn get_allocation(
 /// The claims of a provider (a storage miner), by ID, a page at a time (`Filecoin.StateGetClaims`).
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaims", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
-    params(("address" = String, Path, description = "The provider's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), params::AtTipset, Page),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaims"]))),
+    params(MinerPath, params::AtTipset, Page),
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -296,11 +294,10 @@ pub async fn get_allocation(
 pub async fn list_provider_claims(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerPath { address }: MinerPath,
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     page::list(
         &state,
         &auth.caller,
@@ -318,7 +315,7 @@ pub async fn list_provider_claims(
 /// One of a provider's claims by ID (`Filecoin.StateGetClaim`). An ID the provider has no claim under is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaim", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaim"]))),
     params(
         ("address" = String, Path, description = "The provider's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
         ("id" = u64, Path, description = "The claim ID", minimum = 0, example = 1),
@@ -335,7 +332,7 @@ pub async fn get_claim(
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let (address, id) = path.into_inner();
-    let address = params::address(&state, "address", &address)?;
+    let address = params::address("address", &address)?;
     let id = number("claim id", &id, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
@@ -358,7 +355,7 @@ pub async fn get_claim(
 /// (`Filecoin.StateGetAllocationForPendingDeal`). A deal without one is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationForPendingDeal", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationForPendingDeal"]))),
     params(("id" = u64, Path, description = "The deal ID", minimum = 0, example = 5004), params::AtTipset),
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
@@ -393,7 +390,7 @@ pub async fn get_pending_deal_allocation(
 /// (`Filecoin.StateGetAllocationIdForPendingDeal`). A deal without one (Lotus answers 0) is a 404.
 #[utoipa::path(
     tag = "Verified registry",
-    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationIdForPendingDeal", "Filecoin.ChainGetTipSetByHeight", "Filecoin.ChainGetTipSetAfterHeight", "Filecoin.ChainGetTipSet", "Filecoin.ChainHead"]))),
+    extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationIdForPendingDeal"]))),
     params(("id" = u64, Path, description = "The deal ID", minimum = 0, example = 5004), params::AtTipset),
     responses((status = 200, description = "The allocation ID, as a JSON number", body = u64,
         content_type = "application/json", example = json!(4))),

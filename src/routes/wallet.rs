@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{KeyAddressPath, WalletKeyPath};
 use super::messages::{base64_field, field_error, MessageBody, SignatureBody};
-use super::params;
 use crate::auth::{Admin, Authorized, Read, Sign, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::{BigInt, Signature, SignedMessage};
@@ -86,8 +86,8 @@ pub struct AddressValidation {
     pub valid: bool,
 }
 
-fn address_body(state: &AppState, field: &str, value: &str) -> Result<String, ApiError> {
-    super::send::address_field(state, field, value)
+fn address_body(field: &str, value: &str) -> Result<String, ApiError> {
+    super::send::address_field(field, value)
 }
 
 /// The wallet's keys.
@@ -143,7 +143,9 @@ pub async fn create_wallet_key(
         .await?;
     Ok(super::created(
         &format!("/v1/wallet/keys/{address}"),
-        &WalletAddress { address },
+        &WalletAddress {
+            address: address.to_string(),
+        },
     ))
 }
 
@@ -182,7 +184,9 @@ pub async fn create_imported_wallet_key(
         .await?;
     Ok(super::created(
         &format!("/v1/wallet/keys/{address}"),
-        &WalletAddress { address },
+        &WalletAddress {
+            address: address.to_string(),
+        },
     ))
 }
 
@@ -192,8 +196,7 @@ pub async fn create_imported_wallet_key(
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletHas"]))),
-    params(("address" = String, Path, description = "A key address", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(WalletKeyPath),
     responses((status = 200, description = "The wallet holds the key", body = WalletAddress)),
     security(("lotus_token" = ["write"]))
 )]
@@ -201,9 +204,8 @@ pub async fn create_imported_wallet_key(
 pub async fn get_wallet_key(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WalletKeyPath { address }: WalletKeyPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let has: bool = state
         .node
         .call(&auth.caller, "Filecoin.WalletHas", json!([address]))
@@ -216,7 +218,9 @@ pub async fn get_wallet_key(
     }
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(WalletAddress { address }))
+        .json(WalletAddress {
+            address: address.to_string(),
+        }))
 }
 
 /// Deletes a key.
@@ -226,8 +230,7 @@ pub async fn get_wallet_key(
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletDelete"]))),
-    params(("address" = String, Path, description = "A key address", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(WalletKeyPath),
     responses((status = 204, description = "The key is deleted")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -235,9 +238,8 @@ pub async fn get_wallet_key(
 pub async fn delete_wallet_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WalletKeyPath { address }: WalletKeyPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.WalletDelete", json!([address]))
@@ -252,8 +254,7 @@ pub async fn delete_wallet_key(
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletExport"]))),
-    params(("address" = String, Path, description = "A key address", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(WalletKeyPath),
     responses((status = 200, description = "The key", body = KeyInfo)),
     security(("lotus_token" = ["admin"]))
 )]
@@ -261,9 +262,8 @@ pub async fn delete_wallet_key(
 pub async fn get_wallet_private_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WalletKeyPath { address }: WalletKeyPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.WalletExport", json!([address]))
@@ -278,8 +278,7 @@ pub async fn get_wallet_private_key(
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletSign"]))),
-    params(("address" = String, Path, description = "The signing address", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(WalletKeyPath),
     request_body = SignRequest,
     responses((status = 200, description = "The signature", body = Signature)),
     security(("lotus_token" = ["sign"]))
@@ -288,10 +287,9 @@ pub async fn get_wallet_private_key(
 pub async fn create_wallet_signature(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WalletKeyPath { address }: WalletKeyPath,
     body: Body<SignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     base64_field("Data", &body.data)?;
     let raw = state
         .node
@@ -311,8 +309,7 @@ pub async fn create_wallet_signature(
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletSignMessage"]))),
-    params(("address" = String, Path, description = "The signing address", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(WalletKeyPath),
     request_body = MessageBody,
     responses((status = 200, description = "The signed message", body = SignedMessage)),
     security(("lotus_token" = ["sign"]))
@@ -321,11 +318,10 @@ pub async fn create_wallet_signature(
 pub async fn create_wallet_signed_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WalletKeyPath { address }: WalletKeyPath,
     body: Body<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
-    let message = body.to_lotus(&state, "")?;
+    let message = body.to_lotus("")?;
     let raw = state
         .node
         .call_raw(
@@ -353,7 +349,7 @@ pub async fn post_wallet_verification(
     state: web::Data<AppState>,
     body: Body<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = address_body(&state, "Address", &body.address)?;
+    let address = address_body("Address", &body.address)?;
     base64_field("Data", &body.data)?;
     let signature = body.signature.to_lotus("Signature.")?;
     let valid: bool = state
@@ -394,7 +390,9 @@ pub async fn get_wallet_default(
     }
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(WalletAddress { address }))
+        .json(WalletAddress {
+            address: address.to_string(),
+        }))
 }
 
 /// Sets the default address.
@@ -414,7 +412,7 @@ pub async fn update_wallet_default(
     state: web::Data<AppState>,
     body: Body<DefaultRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = address_body(&state, "Address", &body.address)?;
+    let address = address_body("Address", &body.address)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.WalletSetDefault", json!([address]))
@@ -438,8 +436,7 @@ pub struct DefaultRequest {
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletBalance"]))),
-    params(("address" = String, Path, description = "A Filecoin address", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(KeyAddressPath),
     responses((status = 200, description = "The balance", body = WalletBalance)),
     security(("lotus_token" = ["read"]))
 )]
@@ -447,9 +444,8 @@ pub struct DefaultRequest {
 pub async fn get_wallet_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    KeyAddressPath { address }: KeyAddressPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let raw = state
         .node
         .call_read(
@@ -461,7 +457,10 @@ pub async fn get_wallet_balance(
         .await?;
     let balance: BigInt = super::decode("Filecoin.WalletBalance", &raw)?;
     Ok(super::json_response(
-        &WalletBalance { address, balance },
+        &WalletBalance {
+            address: address.to_string(),
+            balance,
+        },
         false,
     ))
 }
@@ -473,8 +472,7 @@ pub async fn get_wallet_balance(
 #[utoipa::path(
     tag = "Wallet",
     extensions(("x-lotus-methods" = json!(["Filecoin.WalletValidateAddress"]))),
-    params(("address" = String, Path, description = "The address to check", pattern = "^[ft][0-4][a-z0-9]*$",
-        example = "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za")),
+    params(WalletKeyPath),
     responses((status = 200, description = "The address is valid", body = AddressValidation)),
     security(("lotus_token" = ["read"]))
 )]
@@ -482,9 +480,8 @@ pub async fn get_wallet_balance(
 pub async fn get_wallet_address_validation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WalletKeyPath { address }: WalletKeyPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address(&state, "address", &path)?;
     let raw = state
         .node
         .call_read(

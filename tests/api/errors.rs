@@ -61,7 +61,6 @@ async fn bad_parameters_are_explained_and_never_sent() {
             "invalid_parameter",
             "invalid Filecoin address",
         ),
-        ("/v1/actors/f01000", "invalid_parameter", "'t' prefix"),
         (
             "/v1/actors/t01000?height=-5",
             "invalid_parameter",
@@ -362,5 +361,19 @@ async fn answers_are_documented_with_their_own_schema_and_media_type() {
             content["application/json"].is_object() && content["text/plain"].is_null(),
             "{path}: {content}"
         );
+    }
+}
+
+#[actix_web::test]
+async fn either_network_prefix_is_accepted() {
+    // Lotus and Forest decode both prefixes, whatever their network: the gateway refuses neither, and passes the
+    // address on as it was written.
+    let h = Harness::start().await;
+    h.wait_network_learned().await;
+    for address in ["t01000", "f01000"] {
+        h.sim.reset_calls();
+        let r = h.get(&format!("/v1/actors/{address}"), None).await;
+        assert_eq!(r.status, 200, "{address}: {}", r.text);
+        assert_eq!(h.sim.calls(), ["Filecoin.StateGetActor"], "{address}");
     }
 }

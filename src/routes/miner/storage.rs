@@ -608,7 +608,7 @@ fn check_fs_stat(field: &str, stat: &MinerFsStat) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_storage_info(state: &AppState, info: &MinerStorageInfo) -> Result<String, ApiError> {
+fn check_storage_info(info: &MinerStorageInfo) -> Result<String, ApiError> {
     if let Some(field) = info.other.keys().next() {
         return Err(field_error(
             &format!("Info.{field}"),
@@ -638,7 +638,7 @@ fn check_storage_info(state: &AppState, info: &MinerStorageInfo) -> Result<Strin
         ("DenyMiners", &info.deny_miners),
     ] {
         for (i, m) in list.iter().flatten().enumerate() {
-            crate::routes::send::address_field(state, &format!("Info.{field}[{i}]"), m)?;
+            crate::routes::send::address_field(&format!("Info.{field}[{i}]"), m)?;
         }
     }
     Ok(id)
@@ -893,7 +893,7 @@ pub async fn create_miner_storage_path(
     state: web::Data<AppState>,
     body: Body<MinerAttachPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = check_storage_info(&state, &body.info)?;
+    let id = check_storage_info(&body.info)?;
     check_fs_stat("Stat", &body.stat)?;
     state
         .miner
