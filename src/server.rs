@@ -145,7 +145,7 @@ fn learn_network(state: web::Data<AppState>) {
                 Ok(Ok(name)) => {
                     state.network.learn(&name);
                     log::info!(
-                        "the node is on network {name}; addresses must use the '{}' prefix",
+                        "the node is on network {name}; it prints addresses with the '{}' prefix (both are accepted)",
                         state.network.prefix().unwrap_or('?')
                     );
                     return;

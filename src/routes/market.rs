@@ -271,7 +271,7 @@ pub async fn list_market_deals(
         &auth.caller,
         "Filecoin.StateMarketDeals",
         |key| json!([key]),
-        page::Shape::Map("DealID"),
+        page::Shape::Ids("DealID"),
         &at,
         &page,
     )

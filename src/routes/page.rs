@@ -71,9 +71,12 @@ struct Cursor {
 pub enum Shape {
     /// A JSON array (or `null`, an empty list).
     Array,
-    /// A JSON object keyed by ID; each entry becomes the value with the key added under this field name (values
-    /// that are not objects become `{"<field>": key, "Value": value}`).
+    /// A JSON object keyed by name (an address, a peer ID); each entry becomes the value with the key added under
+    /// this field name, as a string (values that are not objects become `{"<field>": key, "Value": value}`).
     Map(&'static str),
+    /// A JSON object keyed by numeric ID (a deal, an allocation, a claim): as [`Shape::Map`], the key added as a
+    /// number. A key that is not a number is the node's error, never served in the numeric field.
+    Ids(&'static str),
 }
 
 type Items = Arc<Vec<Box<RawValue>>>;
@@ -326,7 +329,8 @@ fn entries(method: &str, raw: &str, shape: Shape) -> Result<Vec<Box<RawValue>>, 
                 serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
             Ok(list.unwrap_or_default())
         }
-        Shape::Map(field) => {
+        Shape::Map(field) | Shape::Ids(field) => {
+            let numeric = matches!(shape, Shape::Ids(_));
             let map: Option<serde_json::Map<String, Value>> =
                 serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
             let mut pairs: Vec<(String, Value)> = map.unwrap_or_default().into_iter().collect();
@@ -338,10 +342,15 @@ fn entries(method: &str, raw: &str, shape: Shape) -> Result<Vec<Box<RawValue>>, 
             });
             let mut out = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
-                let id = k
-                    .parse::<u64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::String(k.clone()));
+                let id = if numeric {
+                    k.parse::<u64>().map(Value::from).map_err(|_| {
+                        bad(format!(
+                            "the key \"{k}\" is not a {field} (a non-negative integer)"
+                        ))
+                    })?
+                } else {
+                    Value::String(k)
+                };
                 let entry = match v {
                     Value::Object(mut fields) => {
                         let mut obj = serde_json::Map::new();
@@ -383,15 +392,24 @@ mod tests {
 
     #[test]
     fn maps_become_entries_in_id_order() {
-        let raw = r#"{"10": {"State": 1}, "9": {"State": 2}, "x": 5}"#;
-        let items = entries("M", raw, Shape::Map("DealID")).unwrap();
+        let raw = r#"{"10": {"State": 1}, "9": {"State": 2}}"#;
+        let items = entries("M", raw, Shape::Ids("DealID")).unwrap();
+        let items: Vec<String> = items.iter().map(|i| i.get().to_string()).collect();
+        assert_eq!(
+            items,
+            vec![r#"{"DealID":9,"State":2}"#, r#"{"DealID":10,"State":1}"#]
+        );
+        // A key that is not an ID never lands in the numeric field.
+        let e = entries("M", r#"{"t026363": {"State": 1}}"#, Shape::Ids("DealID")).unwrap_err();
+        assert!(e.to_string().contains("t026363"), "{e}");
+        // Names stay names, even when they look like numbers.
+        let items = entries("M", r#"{"f0100": 5, "12": 6}"#, Shape::Map("Address")).unwrap();
         let items: Vec<String> = items.iter().map(|i| i.get().to_string()).collect();
         assert_eq!(
             items,
             vec![
-                r#"{"DealID":9,"State":2}"#,
-                r#"{"DealID":10,"State":1}"#,
-                r#"{"DealID":"x","Value":5}"#
+                r#"{"Address":"12","Value":6}"#,
+                r#"{"Address":"f0100","Value":5}"#
             ]
         );
         assert!(entries("M", "null", Shape::Array).unwrap().is_empty());

@@ -173,7 +173,7 @@ pub async fn list_allocations(
         &auth.caller,
         "Filecoin.StateGetAllAllocations",
         |key| json!([key]),
-        Shape::Map("AllocationId"),
+        Shape::Ids("AllocationId"),
         &at,
         &page,
     )
@@ -202,7 +202,7 @@ pub async fn list_claims(
         &auth.caller,
         "Filecoin.StateGetAllClaims",
         |key| json!([key]),
-        Shape::Map("ClaimId"),
+        Shape::Ids("ClaimId"),
         &at,
         &page,
     )
@@ -233,7 +233,7 @@ pub async fn list_client_allocations(
         &auth.caller,
         "Filecoin.StateGetAllocations",
         move |key| json!([address, key]),
-        Shape::Map("AllocationId"),
+        Shape::Ids("AllocationId"),
         &at,
         &page,
     )
@@ -303,7 +303,7 @@ pub async fn list_provider_claims(
         &auth.caller,
         "Filecoin.StateGetClaims",
         move |key| json!([address, key]),
-        Shape::Map("ClaimId"),
+        Shape::Ids("ClaimId"),
         &at,
         &page,
     )
