@@ -90,11 +90,13 @@ impl PathValue for TipsetKey {
     }
 }
 
-/// The segments of the matched path, percent-decoded as `web::Path` decodes them.
+/// The segments of the matched path, by name, as the router matched them.
 pub fn segments(req: &HttpRequest) -> Result<HashMap<String, String>, ApiError> {
-    req.match_info()
-        .load()
-        .map_err(|e| ApiError::invalid_parameter(format!("invalid path parameter: {e}")))
+    Ok(req
+        .match_info()
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect())
 }
 
 /// One segment, parsed.
