@@ -260,6 +260,49 @@ impl Shapes {
     }
 }
 
+/// Shapes for the values of a kind of stream event, compiled from the Lotus type's own schema.
+#[derive(Debug)]
+pub struct ValueShape {
+    shape: Option<Arc<Shape>>,
+    components: Components,
+}
+
+impl ValueShape {
+    /// The shape of values of type `T` (a Lotus type with its schema).
+    pub fn of<T: utoipa::ToSchema>() -> Self {
+        let mut schemas = Vec::new();
+        T::schemas(&mut schemas);
+        schemas.push((T::name().into_owned(), T::schema()));
+        let components: Map<String, Value> = schemas
+            .into_iter()
+            .filter_map(|(name, schema)| Some((name, serde_json::to_value(schema).ok()?)))
+            .collect();
+        let mut compiler = Compiler {
+            schemas: &components,
+            done: HashMap::new(),
+            open: Default::default(),
+        };
+        let shape = compiler.compile(&serde_json::json!({
+            "$ref": format!("#/components/schemas/{}", T::name())
+        }));
+        ValueShape {
+            shape,
+            components: compiler.done,
+        }
+    }
+
+    /// `text` in the shape of the type; `None` when nothing was rewritten.
+    pub fn conform(&self, text: &str) -> Option<String> {
+        let shape = self.shape.as_ref()?;
+        if !contains_null(text.as_bytes()) {
+            return None;
+        }
+        let mut value: Value = serde_json::from_str(text).ok()?;
+        shape.apply(&mut value, &self.components, 0);
+        serde_json::to_string(&value).ok()
+    }
+}
+
 fn contains_null(body: &[u8]) -> bool {
     body.windows(4).any(|w| w == b"null")
 }
@@ -362,6 +405,23 @@ mod tests {
             ),
             json!({"BlsMessages": [{"Params": "", "Nested": {"Params": ""}}],
                 "Ticket": {"VRFProof": ""}, "ByKey": {"a": [], "b": [1]}})
+        );
+    }
+
+    #[test]
+    fn a_tipset_from_a_go_node_is_shaped_by_its_own_schema() {
+        let shape = ValueShape::of::<crate::lotus::types::TipSet>();
+        let forest = r#"{"Cids":[{"/":"bafy"}],"Height":0,"Blocks":[{"WinPoStProof":null,"BeaconEntries":null,
+            "Parents":null,"ElectionProof":{"VRFProof":null,"WinCount":0},"Ticket":null}]}"#;
+        let shaped: Value = serde_json::from_str(&shape.conform(forest).unwrap()).unwrap();
+        let block = &shaped["Blocks"][0];
+        assert_eq!(block["WinPoStProof"], json!([]));
+        assert_eq!(block["BeaconEntries"], json!([]));
+        assert_eq!(block["ElectionProof"]["VRFProof"], json!(""));
+        assert_eq!(
+            block["Ticket"],
+            Value::Null,
+            "a nullable field keeps its null"
         );
     }
 

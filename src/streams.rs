@@ -405,6 +405,38 @@ impl Subscription {
     }
 }
 
+/// An event's value in the shape the spec gives it, whatever the node's dialect (see [`crate::shape`]): a Go node's
+/// `null` list is `[]`, its `null` byte string `""`.
+fn shaped(kind: Kind, value: &str) -> Arc<str> {
+    use crate::lotus::types::{BlockHeader, SignedMessage, TipSet};
+    use crate::shape::ValueShape;
+    use std::sync::OnceLock;
+    static TIPSET: OnceLock<ValueShape> = OnceLock::new();
+    static MESSAGE: OnceLock<ValueShape> = OnceLock::new();
+    static BLOCK: OnceLock<ValueShape> = OnceLock::new();
+    let conformed = match kind {
+        Kind::Heads => TIPSET.get_or_init(ValueShape::of::<TipSet>).conform(value),
+        // An mpool update is `{"Type": n, "Message": SignedMessage}`.
+        Kind::Mpool => serde_json::from_str::<serde_json::Map<String, Value>>(value)
+            .ok()
+            .and_then(|mut update| {
+                let message = update.get("Message")?.to_string();
+                let shaped = MESSAGE
+                    .get_or_init(ValueShape::of::<SignedMessage>)
+                    .conform(&message)?;
+                update.insert("Message".into(), serde_json::from_str(&shaped).ok()?);
+                serde_json::to_string(&update).ok()
+            }),
+        Kind::Blocks => BLOCK
+            .get_or_init(ValueShape::of::<BlockHeader>)
+            .conform(value),
+    };
+    match conformed {
+        Some(text) => Arc::from(text),
+        None => Arc::from(value),
+    }
+}
+
 /// Adds an event to a topic and hands it to every client.
 fn publish(topic: &Topic, event: &'static str, data: Arc<str>, replayable: bool) {
     let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -634,11 +666,11 @@ async fn subscribe_once(
                                 "revert" => "revert",
                                 _ => continue,
                             };
-                            publish(topic, name, Arc::from(change.val.get()), true);
+                            publish(topic, name, shaped(topic.kind, change.val.get()), true);
                         }
                     }
-                    Kind::Mpool => publish(topic, "mpool", Arc::from(value.get()), true),
-                    Kind::Blocks => publish(topic, "block", Arc::from(value.get()), true),
+                    Kind::Mpool => publish(topic, "mpool", shaped(topic.kind, value.get()), true),
+                    Kind::Blocks => publish(topic, "block", shaped(topic.kind, value.get()), true),
                 }
             }
             Some("xrpc.ch.close") => return Ok(Ended::Closed),
