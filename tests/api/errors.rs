@@ -26,7 +26,6 @@ async fn unknown_routes_and_wrong_verbs() {
 #[actix_web::test]
 async fn bad_parameters_are_explained_and_never_sent() {
     let h = Harness::start().await;
-    h.wait_network_learned().await;
     h.sim.reset_calls();
     let cases: &[(&str, &str, &str)] = &[
         (
@@ -218,7 +217,6 @@ async fn inputs_the_node_refuses_are_400() {
     use lotus_rest::auth::Perm;
     use serde_json::json;
     let h = Harness::start().await;
-    h.wait_network_learned().await;
     let admin = h.token_up_to(Perm::Admin);
     for path in [
         "/v1/actor-codes?network_version=999",
@@ -264,7 +262,6 @@ async fn state_conflicts_are_409() {
     use lotus_rest::auth::Perm;
     use serde_json::json;
     let h = Harness::start().await;
-    h.wait_network_learned().await;
     let admin = h.token_up_to(Perm::Admin);
     let r = h
         .send_json(
@@ -369,7 +366,6 @@ async fn either_network_prefix_is_accepted() {
     // Lotus and Forest decode both prefixes, whatever their network: the gateway refuses neither, and passes the
     // address on as it was written.
     let h = Harness::start().await;
-    h.wait_network_learned().await;
     for address in ["t01000", "f01000"] {
         h.sim.reset_calls();
         let r = h.get(&format!("/v1/actors/{address}"), None).await;

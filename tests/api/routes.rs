@@ -170,7 +170,6 @@ async fn a_message_not_yet_executed_is_404() {
 #[actix_web::test]
 async fn actors_balances_and_addresses() {
     let h = Harness::start().await;
-    h.wait_network_learned().await;
     let account = h.sim.accounts().into_iter().next().expect("accounts");
     let r = h.get(&format!("/v1/actors/{}", account.id), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -218,7 +217,6 @@ async fn actors_balances_and_addresses() {
 #[actix_web::test]
 async fn state_reads_at_a_height_or_tipset_key() {
     let h = Harness::start().await;
-    h.wait_network_learned().await;
     let account = h.sim.accounts().into_iter().next().unwrap();
     let height = (1..h.sim.head().height)
         .find(|x| h.sim.tipset_at(*x).is_some())
