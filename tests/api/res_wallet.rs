@@ -298,7 +298,7 @@ async fn sending_needs_sign_and_valid_amounts() {
             "Message.Value",
         ),
         (
-            json!({"From": "f0100", "To": "t0101", "Value": "1"}),
+            json!({"From": "f0100x", "To": "t0101", "Value": "1"}),
             "Message.From",
         ),
         (
