@@ -215,7 +215,6 @@ const PARSE_ERROR: i64 = -32700;
 fn is_not_found(msg: &str) -> bool {
     msg.contains("not found")
         || msg.contains("failed to find sector")
-        || msg.contains("failed to resolve address")
         || msg.contains("failed to resolve")
         || msg.contains("could not find")
         || msg.contains("can't find")

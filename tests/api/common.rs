@@ -365,24 +365,9 @@ impl Harness {
         .await
     }
 
-    /// Waits until the gateway has asked the node for its network (it does so in the background at start), so
-    /// that tests count calls from a clean log.
+    /// Waits until the gateway has asked the node for its network (see [`wait_network_asked`]).
     pub async fn wait_network_learned(&self) {
-        let deadline = Instant::now() + PATIENCE;
-        while Instant::now() < deadline {
-            if self
-                .sim
-                .calls()
-                .iter()
-                .any(|c| c == "Filecoin.StateNetworkName")
-            {
-                // The answer is on its way back; let the gateway take it in.
-                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-                return;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the gateway never asked the node's network");
+        wait_network_asked(&self.sim).await;
     }
 
     /// Values the simulated node holds: a non-null tipset below the head whose blocks carry messages, one of
@@ -491,4 +476,19 @@ impl Reply {
 pub fn shared_api_dir() -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/lotus-api");
     dir.is_dir().then_some(dir)
+}
+
+/// Waits until a gateway has asked `sim` for its network (it does so in the background at start), so that tests
+/// count calls from a clean log.
+pub async fn wait_network_asked(sim: &SimHandle) {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if sim.calls().iter().any(|c| c == "Filecoin.StateNetworkName") {
+            // The answer is on its way back; let the gateway take it in.
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the gateway never asked the node's network");
 }

@@ -746,21 +746,8 @@ impl Big {
                 .unwrap(),
             _dir: dir,
         };
-        // Wait until the gateway has asked the node's network, so that the test counts calls from a clean log.
-        let deadline = Instant::now() + crate::common::PATIENCE;
-        while Instant::now() < deadline {
-            if big
-                .sim
-                .calls()
-                .iter()
-                .any(|c| c == "Filecoin.StateNetworkName")
-            {
-                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-                return big;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the gateway never asked the node's network");
+        crate::common::wait_network_asked(&big.sim).await;
+        big
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
