@@ -37,6 +37,7 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # server's own ceiling.
   MaxHeaderBytes = 16384
   # How long a client may take to send a request's headers (slow clients cannot pin connections): then 408.
+  # At least 1s.
   ClientRequestTimeout = "5s"
   # How long an idle keep-alive connection is kept open.
   KeepAlive = "75s"
@@ -722,10 +723,21 @@ impl Settings {
                     ))
                 }
             },
-            client_request_timeout: duration(
+            client_request_timeout: match duration(
                 "[API] ClientRequestTimeout",
                 &raw.api.clientrequesttimeout,
-            )?,
+            )? {
+                // The HTTP server reads its clock every 500 ms: a shorter deadline can already have passed when
+                // a connection opens, and would answer 408 to a client that sent its headers at once.
+                d if d >= Duration::from_secs(1) => d,
+                _ => {
+                    return Err(bad(
+                        "[API] ClientRequestTimeout",
+                        &raw.api.clientrequesttimeout,
+                        "a duration of at least 1s",
+                    ))
+                }
+            },
             keep_alive: duration("[API] KeepAlive", &raw.api.keepalive)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
@@ -976,6 +988,11 @@ mod tests {
             ),
             ("LOTUS_REST_FULLNODE_TIMEOUT", "soon", "[FullNode] Timeout"),
             ("LOTUS_REST_MINER_TIMEOUT", "0s", "[Miner] Timeout"),
+            (
+                "LOTUS_REST_API_CLIENTREQUESTTIMEOUT",
+                "300ms",
+                "[API] ClientRequestTimeout",
+            ),
             (
                 "LOTUS_REST_MINER_APIINFO",
                 "tok:/ip4/x/tcp/1",

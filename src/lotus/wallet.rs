@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
@@ -74,21 +74,13 @@ impl<'de> Deserialize<'de> for KeyType {
 
 impl PartialSchema for KeyType {
     fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
+        // The REST contract names the kind; the numbers are only how Forest writes it to the gateway.
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
             .description(Some(
-                "The kind of key: `secp256k1` (an `f1` address), `bls` (`f3`) or `delegated` (`f4`). Answers always \
-                 name it; requests may also give the number Forest writes (1, 2, 3).",
+                "The kind of key: `secp256k1` (an `f1` address), `bls` (`f3`) or `delegated` (`f4`).",
             ))
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::Type(Type::String))
-                    .enum_values(Some(["secp256k1", "bls", "delegated"])),
-            )
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::Type(Type::Integer))
-                    .enum_values(Some([1, 2, 3])),
-            )
+            .enum_values(Some(["secp256k1", "bls", "delegated"]))
             .examples([json!("secp256k1")])
             .into()
     }
