@@ -31,6 +31,19 @@ impl HeadFeed {
             .clone()
     }
 
+    /// The head's height, when the stream is open and has delivered one.
+    pub fn height(&self) -> Option<i64> {
+        #[derive(Deserialize)]
+        struct HeightOnly {
+            #[serde(rename = "Height")]
+            height: i64,
+        }
+        let head = self.head()?;
+        serde_json::from_str::<HeightOnly>(&head)
+            .ok()
+            .map(|h| h.height)
+    }
+
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }

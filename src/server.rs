@@ -15,7 +15,10 @@ const VERIFY_CACHE_CAPACITY: usize = 10_000;
 
 /// Builds the application state: the node client and the token verifier.
 pub fn state(settings: &Settings) -> Result<AppState, String> {
+    crate::routes::page::init_cursor_key(settings.cursor_secret.as_deref());
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+    let head_feed: std::sync::Arc<crate::head::HeadFeed> = Default::default();
+    let feed = head_feed.clone();
     let node = Client::new(
         ClientOptions {
             url: settings.node.as_ref().map(|n| n.url.clone()),
@@ -38,7 +41,11 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         ),
     )?
     .with_metrics(metrics.clone())
-    .with_cache(settings.cache_entries);
+    .with_cache(settings.cache_entries)
+    .with_lookback(
+        settings.max_lookback,
+        std::sync::Arc::new(move || feed.height()),
+    );
     let verifier = match (&settings.secret, settings.auth_mode) {
         (SecretSource::File(path), AuthMode::Own) => Verifier::Local(Secret::load_or_create(path)?),
         (SecretSource::File(path), AuthMode::Passthrough) => Verifier::Local(Secret::load(path)?),
@@ -101,7 +108,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         network: Network::new(settings.address_network),
         metrics,
         head: crate::HeadTracker::default(),
-        head_feed: Default::default(),
+        head_feed,
         lists: crate::routes::page::ListCache::new(settings.cache_entries > 0),
         streams: std::sync::Arc::new(crate::streams::Hub::new(settings.streams.clone(), node_ws)),
         limits: crate::Limits {

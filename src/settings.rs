@@ -43,6 +43,10 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   KeepAlive = "75s"
   # On SIGTERM or SIGINT: stop accepting, let requests in flight finish for at most this long, then exit.
   ShutdownGracePeriod = "30s"
+  # The secret list cursors are signed with, at least 16 characters. Replicas behind one load balancer share it,
+  # so a cursor one gave is accepted by the others. Empty: a random key made at start (a restart refuses the
+  # cursors given before it).
+  CursorSecret = ""
 
 [FullNode]
   # The Lotus node: TOKEN:MULTIADDR as in FULLNODE_API_INFO, or a bare multiaddr or URL.
@@ -203,6 +207,7 @@ struct RawApi {
     keepalive: String,
     public: bool,
     shutdowngraceperiod: String,
+    cursorsecret: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,6 +280,8 @@ pub struct Settings {
     /// Allowed CORS origins; empty: CORS off; `*`: any.
     pub cors_origins: Vec<String>,
     pub shutdown_grace: Duration,
+    /// The secret cursors are signed with; `None`: a random key per process.
+    pub cursor_secret: Option<String>,
     pub client_request_timeout: Duration,
     pub max_header_bytes: usize,
     pub keep_alive: Duration,
@@ -713,6 +720,17 @@ impl Settings {
             allow_insecure_http: raw.api.allowinsecurehttp,
             cors_origins,
             shutdown_grace: duration("[API] ShutdownGracePeriod", &raw.api.shutdowngraceperiod)?,
+            cursor_secret: match raw.api.cursorsecret.as_str() {
+                "" => None,
+                s if s.chars().count() >= 16 => Some(s.to_string()),
+                s => {
+                    return Err(bad(
+                        "[API] CursorSecret",
+                        "(hidden)",
+                        &format!("at least 16 characters, not {}", s.chars().count()),
+                    ))
+                }
+            },
             max_header_bytes: match raw.api.maxheaderbytes {
                 n @ 1024..=32768 => n as usize,
                 n => {

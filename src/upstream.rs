@@ -45,6 +45,10 @@ pub enum UpstreamError {
     /// This upstream is not configured.
     #[error("{0}")]
     NotConfigured(String),
+    /// The gateway refused to send the call: it reaches further into the chain's history than this gateway serves
+    /// (`[Chain] MaxLookback`). The node never saw it.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The identity of a caller after authentication.
@@ -93,6 +97,7 @@ impl From<UpstreamError> for ApiError {
                 format!("the Lotus node sent an invalid reply: {why}"),
             ),
             UpstreamError::NotConfigured(why) => ApiError::new(Code::UpstreamUnavailable, why),
+            UpstreamError::Refused(why) => ApiError::invalid_parameter(why),
         }
     }
 }
@@ -165,6 +170,8 @@ pub struct Inner {
     cache: Option<quick_cache::sync::Cache<String, Arc<str>>>,
     flights: Mutex<HashMap<String, Flight>>,
     slots: tokio::sync::Semaphore,
+    /// The lookback cap every call is held to, when there is one.
+    history: Option<History>,
 }
 
 impl std::ops::Deref for Client {
@@ -219,6 +226,7 @@ impl Client {
             cache: None,
             flights: Mutex::new(HashMap::new()),
             slots: tokio::sync::Semaphore::new(max_concurrent),
+            history: None,
         })))
     }
 
@@ -235,6 +243,19 @@ impl Client {
     /// Keeps up to `entries` immutable results in memory (least recently used out first); 0 keeps none.
     pub fn with_cache(mut self, entries: usize) -> Self {
         self.inner_mut().cache = (entries > 0).then(|| quick_cache::sync::Cache::new(entries));
+        self
+    }
+
+    /// Holds every call to the last `cap` epochs below the head (`[Chain] MaxLookback`), however it came in: a
+    /// tipset key, a height, a search bound or an Ethereum block beyond that is refused before it is sent. `head`
+    /// gives the head's height when the gateway already knows it (from the node's head stream).
+    pub fn with_lookback(mut self, cap: i64, head: HeadSource) -> Self {
+        self.inner_mut().history = (cap > 0).then(|| History {
+            cap,
+            head,
+            polled: Mutex::new(None),
+            heights: quick_cache::sync::Cache::new(HEIGHTS_KEPT),
+        });
         self
     }
 
@@ -291,6 +312,10 @@ impl Client {
         immutable: bool,
     ) -> Result<Arc<str>, ApiError> {
         self.guard(caller, method)?;
+        // Held to the lookback cap before the cache is looked at: what was served yesterday may be too old today.
+        let params = self
+            .vet(caller.upstream_token.as_deref(), method, params)
+            .await?;
         let shareable = self.method(method).is_some_and(|m| m.perm == Perm::Read);
         if !shareable {
             let raw = self
@@ -335,8 +360,42 @@ impl Client {
         self.opts.timeout
     }
 
-    /// Sends one JSON-RPC request and returns the raw `result`. This is the transport; it checks no permission.
+    /// Sends one JSON-RPC request and returns the raw `result`. It checks no permission, but holds the call to the
+    /// lookback cap (see [`Client::with_lookback`]).
     pub async fn request<P: Serialize>(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        params: P,
+    ) -> Result<Box<RawValue>, UpstreamError> {
+        match &self.history {
+            Some(history) if !crate::lotus::history::selectors(method).is_empty() => {
+                let params = serde_json::to_value(&params).map_err(|e| {
+                    UpstreamError::BadResponse(format!("cannot encode the request: {e}"))
+                })?;
+                let params = history.vet(self, token, method, params).await?;
+                self.transport(token, method, params).await
+            }
+            _ => self.transport(token, method, params).await,
+        }
+    }
+
+    /// Holds `params` of `method` to the lookback cap, as [`Client::request`] does; what to send instead (a search
+    /// bound brought within the cap), or why not.
+    pub async fn vet(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        match &self.history {
+            Some(history) => history.vet(self, token, method, params).await,
+            None => Ok(params),
+        }
+    }
+
+    /// Sends one JSON-RPC request through the call slots; the transport under every call.
+    async fn transport<P: Serialize>(
         &self,
         token: Option<&str>,
         method: &str,
@@ -360,6 +419,7 @@ impl Client {
                 UpstreamError::BadResponse(_) => "bad_response",
                 UpstreamError::Rpc(_) => "rpc_error",
                 UpstreamError::NotConfigured(_) => "not_configured",
+                UpstreamError::Refused(_) => "refused",
             });
             m.upstream_call(self.opts.name, method, start.elapsed(), kind);
         }
@@ -546,5 +606,258 @@ impl Client {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Where the gateway learns the head's height without asking the node (its head stream), when it can.
+pub type HeadSource = Arc<dyn Fn() -> Option<i64> + Send + Sync>;
+
+/// Tipset keys and Ethereum block hashes whose heights are kept: they never change.
+const HEIGHTS_KEPT: usize = 10_000;
+
+/// How long a head read from the node (when the head stream is not at hand) is used for the lookback cap.
+const HEAD_POLL: Duration = Duration::from_secs(5);
+
+/// The lookback cap: the oldest height any call may reach is `cap` epochs below the head.
+pub struct History {
+    cap: i64,
+    head: HeadSource,
+    polled: Mutex<Option<(i64, std::time::Instant)>>,
+    heights: quick_cache::sync::Cache<String, i64>,
+}
+
+#[derive(Deserialize)]
+struct HeightOf {
+    #[serde(rename = "Height")]
+    height: i64,
+}
+
+impl History {
+    async fn head(&self, client: &Client, token: Option<&str>) -> Result<i64, UpstreamError> {
+        if let Some(h) = (self.head)() {
+            return Ok(h);
+        }
+        if let Some((h, at)) = *self.polled.lock().unwrap_or_else(|e| e.into_inner()) {
+            if at.elapsed() < HEAD_POLL {
+                return Ok(h);
+            }
+        }
+        let raw = client
+            .transport(token, "Filecoin.ChainHead", serde_json::json!([]))
+            .await?;
+        let head: HeightOf = serde_json::from_str(raw.get())
+            .map_err(|e| UpstreamError::BadResponse(format!("the head has no height: {e}")))?;
+        *self.polled.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((head.height, std::time::Instant::now()));
+        Ok(head.height)
+    }
+
+    fn refuse(&self, what: &str, head: i64) -> UpstreamError {
+        let (cap, oldest) = (self.cap, head - self.cap);
+        UpstreamError::Refused(format!(
+            "{what} is more than {cap} epochs below the head ({head}): this gateway serves tipsets and state back \
+             to height {oldest} only ([Chain] MaxLookback)"
+        ))
+    }
+
+    async fn check_height(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        what: &str,
+        height: i64,
+    ) -> Result<(), UpstreamError> {
+        let head = self.head(client, token).await?;
+        if height < head - self.cap {
+            return Err(self.refuse(what, head));
+        }
+        Ok(())
+    }
+
+    /// The height of the tipset `key` names (`None` for the head), asked of the node once and then kept.
+    async fn key_height(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        key: &serde_json::Value,
+    ) -> Result<Option<i64>, UpstreamError> {
+        if key.is_null() || key.as_array().is_some_and(|k| k.is_empty()) {
+            return Ok(None);
+        }
+        let text = key.to_string();
+        if let Some(h) = self.heights.get(&text) {
+            return Ok(Some(h));
+        }
+        let raw = client
+            .transport(token, "Filecoin.ChainGetTipSet", serde_json::json!([key]))
+            .await?;
+        match serde_json::from_str::<HeightOf>(raw.get()) {
+            Ok(ts) => {
+                self.heights.insert(text, ts.height);
+                Ok(Some(ts.height))
+            }
+            // Not a tipset the node knows: the call itself gets the node's own answer.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The height of the Ethereum block with this hash, asked of the node once and then kept.
+    async fn eth_hash_height(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        hash: &str,
+    ) -> Result<Option<i64>, UpstreamError> {
+        if let Some(h) = self.heights.get(hash) {
+            return Ok(Some(h));
+        }
+        #[derive(Deserialize)]
+        struct Block {
+            number: serde_json::Value,
+        }
+        let raw = client
+            .transport(
+                token,
+                "Filecoin.EthGetBlockByHash",
+                serde_json::json!([hash, false]),
+            )
+            .await?;
+        let height = serde_json::from_str::<Block>(raw.get())
+            .ok()
+            .and_then(|b| crate::lotus::history::eth_quantity(&b.number));
+        if let Some(h) = height {
+            self.heights.insert(hash.to_string(), h);
+        }
+        Ok(height)
+    }
+
+    async fn check_key(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        key: &serde_json::Value,
+    ) -> Result<(), UpstreamError> {
+        if let Some(h) = self.key_height(client, token, key).await? {
+            let what = format!("the tipset {key} (height {h})");
+            self.check_height(client, token, &what, h).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_eth(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        block: crate::lotus::history::EthBlockRef,
+        below: i64,
+    ) -> Result<(), UpstreamError> {
+        use crate::lotus::history::EthBlockRef;
+        let height = match block {
+            EthBlockRef::Height(h) => h,
+            EthBlockRef::BelowHead(n) => self.head(client, token).await? - n,
+            EthBlockRef::Earliest => {
+                return Err(UpstreamError::Refused(format!(
+                    "block \"earliest\" is the genesis, more than {} epochs below the head: this gateway serves \
+                     the last {} epochs only ([Chain] MaxLookback)",
+                    self.cap, self.cap
+                )))
+            }
+            EthBlockRef::Hash(hash) => match self.eth_hash_height(client, token, &hash).await? {
+                Some(h) => h,
+                None => return Ok(()),
+            },
+            EthBlockRef::Other => return Ok(()),
+        };
+        let what = if below > 0 {
+            format!(
+                "height {} ({below} blocks below block {height})",
+                height - below
+            )
+        } else {
+            format!("height {height}")
+        };
+        self.check_height(client, token, &what, height - below)
+            .await
+    }
+
+    /// Checks every parameter of `method` that selects history; the parameters to send, with a search bound of
+    /// "no limit" (or more than the cap) brought down to the cap, as Lotus's own gateway does.
+    async fn vet(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        method: &str,
+        mut params: serde_json::Value,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        use crate::lotus::history::{
+            eth_block, eth_block_param, eth_quantity, selectors, Selector,
+        };
+        for &(at, selector) in selectors(method) {
+            let Some(value) = params.get(at).cloned() else {
+                continue;
+            };
+            match selector {
+                Selector::TipsetKey => self.check_key(client, token, &value).await?,
+                Selector::Height => {
+                    if let Some(h) = value.as_i64() {
+                        self.check_height(client, token, &format!("height {h}"), h)
+                            .await?;
+                    }
+                }
+                Selector::SearchLimit => {
+                    if value.as_i64().is_some_and(|n| n < 0 || n > self.cap) {
+                        params[at] = serde_json::json!(self.cap);
+                    }
+                }
+                Selector::Depth => {
+                    if let Some(n) = value.as_i64().filter(|n| *n > self.cap) {
+                        return Err(UpstreamError::Refused(format!(
+                            "a lookback of {n} epochs is more than this gateway serves: {} at most ([Chain] \
+                             MaxLookback)",
+                            self.cap
+                        )));
+                    }
+                }
+                Selector::EthBlock => self.check_eth(client, token, eth_block(&value), 0).await?,
+                Selector::EthBlockParam => {
+                    self.check_eth(client, token, eth_block_param(&value), 0)
+                        .await?
+                }
+                Selector::EthBlockHash => {
+                    if let Some(hash) = value.as_str() {
+                        let block = crate::lotus::history::EthBlockRef::Hash(hash.to_string());
+                        self.check_eth(client, token, block, 0).await?;
+                    }
+                }
+                Selector::EthFilter => {
+                    for field in ["fromBlock", "toBlock"] {
+                        if let Some(v) = value.get(field) {
+                            self.check_eth(client, token, eth_block(v), 0).await?;
+                        }
+                    }
+                    if let Some(hash) = value.get("blockHash").and_then(|h| h.as_str()) {
+                        let block = crate::lotus::history::EthBlockRef::Hash(hash.to_string());
+                        self.check_eth(client, token, block, 0).await?;
+                    }
+                }
+                Selector::EthFeeHistory => {
+                    let count = eth_quantity(&value).unwrap_or(0).max(0);
+                    if let Some(newest) = params.get(at + 1) {
+                        self.check_eth(client, token, eth_block(newest), count)
+                            .await?;
+                    }
+                }
+                Selector::ActorEventFilter => {
+                    if let Some(h) = value.get("fromHeight").and_then(|h| h.as_i64()) {
+                        self.check_height(client, token, &format!("fromHeight {h}"), h)
+                            .await?;
+                    }
+                    if let Some(key) = value.get("tipsetKey") {
+                        self.check_key(client, token, key).await?;
+                    }
+                }
+            }
+        }
+        Ok(params)
     }
 }

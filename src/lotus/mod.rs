@@ -5,6 +5,7 @@ pub mod address;
 pub mod amount;
 pub mod dialect;
 pub mod gojson;
+pub mod history;
 pub mod methods;
 pub mod miner;
 pub mod paych;

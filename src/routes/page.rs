@@ -3,7 +3,9 @@
 //! A paged route reads the list once, at a concrete tipset (the head is pinned to its key on the first page), and
 //! keeps it in a small cache keyed by the method and its parameters; every later page names that tipset in its
 //! opaque cursor, so paging never re-fetches the list and never mixes two states. A cursor is bound to the list it
-//! came from: given to another route, or with other parameters, it is refused.
+//! came from: given to another route, or with other parameters, it is refused. A cursor is signed (a keyed hash
+//! with a key made at start, or `[API] CursorSecret` shared by replicas): one altered by a client, to read another
+//! tipset or another list, is refused with 400 before anything is asked of the node.
 
 use std::sync::Arc;
 
@@ -122,6 +124,72 @@ fn fingerprint(text: &str) -> u64 {
     u64::from_le_bytes(hash.as_bytes().try_into().expect("8 bytes"))
 }
 
+/// The key cursors are signed with: `[API] CursorSecret`, or random, made once per process.
+static CURSOR_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// Sets the key cursors are signed with from a configured secret; without one, a random key is made at first use.
+/// The first key set holds for the life of the process.
+pub fn init_cursor_key(secret: Option<&str>) {
+    if let Some(secret) = secret {
+        let key = blake2b_simd::Params::new()
+            .hash_length(32)
+            .personal(b"lotus-rest-cur")
+            .hash(secret.as_bytes());
+        let key: [u8; 32] = key.as_bytes().try_into().expect("32 bytes");
+        if *CURSOR_KEY.get_or_init(|| key) != key {
+            log::warn!("cursors are already signed with another key in this process; [API] CursorSecret is not used");
+        }
+    }
+}
+
+fn cursor_key() -> &'static [u8; 32] {
+    CURSOR_KEY.get_or_init(|| {
+        let mut key = [0u8; 32];
+        rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut key)
+            .expect("the operating system's random number generator works");
+        key
+    })
+}
+
+fn cursor_mac(payload: &[u8]) -> blake2b_simd::Hash {
+    blake2b_simd::Params::new()
+        .hash_length(16)
+        .key(cursor_key())
+        .hash(payload)
+}
+
+/// A cursor as given to clients: its payload and the payload's signature.
+fn seal(payload: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}",
+        b64.encode(payload),
+        b64.encode(cursor_mac(payload).as_bytes())
+    )
+}
+
+/// The payload of a cursor this gateway signed; an altered or foreign one is refused.
+fn open(text: &str) -> Result<Vec<u8>, ApiError> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (payload, mac) = text
+        .trim()
+        .split_once('.')
+        .ok_or_else(|| bad_cursor("not a cursor this gateway issued"))?;
+    let payload = b64
+        .decode(payload)
+        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    let mac = b64
+        .decode(mac)
+        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    // blake2b_simd compares hashes in constant time.
+    if cursor_mac(&payload) != *mac.as_slice() {
+        return Err(bad_cursor(
+            "its signature does not match: it was altered, or issued by another gateway",
+        ));
+    }
+    Ok(payload)
+}
+
 fn bad_cursor(detail: &str) -> ApiError {
     ApiError::invalid_parameter(format!(
         "invalid cursor: {detail}; give the next_cursor of the previous page unchanged, with the same other parameters"
@@ -162,15 +230,12 @@ struct After<K> {
 
 /// Makes the keyset cursor of a page that ended with `key`.
 pub fn encode_after<K: Serialize>(key: &K, print: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&After { a: key, f: print }).expect("cursors serialize"))
+    seal(&serde_json::to_vec(&After { a: key, f: print }).expect("cursors serialize"))
 }
 
 /// The key a keyset cursor continues after, when it was issued for the list `print` stands for.
 pub fn decode_after<K: DeserializeOwned>(text: &str, print: u64) -> Result<K, ApiError> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    let raw = open(text)?;
     let after: After<K> =
         serde_json::from_slice(&raw).map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
     if after.f != print {
@@ -191,15 +256,12 @@ pub fn encode_cursor(key: &Value, offset: usize, print: u64) -> String {
         o: offset,
         f: print,
     };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&cursor).expect("cursors serialize"))
+    seal(&serde_json::to_vec(&cursor).expect("cursors serialize"))
 }
 
 /// Reads a cursor back: the tipset key and the offset, if it was made for the list with fingerprint `print`.
 pub fn decode_cursor(text: &str, print: u64) -> Result<(Value, usize), ApiError> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
+    let raw = open(text)?;
     let cursor: Cursor =
         serde_json::from_slice(&raw).map_err(|_| bad_cursor("not a cursor this gateway issued"))?;
     if cursor.f != print {

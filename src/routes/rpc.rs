@@ -240,6 +240,8 @@ async fn call_one(
             None,
         ),
         Err(UpstreamError::Rpc(e)) => (error_reply(id, e.code, e.message), None),
+        // Refused by the gateway (the lookback cap), as an invalid parameter: the node never saw the call.
+        Err(UpstreamError::Refused(why)) => (error_reply(id, -32602, why), None),
         Err(other) => {
             let err = ApiError::from(other);
             (error_reply(id, -32000, err.detail.clone()), Some(err))

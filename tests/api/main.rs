@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod deploy;
 mod errors;
+mod exposure;
 mod faults;
 mod limits;
 mod modes;
