@@ -4,10 +4,8 @@
 //! [`PermSet`] is a set, not a level. The [`Authorized`] extractor makes the permission a route needs part of the
 //! handler's type: a handler cannot be written without naming one.
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
@@ -38,22 +36,22 @@ pub enum Verifier {
     Upstream(VerifyCache),
 }
 
-/// When the node answered about a token, and what.
-type Verdict = (Instant, Result<PermSet, TokenError>);
-
-/// Remembers what the node said about tokens, for a bounded time and number of tokens.
+/// Remembers what the node said about tokens, for a bounded time and number of tokens. Accepted and refused
+/// tokens are kept apart, each bounded and least recently used out first: a flood of forged tokens only pushes
+/// out other refusals, never a good verdict.
 pub struct VerifyCache {
     ttl: Duration,
-    capacity: usize,
-    entries: Mutex<HashMap<[u8; 32], Verdict>>,
+    accepted: quick_cache::sync::Cache<[u8; 32], (Instant, PermSet)>,
+    refused: quick_cache::sync::Cache<[u8; 32], (Instant, TokenError)>,
 }
 
 impl VerifyCache {
+    /// Keeps up to `capacity` accepted tokens, and a tenth as many refused ones.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         VerifyCache {
             ttl,
-            capacity: capacity.max(1),
-            entries: Mutex::new(HashMap::new()),
+            accepted: quick_cache::sync::Cache::new(capacity.max(1)),
+            refused: quick_cache::sync::Cache::new((capacity / 10).max(1)),
         }
     }
 
@@ -69,30 +67,35 @@ impl VerifyCache {
 
     pub fn get(&self, token: &str) -> Option<Result<PermSet, TokenError>> {
         let key = Self::key(token);
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(&key) {
-            Some((at, result)) if at.elapsed() < self.ttl => Some(result.clone()),
-            Some(_) => {
-                entries.remove(&key);
-                None
+        if let Some((at, perms)) = self.accepted.get(&key) {
+            if at.elapsed() < self.ttl {
+                return Some(Ok(perms));
             }
-            None => None,
+            self.accepted.remove(&key);
         }
+        if let Some((at, e)) = self.refused.get(&key) {
+            if at.elapsed() < self.ttl {
+                return Some(Err(e));
+            }
+            self.refused.remove(&key);
+        }
+        None
     }
 
     pub fn put(&self, token: &str, result: Result<PermSet, TokenError>) {
         if self.ttl.is_zero() {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.capacity {
-            let ttl = self.ttl;
-            entries.retain(|_, (at, _)| at.elapsed() < ttl);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
+        let key = Self::key(token);
+        match result {
+            Ok(perms) => self.accepted.insert(key, (Instant::now(), perms)),
+            Err(e) => self.refused.insert(key, (Instant::now(), e)),
         }
-        entries.insert(Self::key(token), (Instant::now(), result));
+    }
+
+    /// How many verdicts are kept: accepted, refused.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.accepted.len(), self.refused.len())
     }
 }
 
@@ -236,6 +239,7 @@ impl<P: Permission + 'static, U: Target + 'static> FromRequest for Authorized<P,
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<crate::AppState>>().cloned();
         let token = bearer_token(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state is missing"))?;
             if state.limits.public && P::PERM > Perm::Read {
@@ -249,8 +253,14 @@ impl<P: Permission + 'static, U: Target + 'static> FromRequest for Authorized<P,
             }
             let token = token?;
             let anonymous = token.is_none();
+            let bucket = token.as_deref().map(crate::ratelimit::token_key);
             let (auth, upstream) = U::parts(&state);
             let caller = auth.authenticate(token, upstream, &state.metrics).await?;
+            // Charged to the token once it is verified: a token that fails verification has no bucket, and one
+            // token written in several ways has one.
+            if let Some(key) = bucket {
+                crate::ratelimit::charge_token(&state.limits, &req, &key)?;
+            }
             if anonymous && !caller.perms.contains(P::PERM) {
                 return Err(ApiError::unauthorized(format!(
                     "this operation needs the '{}' permission and anonymous access does not grant it: send a Lotus token as \"Authorization: Bearer <token>\"",

@@ -57,6 +57,12 @@ pub struct Limits {
     pub max_lookback: i64,
     /// Only read operations are served.
     pub public: bool,
+    /// The most calls a JSON-RPC batch may hold.
+    pub max_batch: usize,
+    /// How many calls of one batch are sent to the node at once.
+    pub batch_concurrency: usize,
+    /// The most bytes the replies of one batch may add up to.
+    pub max_batch_reply_bytes: usize,
 }
 
 impl Limits {
@@ -109,11 +115,47 @@ impl HeadTracker {
     }
 }
 
-/// What `/readyz` requires.
+/// What `/readyz` requires, and the head it last read.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {
     /// How far the node's head may be behind the clock; zero turns the check off.
     pub max_sync_lag: std::time::Duration,
+    /// The node's last answer to `ChainHead` (or why there was none), and when.
+    recent: std::sync::Arc<std::sync::Mutex<Option<ReadHead>>>,
+}
+
+type ReadHead = (std::time::Instant, Result<std::sync::Arc<str>, String>);
+
+/// How long a head read for `/readyz` answers probes.
+pub const READY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Readiness {
+    pub fn new(max_sync_lag: std::time::Duration) -> Self {
+        Readiness {
+            max_sync_lag,
+            recent: Default::default(),
+        }
+    }
+
+    /// The node's head, read at most every [`READY_FOR`]; concurrent reads share one call.
+    pub async fn head(
+        &self,
+        node: &upstream::Client,
+        token: Option<&str>,
+    ) -> Result<std::sync::Arc<str>, String> {
+        if let Some((at, result)) = &*self.recent.lock().unwrap_or_else(|e| e.into_inner()) {
+            if at.elapsed() < READY_FOR {
+                return result.clone();
+            }
+        }
+        let result = node
+            .request_shared(token, "Filecoin.ChainHead", serde_json::json!([]))
+            .await
+            .map_err(|e| e.to_string());
+        *self.recent.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), result.clone()));
+        result
+    }
 }
 
 /// The address network prefix (`f` mainnet, `t` testnets) that addresses in requests must carry.

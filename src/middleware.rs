@@ -330,18 +330,15 @@ pub async fn etag(
     Ok(ServiceResponse::new(req, res))
 }
 
-fn token_key(req: &ServiceRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
-    let hash = blake2b_simd::Params::new().hash_length(16).hash(value);
-    Some(format!("token:{}", hash.to_hex()))
-}
-
-/// Applies the rate limits per token and per client address, weighted by the operation's cost.
+/// Applies the rate limits, weighted by the operation's cost: the client address's bucket here, before the
+/// request is authenticated (so a flood of forged tokens is limited before any is verified); the token's bucket
+/// once the token is verified (see [`crate::ratelimit::charge_token`]), for which the weight is left with the request.
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    use crate::ratelimit::Verdict;
+    use crate::ratelimit::{RouteWeight, TokenBudget, Verdict};
+    use actix_web::HttpMessage;
     let Some(state) = req.app_data::<web::Data<crate::AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
@@ -356,22 +353,14 @@ pub async fn rate_limit(
     let Some(weight) = weight else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
+    if limits.per_token.is_some() {
+        req.extensions_mut().insert(RouteWeight(weight));
+    }
     let cost = f64::from(weight);
-    let mut checks = Vec::new();
-    if let (Some(buckets), Some(key)) = (&limits.per_token, token_key(&req)) {
-        checks.push((buckets, key));
-    }
-    if let (Some(buckets), Some(addr)) = (&limits.per_ip, req.peer_addr()) {
-        checks.push((buckets, format!("ip:{}", addr.ip())));
-    }
     let mut tightest: Option<(f64, f64)> = None;
-    for (buckets, key) in checks {
-        match buckets.take(&key, cost) {
-            Verdict::Allowed { remaining } => {
-                if tightest.is_none_or(|(_, r)| remaining < r) {
-                    tightest = Some((buckets.burst, remaining));
-                }
-            }
+    if let (Some(buckets), Some(addr)) = (&limits.per_ip, req.peer_addr()) {
+        match buckets.take(&format!("ip:{}", addr.ip()), cost) {
+            Verdict::Allowed { remaining } => tightest = Some((buckets.burst, remaining)),
             Verdict::Limited { retry_after_secs } => {
                 let wait = retry_after_secs.ceil().max(1.0) as u64;
                 let mut err = ApiError::new(
@@ -383,33 +372,46 @@ pub async fn rate_limit(
                 );
                 err.retry_after = Some(wait);
                 let mut res = err.error_response();
-                let headers = res.headers_mut();
-                for (name, value) in [
-                    ("ratelimit-limit", format!("{}", buckets.burst.floor())),
-                    ("ratelimit-remaining", "0".to_string()),
-                    ("ratelimit-reset", wait.to_string()),
-                ] {
-                    if let Ok(v) = HeaderValue::from_str(&value) {
-                        headers.insert(HeaderName::from_static(name), v);
-                    }
-                }
+                rate_headers(&mut res, buckets.burst, 0.0, Some(wait));
                 let (http_req, _) = req.into_parts();
                 return Ok(ServiceResponse::new(http_req, res).map_into_right_body());
             }
         }
     }
     let mut res = next.call(req).await?;
-    if let Some((limit, remaining)) = tightest {
-        for (name, value) in [
-            ("ratelimit-limit", format!("{}", limit.floor())),
-            ("ratelimit-remaining", format!("{}", remaining.floor())),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                res.headers_mut().insert(HeaderName::from_static(name), v);
+    let budget = res.request().extensions().get::<TokenBudget>().copied();
+    match budget {
+        Some(TokenBudget {
+            limit,
+            reset: Some(wait),
+            ..
+        }) => rate_headers(res.response_mut(), limit, 0.0, Some(wait)),
+        other => {
+            if let Some(b) = other {
+                if tightest.is_none_or(|(_, r)| b.remaining < r) {
+                    tightest = Some((b.limit, b.remaining));
+                }
+            }
+            if let Some((limit, remaining)) = tightest {
+                rate_headers(res.response_mut(), limit, remaining, None);
             }
         }
     }
     Ok(res.map_into_left_body())
+}
+
+/// The `RateLimit-Limit`, `-Remaining` and (when limited) `-Reset` headers.
+fn rate_headers<B>(res: &mut HttpResponse<B>, limit: f64, remaining: f64, reset: Option<u64>) {
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(HeaderName::from_static(name), v);
+        }
+    };
+    set("ratelimit-limit", format!("{}", limit.floor()));
+    set("ratelimit-remaining", format!("{}", remaining.floor()));
+    if let Some(wait) = reset {
+        set("ratelimit-reset", wait.to_string());
+    }
 }
 
 /// The largest request head accepted, in bytes.

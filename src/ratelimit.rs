@@ -1,7 +1,6 @@
 //! Rate limits per token and per client IP: token buckets whose cost per request is the weight of the Lotus
 //! methods the route calls (as the Lotus Gateway weighs them: chain 2, state 3, others 1).
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -20,14 +19,24 @@ pub enum Verdict {
 }
 
 /// Token buckets refilled at `rate` units per second, holding at most `burst` units, one per key.
-#[derive(Debug)]
 pub struct Buckets {
     pub rate: f64,
     pub burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// The buckets of the keys seen most recently, at most [`MAX_KEYS`]: a key not seen for long is forgotten,
+    /// in constant time, and comes back with a full bucket (which it would have by then anyway, or nearly).
+    buckets: Mutex<quick_cache::unsync::Cache<String, Bucket>>,
 }
 
-/// Keys kept at most before full (idle) buckets are forgotten; a full bucket is the same as a new one.
+impl std::fmt::Debug for Buckets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Buckets")
+            .field("rate", &self.rate)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keys kept at most.
 const MAX_KEYS: usize = 100_000;
 
 impl Buckets {
@@ -35,7 +44,7 @@ impl Buckets {
         Buckets {
             rate,
             burst: burst.max(1.0),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(quick_cache::unsync::Cache::new(MAX_KEYS)),
         }
     }
 
@@ -43,18 +52,20 @@ impl Buckets {
     pub fn take(&self, key: &str, cost: f64) -> Verdict {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
-            let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
-            });
-        }
-        let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
+        let fresh = Bucket {
             tokens: self.burst,
             updated: now,
-        });
-        let refill = now.duration_since(bucket.updated).as_secs_f64() * self.rate;
-        bucket.tokens = (bucket.tokens + refill).min(self.burst);
+        };
+        match buckets.get_mut_or_insert_with(key, || Ok::<_, ()>(fresh)) {
+            Ok(Some(mut bucket)) => Self::judge(&mut bucket, now, self.rate, self.burst, cost),
+            // Not admitted (which cannot happen at one item a key): judged on a fresh bucket.
+            _ => Self::judge(&mut fresh.clone(), now, self.rate, self.burst, cost),
+        }
+    }
+
+    fn judge(bucket: &mut Bucket, now: Instant, rate: f64, burst: f64, cost: f64) -> Verdict {
+        let refill = now.duration_since(bucket.updated).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refill).min(burst);
         bucket.updated = now;
         if bucket.tokens >= cost {
             bucket.tokens -= cost;
@@ -63,8 +74,73 @@ impl Buckets {
             }
         } else {
             Verdict::Limited {
-                retry_after_secs: (cost - bucket.tokens) / self.rate,
+                retry_after_secs: (cost - bucket.tokens) / rate,
             }
+        }
+    }
+}
+
+/// The weight of the route a request is on, left by the rate-limit middleware (which charges the client address
+/// before anything else) for the charge to the token, made once the token is verified.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteWeight(pub u32);
+
+/// What the token's bucket said, for the `RateLimit-*` headers of the answer.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBudget {
+    pub limit: f64,
+    pub remaining: f64,
+    /// Seconds until the bucket holds enough again, when it did not.
+    pub reset: Option<u64>,
+}
+
+/// The bucket key of a verified token: a hash of it, never the token.
+pub fn token_key(token: &str) -> String {
+    let hash = blake2b_simd::Params::new()
+        .hash_length(16)
+        .hash(token.as_bytes());
+    format!("token:{}", hash.to_hex())
+}
+
+/// Charges a REST request's weight (see [`RouteWeight`]) to the verified token's bucket.
+pub fn charge_token(
+    limits: &crate::Limits,
+    req: &actix_web::HttpRequest,
+    key: &str,
+) -> Result<(), crate::error::ApiError> {
+    use actix_web::HttpMessage;
+    let (Some(buckets), Some(RouteWeight(weight))) = (
+        &limits.per_token,
+        req.extensions().get::<RouteWeight>().copied(),
+    ) else {
+        return Ok(());
+    };
+    match buckets.take(key, f64::from(weight)) {
+        Verdict::Allowed { remaining } => {
+            req.extensions_mut().insert(TokenBudget {
+                limit: buckets.burst,
+                remaining,
+                reset: None,
+            });
+            Ok(())
+        }
+        Verdict::Limited { retry_after_secs } => {
+            let wait = retry_after_secs.ceil().max(1.0) as u64;
+            req.extensions_mut().insert(TokenBudget {
+                limit: buckets.burst,
+                remaining: 0.0,
+                reset: Some(wait),
+            });
+            let mut err = crate::error::ApiError::new(
+                crate::error::Code::RateLimited,
+                format!(
+                    "rate limit of this token reached ({} units a second, this operation costs {weight}); retry in \
+                     {wait} s",
+                    buckets.rate
+                ),
+            );
+            err.retry_after = Some(wait);
+            Err(err)
         }
     }
 }
@@ -101,6 +177,18 @@ mod tests {
         assert!(matches!(b.take("b", 3.0), Verdict::Allowed { remaining } if remaining == 2.0));
         std::thread::sleep(std::time::Duration::from_millis(150));
         assert!(matches!(b.take("a", 1.0), Verdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn keys_beyond_the_bound_are_forgotten_in_constant_time() {
+        let b = Buckets::new(1.0, 1.0);
+        assert!(matches!(b.take("a", 1.0), Verdict::Allowed { .. }));
+        assert!(matches!(b.take("a", 1.0), Verdict::Limited { .. }));
+        // A flood of other keys does not grow the map past its bound.
+        for i in 0..(MAX_KEYS + 10_000) {
+            b.take(&format!("k{i}"), 1.0);
+        }
+        assert!(b.buckets.lock().unwrap().len() <= MAX_KEYS);
     }
 
     #[test]

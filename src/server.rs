@@ -127,10 +127,11 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             weights: crate::Limits::weights_from(&crate::openapi()),
             max_lookback: settings.max_lookback,
             public: settings.public,
+            max_batch: settings.max_batch,
+            batch_concurrency: settings.batch_concurrency,
+            max_batch_reply_bytes: settings.max_batch_reply_bytes,
         },
-        readiness: crate::Readiness {
-            max_sync_lag: settings.node_max_sync_lag,
-        },
+        readiness: crate::Readiness::new(settings.node_max_sync_lag),
     })
 }
 

@@ -134,12 +134,21 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   ClientQueue = 256
   # How many streams may be open at once; more get 503 with Retry-After.
   MaxStreams = 1000
+  # How many streams one client address, and one token, may hold open at once; more get 429.
+  MaxPerClient = 10
 
 [JsonRpc]
   # The JSON-RPC endpoint (/rpc/v1) forwards only the methods of its Lotus method table; others get -32601.
   # Methods the table does not know (e.g. of a newer Lotus) can be allowed here with the permission a token
   # needs for them, separated by commas: "Filecoin.NewMethod:read,Filecoin.OtherMethod:admin".
   ExtraMethods = ""
+  # The most calls one JSON-RPC batch may hold; a longer batch is refused whole, nothing sent to the node.
+  MaxBatch = 100
+  # How many calls of one batch are sent to the node at once (the rest wait their turn).
+  BatchConcurrency = 8
+  # The most bytes the replies of one batch may add up to; past it, the batch is answered with an error and its
+  # remaining calls are not sent.
+  MaxBatchResponseBytes = 104857600
 
 [Demo]
   # lotus-rest demo: how often the simulated node produces an epoch.
@@ -171,12 +180,16 @@ struct RawStreams {
     bufferevents: u64,
     clientqueue: u64,
     maxstreams: u64,
+    maxperclient: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawJsonRpc {
     extramethods: String,
+    maxbatch: u64,
+    batchconcurrency: u64,
+    maxbatchresponsebytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -317,6 +330,9 @@ pub struct Settings {
     pub demo_go_nulls: bool,
     /// Methods beyond the Lotus method table that the JSON-RPC endpoint forwards, with their permission.
     pub extra_methods: Vec<(String, Perm)>,
+    pub max_batch: usize,
+    pub batch_concurrency: usize,
+    pub max_batch_reply_bytes: usize,
     pub streams: crate::streams::StreamSettings,
     /// The miner, or `None` when no setting names one.
     pub miner: Option<ApiInfo>,
@@ -827,6 +843,19 @@ impl Settings {
             demo_block_time,
             demo_go_nulls: raw.demo.gonulls,
             extra_methods: extra_methods("[JsonRpc] ExtraMethods", &raw.jsonrpc.extramethods)?,
+            max_batch: bounded("[JsonRpc] MaxBatch", raw.jsonrpc.maxbatch, 1, 10_000)?,
+            batch_concurrency: bounded(
+                "[JsonRpc] BatchConcurrency",
+                raw.jsonrpc.batchconcurrency,
+                1,
+                1_000,
+            )?,
+            max_batch_reply_bytes: bounded(
+                "[JsonRpc] MaxBatchResponseBytes",
+                raw.jsonrpc.maxbatchresponsebytes,
+                1024,
+                u64::from(u32::MAX),
+            )?,
             streams: crate::streams::StreamSettings {
                 heartbeat: {
                     let d = duration("[Streams] Heartbeat", &raw.streams.heartbeat)?;
@@ -854,6 +883,12 @@ impl Settings {
                 max_streams: bounded(
                     "[Streams] MaxStreams",
                     raw.streams.maxstreams,
+                    1,
+                    10_000_000,
+                )?,
+                max_per_client: bounded(
+                    "[Streams] MaxPerClient",
+                    raw.streams.maxperclient,
                     1,
                     10_000_000,
                 )?,

@@ -34,6 +34,8 @@ pub struct StreamSettings {
     pub client_queue: usize,
     /// How many streams may be open at once, over all kinds; more get 503.
     pub max_streams: usize,
+    /// How many streams one client address, and one token, may hold open at once; more get 429.
+    pub max_per_client: usize,
 }
 
 impl Default for StreamSettings {
@@ -43,6 +45,7 @@ impl Default for StreamSettings {
             buffer: 1024,
             client_queue: 256,
             max_streams: 1000,
+            max_per_client: 10,
         }
     }
 }
@@ -169,6 +172,8 @@ pub struct Hub {
     upstream: Option<Upstream>,
     topics: [Arc<Topic>; 3],
     open: Arc<AtomicUsize>,
+    /// Streams open per client address and per token (keys as [`crate::ratelimit::token_key`] makes them).
+    holders: Arc<Mutex<HashMap<String, usize>>>,
     /// Set to true when the gateway shuts down: every stream ends with a `shutdown` event.
     closing: watch::Sender<bool>,
     /// The number of upstream subscriptions open, for tests and metrics.
@@ -202,6 +207,7 @@ impl Hub {
             upstream,
             topics: [topic(Kind::Heads), topic(Kind::Mpool), topic(Kind::Blocks)],
             open: Arc::new(AtomicUsize::new(0)),
+            holders: Default::default(),
             closing: watch::channel(false).0,
             subscriptions: Arc::new(AtomicUsize::new(0)),
         }
@@ -252,10 +258,12 @@ impl Hub {
     }
 
     /// Opens a stream of `kind` for a client that has seen events up to `last_event_id`.
+    /// Opens a stream of `kind` for a client, counted against each of its `holders` (its address, its token).
     pub fn subscribe(
         &self,
         kind: Kind,
         last_event_id: Option<u64>,
+        holders: Vec<String>,
     ) -> Result<Subscription, ApiError> {
         if *self.closing.borrow() {
             return Err(ApiError::new(
@@ -283,6 +291,19 @@ impl Hub {
             err.retry_after = Some(5);
             return Err(err);
         }
+        let held = Held::take(&self.holders, holders, self.settings.max_per_client).map_err(|who| {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+            let mut err = ApiError::new(
+                Code::RateLimited,
+                format!(
+                    "{who} already holds {} streams open, the most this gateway gives one client ([Streams] \
+                     MaxPerClient); close one first",
+                    self.settings.max_per_client
+                ),
+            );
+            err.retry_after = Some(5);
+            err
+        })?;
         let topic = self.topics[kind.index()].clone();
         let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
         // Room for what is replayed on top of the queue a client may fall behind by.
@@ -349,9 +370,57 @@ impl Hub {
                 topic,
                 client_id,
                 open: self.open.clone(),
+                _held: held,
             },
             queue: self.settings.client_queue,
         })
+    }
+}
+
+/// The streams a client holds, counted per holder (its address, its token) while the stream is open.
+struct Held {
+    holders: Arc<Mutex<HashMap<String, usize>>>,
+    keys: Vec<String>,
+}
+
+impl Held {
+    /// Counts one more stream for each of `keys`, unless one already holds `max`: then that one is named.
+    fn take(
+        holders: &Arc<Mutex<HashMap<String, usize>>>,
+        keys: Vec<String>,
+        max: usize,
+    ) -> Result<Held, &'static str> {
+        let mut counts = holders.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &keys {
+            if counts.get(key).copied().unwrap_or(0) >= max {
+                return Err(if key.starts_with("token:") {
+                    "this token"
+                } else {
+                    "this client address"
+                });
+            }
+        }
+        for key in &keys {
+            *counts.entry(key.clone()).or_insert(0) += 1;
+        }
+        Ok(Held {
+            holders: holders.clone(),
+            keys,
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut counts = self.holders.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &self.keys {
+            if let Some(n) = counts.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(key);
+                }
+            }
+        }
     }
 }
 
@@ -360,6 +429,7 @@ struct Guard {
     topic: Arc<Topic>,
     client_id: u64,
     open: Arc<AtomicUsize>,
+    _held: Held,
 }
 
 impl Drop for Guard {

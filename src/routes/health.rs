@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Code};
@@ -78,7 +77,8 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
 /// Whether the node answers and is in sync.
 ///
 /// Answers 200 when the node answers `Filecoin.ChainHead` and its head is no further behind the clock than
-/// `[FullNode] MaxSyncLag`; 503 with the reason when not.
+/// `[FullNode] MaxSyncLag`; 503 with the reason when not. The head is the one the gateway follows from the node's
+/// head stream, or one read at most every 2 s, whatever the number of probes.
 #[utoipa::path(
     tag = "Health",
     responses(
@@ -104,13 +104,17 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }
     let not_ready =
         |why: String| ApiError::new(Code::UpstreamUnavailable, format!("not ready: node: {why}"));
-    let token = state.auth.upstream_token.as_deref();
-    let head = state
-        .node
-        .request(token, "Filecoin.ChainHead", json!([]))
-        .await
-        .map_err(|e| not_ready(e.to_string()))?;
-    let head: Head = serde_json::from_str(head.get())
+    // The head the gateway follows from the node's stream; else one ChainHead, shared by concurrent probes and
+    // kept for a moment: probes cost the node one call every READY_FOR at most, however many come.
+    let head = match state.head_feed.head() {
+        Some(head) => head,
+        None => state
+            .readiness
+            .head(&state.node, state.auth.upstream_token.as_deref())
+            .await
+            .map_err(not_ready)?,
+    };
+    let head: Head = serde_json::from_str(&head)
         .map_err(|e| not_ready(format!("the ChainHead reply is not a tipset: {e}")))?;
     let timestamp = head.blocks.first().map(|b| b.timestamp).unwrap_or_default();
     let now = std::time::SystemTime::now()

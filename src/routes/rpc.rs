@@ -101,43 +101,51 @@ fn error_reply(id: Value, code: i64, message: impl Into<String>) -> JsonRpcRespo
     }
 }
 
-/// The rate-limit buckets a request is charged to: its token's and its client address's.
+/// The bucket of the verified token a call is charged to, if rate limits per token are on.
 pub struct RateKeys {
     token: Option<String>,
-    ip: Option<String>,
 }
 
 impl RateKeys {
-    fn of(req: &HttpRequest) -> Self {
-        RateKeys {
-            token: req
-                .headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .map(|v| {
-                    let hash = blake2b_simd::Params::new()
-                        .hash_length(16)
-                        .hash(v.as_bytes());
-                    format!("token:{}", hash.to_hex())
-                }),
-            ip: req.peer_addr().map(|a| format!("ip:{}", a.ip())),
-        }
-    }
-
-    /// Takes `weight` from every bucket that applies; the seconds to wait when one is empty.
+    /// Takes `weight` from the token's bucket; the seconds to wait when it is empty.
     fn charge(&self, state: &AppState, weight: u32) -> Option<u64> {
-        use crate::ratelimit::Verdict;
-        let limits = &state.limits;
-        let checks = [(&limits.per_token, &self.token), (&limits.per_ip, &self.ip)];
-        for (buckets, key) in checks {
-            if let (Some(buckets), Some(key)) = (buckets, key) {
-                if let Verdict::Limited { retry_after_secs } = buckets.take(key, f64::from(weight))
-                {
-                    return Some(retry_after_secs.ceil().max(1.0) as u64);
-                }
-            }
-        }
-        None
+        charge(
+            state.limits.per_token.as_ref(),
+            self.token.as_deref(),
+            weight,
+        )
     }
+}
+
+fn charge(
+    buckets: Option<&crate::ratelimit::Buckets>,
+    key: Option<&str>,
+    weight: u32,
+) -> Option<u64> {
+    use crate::ratelimit::Verdict;
+    match (buckets, key) {
+        (Some(buckets), Some(key)) => match buckets.take(key, f64::from(weight)) {
+            Verdict::Limited { retry_after_secs } => Some(retry_after_secs.ceil().max(1.0) as u64),
+            Verdict::Allowed { .. } => None,
+        },
+        _ => None,
+    }
+}
+
+/// The rate-limit weight of a call: its method's, or 1 for a method the gateway does not know.
+fn weight_of(call: &JsonRpcRequest) -> u32 {
+    let canonical = crate::lotus::methods::resolve_alias(&call.method).unwrap_or(&call.method);
+    crate::ratelimit::method_weight(canonical)
+}
+
+fn rate_limited(id: Value, wait: u64, what: &str) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header((actix_web::http::header::RETRY_AFTER, wait.to_string()))
+        .json(error_reply(
+            id,
+            -32005,
+            format!("rate limit of {what} reached; retry in {wait} s"),
+        ))
 }
 
 /// Calls one method for the caller, or says why not, in Lotus's words.
@@ -312,16 +320,7 @@ async fn rpc(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state
-        .auth
-        .authenticate(bearer_token(&req)?, &state.node, &state.metrics)
-        .await?;
-    let keys = RateKeys::of(&req);
-    if caller.perms.is_empty() {
-        return Err(ApiError::unauthorized(
-            "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
-        ));
-    }
+    let token = bearer_token(&req)?;
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -344,6 +343,57 @@ async fn rpc(
             )))
         }
     };
+    if let JsonRpcBody::Batch(calls) = &body {
+        if calls.is_empty() {
+            return Ok(HttpResponse::BadRequest().json(error_reply(
+                Value::Null,
+                -32600,
+                "invalid request: empty batch",
+            )));
+        }
+        let max = state.limits.max_batch;
+        if calls.len() > max {
+            return Ok(HttpResponse::BadRequest().json(error_reply(
+                Value::Null,
+                -32600,
+                format!(
+                    "invalid request: a batch of {} calls is more than this gateway takes ({max}, [JsonRpc] \
+                     MaxBatch); send it in smaller batches",
+                    calls.len()
+                ),
+            )));
+        }
+    }
+    // The client address pays for the whole request before its token is looked at: a flood of forged tokens
+    // is limited before any is verified.
+    let (weight, first_id) = match &body {
+        JsonRpcBody::Single(call) => (weight_of(call), call.id.clone().unwrap_or(Value::Null)),
+        JsonRpcBody::Batch(calls) => (calls.iter().map(weight_of).sum(), Value::Null),
+    };
+    let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
+    if let Some(wait) = charge(state.limits.per_ip.as_ref(), ip.as_deref(), weight) {
+        return Ok(rate_limited(first_id, wait, "this client address"));
+    }
+    let keys = RateKeys {
+        token: token.as_deref().map(crate::ratelimit::token_key),
+    };
+    let had_token = token.is_some();
+    let caller = state
+        .auth
+        .authenticate(token, &state.node, &state.metrics)
+        .await?;
+    if caller.perms.is_empty() {
+        return Err(if had_token {
+            ApiError::new(
+                Code::Forbidden,
+                "the token grants no permission this gateway knows (Lotus's are read, write, sign and admin)",
+            )
+        } else {
+            ApiError::unauthorized(
+                "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
+            )
+        });
+    }
     match body {
         JsonRpcBody::Single(call) => {
             let notification = call.id.is_none();
@@ -362,26 +412,40 @@ async fn rpc(
             Ok(res.json(JsonRpcReply::Single(reply)))
         }
         JsonRpcBody::Batch(calls) => {
-            if calls.is_empty() {
-                return Ok(HttpResponse::BadRequest().json(error_reply(
-                    Value::Null,
-                    -32600,
-                    "invalid request: empty batch",
-                )));
+            // A few calls of a batch at a time, and its replies bounded as a whole: one request can neither
+            // take every call slot to the node nor hold an unbounded reply in memory.
+            use futures_util::StreamExt;
+            let total = calls.len();
+            let max_bytes = state.limits.max_batch_reply_bytes;
+            let mut replies = Vec::with_capacity(total);
+            let (mut size, mut done) = (0usize, 0usize);
+            let mut results = futures_util::stream::iter(calls.into_iter().map(|c| {
+                let notification = c.id.is_none();
+                let (state, caller, keys) = (&state, &caller, &keys);
+                async move { (call_one(state, caller, keys, c).await.0, notification) }
+            }))
+            .buffered(state.limits.batch_concurrency.max(1));
+            while let Some((reply, notification)) = results.next().await {
+                done += 1;
+                size += reply.result.as_ref().map_or(0, |r| r.get().len())
+                    + reply.error.as_ref().map_or(0, |e| e.message.len())
+                    + 64;
+                if size > max_bytes {
+                    return Ok(HttpResponse::BadRequest().json(error_reply(
+                        Value::Null,
+                        -32600,
+                        format!(
+                            "invalid request: the replies of this batch are more than {max_bytes} bytes ([JsonRpc] \
+                             MaxBatchResponseBytes) after {} of its {total} calls; the rest were not sent; send it \
+                             in smaller batches",
+                            done
+                        ),
+                    )));
+                }
+                if !notification {
+                    replies.push(reply);
+                }
             }
-            let notifications: Vec<bool> = calls.iter().map(|c| c.id.is_none()).collect();
-            let replies = futures_util::future::join_all(
-                calls
-                    .into_iter()
-                    .map(|c| call_one(&state, &caller, &keys, c)),
-            )
-            .await;
-            let replies: Vec<JsonRpcResponse> = replies
-                .into_iter()
-                .zip(notifications)
-                .filter(|(_, notification)| !notification)
-                .map(|((reply, _), _)| reply)
-                .collect();
             Ok(HttpResponse::Ok().json(JsonRpcReply::Batch(replies)))
         }
     }

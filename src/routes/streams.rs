@@ -111,7 +111,16 @@ async fn open(
     state.node.guard(&auth.caller, kind.method())?;
     let ndjson = wants_ndjson(req);
     let last = last_event_id(req)?;
-    let subscription = state.streams.subscribe(kind, last)?;
+    // Counted against the client's address and its (verified) token, each capped.
+    let mut holders: Vec<String> = req
+        .peer_addr()
+        .map(|a| format!("ip:{}", a.ip()))
+        .into_iter()
+        .collect();
+    if let Ok(Some(token)) = crate::auth::bearer_token(req) {
+        holders.push(crate::ratelimit::token_key(&token));
+    }
+    let subscription = state.streams.subscribe(kind, last, holders)?;
     let heartbeat = state.streams.settings().heartbeat;
     let closing = state.streams.closing();
     let frame = move |e: &Event| if ndjson { e.ndjson() } else { e.sse() };
