@@ -1,30 +1,34 @@
-//! Typed path parameters. Each kind of value (an address, a CID, a chain epoch, a tipset key) is checked once, when
-//! the request is extracted, with an error that names the parameter and says what was wrong; and each resource's
-//! path type describes itself to the OpenAPI document once. A handler that takes `MinerPath` has a valid address in
-//! `path.address` and restates nothing.
-
-use std::collections::HashMap;
+//! Typed path parameters. Each kind of value (an address, a CID, a chain epoch, a tipset key, a sector number, a
+//! peer ID, a UUID) is checked once, when the request is extracted, with an error that names the parameter and says
+//! what was wrong; and each resource's path type describes itself to the OpenAPI document once. A handler that takes
+//! `MinerPath` has a valid address in `path.address` and restates nothing; one that takes `MinerSectorPath` has the
+//! address and the sector number.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::{Object, ObjectBuilder, Required, Type};
+use utoipa::openapi::{KnownFormat, Object, ObjectBuilder, Required, SchemaFormat, Type};
 
 use super::params;
 use crate::error::ApiError;
 use crate::lotus::address::{parse_cid, Address};
+use crate::lotus::miner::DEADLINES;
 use crate::lotus::types::Cid;
 
-/// A value given as a path segment: how it is parsed and checked, and its schema.
-pub trait PathValue: Sized {
+/// A kind of value given as a path segment: how it is parsed and checked, what it parses to, and its schema.
+pub trait PathValue {
+    /// What the handler gets.
+    type Value: std::fmt::Debug;
     /// Parses the value of the parameter `name`; the error names the parameter.
-    fn parse(name: &str, value: &str) -> Result<Self, ApiError>;
+    fn parse(name: &str, value: &str) -> Result<Self::Value, ApiError>;
     fn schema() -> Object;
 }
 
 const ADDRESS_PATTERN: &str = "^[ft][0-4][a-z0-9]*$";
+const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 fn string(pattern: &str) -> Object {
     ObjectBuilder::new()
@@ -33,19 +37,20 @@ fn string(pattern: &str) -> Object {
         .build()
 }
 
-fn epoch() -> Object {
+/// A non-negative integer, at most `max` when given.
+fn integer(max: Option<u64>) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
-        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-            utoipa::openapi::KnownFormat::Int64,
-        )))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .minimum(Some(0))
+        .maximum(max.map(|m| m as f64))
         .build()
 }
 
 /// A Filecoin address, with either network prefix: Lotus and Forest decode both, and the checksum is still checked.
 impl PathValue for Address {
-    fn parse(name: &str, value: &str) -> Result<Self, ApiError> {
+    type Value = Address;
+    fn parse(name: &str, value: &str) -> Result<Address, ApiError> {
         Address::parse(value.trim())
             .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))
     }
@@ -56,7 +61,8 @@ impl PathValue for Address {
 
 /// A CID, in Lotus's JSON form `{"/": ..}`.
 impl PathValue for Cid {
-    fn parse(name: &str, value: &str) -> Result<Self, ApiError> {
+    type Value = Cid;
+    fn parse(name: &str, value: &str) -> Result<Cid, ApiError> {
         parse_cid(value.trim())
             .map(Cid::new)
             .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))
@@ -68,11 +74,23 @@ impl PathValue for Cid {
 
 /// A non-negative chain epoch.
 impl PathValue for i64 {
-    fn parse(name: &str, value: &str) -> Result<Self, ApiError> {
+    type Value = i64;
+    fn parse(name: &str, value: &str) -> Result<i64, ApiError> {
         params::height(name, value)
     }
     fn schema() -> Object {
-        epoch()
+        integer(None)
+    }
+}
+
+/// A non-negative integer: an ID, an index, an instance.
+impl PathValue for u64 {
+    type Value = u64;
+    fn parse(name: &str, value: &str) -> Result<u64, ApiError> {
+        params::unsigned(name, value)
+    }
+    fn schema() -> Object {
+        integer(None)
     }
 }
 
@@ -82,7 +100,8 @@ impl PathValue for i64 {
 pub struct TipsetKey(pub Value);
 
 impl PathValue for TipsetKey {
-    fn parse(name: &str, value: &str) -> Result<Self, ApiError> {
+    type Value = TipsetKey;
+    fn parse(name: &str, value: &str) -> Result<TipsetKey, ApiError> {
         params::tipset_key(name, value).map(TipsetKey)
     }
     fn schema() -> Object {
@@ -90,22 +109,65 @@ impl PathValue for TipsetKey {
     }
 }
 
-/// The segments of the matched path, by name, as the router matched them.
-pub fn segments(req: &HttpRequest) -> Result<HashMap<String, String>, ApiError> {
-    Ok(req
-        .match_info()
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect())
+/// A sector number: 0 to `abi.MaxSectorNumber`.
+#[derive(Debug)]
+pub enum SectorNumber {}
+
+impl PathValue for SectorNumber {
+    type Value = u64;
+    fn parse(name: &str, value: &str) -> Result<u64, ApiError> {
+        super::miner::sector_number(name, value)
+    }
+    fn schema() -> Object {
+        integer(None)
+    }
 }
 
-/// One segment, parsed.
-pub fn segment<T: PathValue>(
-    segments: &HashMap<String, String>,
-    name: &str,
-) -> Result<T, ApiError> {
-    let value = segments.get(name).map(String::as_str).unwrap_or_default();
-    T::parse(name, value)
+/// The index of one of a proving period's 48 deadlines.
+#[derive(Debug)]
+pub enum DeadlineIndex {}
+
+impl PathValue for DeadlineIndex {
+    type Value = u64;
+    fn parse(_: &str, value: &str) -> Result<u64, ApiError> {
+        super::miners::number("deadline index", value, DEADLINES - 1)
+    }
+    fn schema() -> Object {
+        integer(Some(DEADLINES - 1))
+    }
+}
+
+/// A libp2p peer ID (base58 multihash, as Lotus prints it).
+#[derive(Debug)]
+pub enum PeerId {}
+
+impl PathValue for PeerId {
+    type Value = String;
+    fn parse(name: &str, value: &str) -> Result<String, ApiError> {
+        super::net::peer_id(name, value)
+    }
+    fn schema() -> Object {
+        string("^[1-9A-HJ-NP-Za-km-z]{46,60}$")
+    }
+}
+
+/// A UUID: a storage path's ID, a worker's ID, a call's ID.
+#[derive(Debug)]
+pub enum Uuid {}
+
+impl PathValue for Uuid {
+    type Value = String;
+    fn parse(name: &str, value: &str) -> Result<String, ApiError> {
+        super::miner::storage::uuid_param(name, value)
+    }
+    fn schema() -> Object {
+        string(UUID_PATTERN)
+    }
+}
+
+/// One segment of the matched path, parsed: the router matched it by name.
+pub fn segment<T: PathValue>(req: &HttpRequest, name: &str) -> Result<T::Value, ApiError> {
+    T::parse(name, req.match_info().get(name).unwrap_or_default())
 }
 
 /// The OpenAPI description of one path parameter.
@@ -120,14 +182,15 @@ pub fn describe<T: PathValue>(name: &str, description: &str, example: Value) -> 
         .build()
 }
 
-/// Declares the path type of a resource: its parameters, each with its type, description and example.
-/// The type is an extractor that checks every parameter, and describes them to the spec (`IntoParams`).
+/// Declares the path type of a resource: its parameters, each with its kind, description and example. The type is
+/// an extractor that checks every parameter, in order, and describes them to the spec (`IntoParams`); each field
+/// holds what its kind parses to.
 macro_rules! path_type {
     ($($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty = $desc:literal, $example:expr);+ $(;)? })+) => {$(
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name {
-            $(pub $field: $ty),+
+            $(pub $field: <$ty as PathValue>::Value),+
         }
 
         impl FromRequest for $name {
@@ -135,11 +198,11 @@ macro_rules! path_type {
             type Future = std::future::Ready<Result<Self, ApiError>>;
 
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-                std::future::ready(segments(req).and_then(|s| {
+                std::future::ready((|| {
                     Ok($name {
-                        $($field: segment(&s, stringify!($field))?),+
+                        $($field: segment::<$ty>(req, stringify!($field))?),+
                     })
-                }))
+                })())
             }
         }
 
@@ -160,14 +223,55 @@ path_type! {
     ActorStatePath { address: Address = "A Filecoin address", "f01000" }
     /// A storage miner (or provider).
     MinerPath { address: Address = "The miner's address", "f01000" }
+    /// A sector of a storage miner.
+    MinerSectorPath {
+        address: Address = "The miner's address", "f01000";
+        number: SectorNumber = "The sector number", 9
+    }
+    /// A proving deadline of a storage miner.
+    MinerDeadlinePath {
+        address: Address = "The miner's address", "f01000";
+        index: DeadlineIndex = "The deadline index", 3
+    }
     /// A market participant.
     ParticipantPath { address: Address = "The participant's address", "f01234" }
+    /// A storage deal.
+    DealPath { deal_id: u64 = "The deal's ID", 5432 }
     /// A verifier.
     VerifierPath { address: Address = "The verifier's address", "f0101" }
     /// A verified client.
     ClientPath { address: Address = "The client's address", "f0100" }
+    /// An allocation of a verified client.
+    AllocationPath {
+        address: Address = "The client's address", "f0100";
+        id: u64 = "The allocation ID", 4
+    }
+    /// A claim of a storage provider.
+    ClaimPath {
+        address: Address = "The provider's address", "f01000";
+        id: u64 = "The claim ID", 1
+    }
+    /// A deal published but not yet activated.
+    PendingDealPath { id: u64 = "The deal ID", 5004 }
     /// A multisig wallet.
     MsigPath { address: Address = "A multisig wallet's address", "f02000" }
+    /// A pending transaction of a multisig wallet: a proposal, a signer addition or a signer swap.
+    MsigTxnPath {
+        address: Address = "A multisig wallet's address", "f02000";
+        id: u64 = "The pending transaction's ID", 0
+    }
+    /// A signer of a multisig wallet.
+    MsigSignerPath {
+        address: Address = "A multisig wallet's address", "f02000";
+        signer: Address = "The signer", "f01236"
+    }
+    /// A payment channel.
+    ChannelPath { channel: Address = "The channel's address", "f01100" }
+    /// The two parties of a payment channel.
+    PartiesPath {
+        from: Address = "The payer", "f0100";
+        to: Address = "The payee", "f0101"
+    }
     /// The sender of pending messages.
     SenderPath { address: Address = "The sender", "f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za" }
     /// A key of the node's wallet.
