@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::{BlockPath, HeightPath, ObjectPath, TipsetPath};
+use super::extract::{BlockPath, EventsRootPath, HeightPath, ObjectPath, TipsetPath};
 use super::lotus_json;
 use super::page::{self, Page, PageOf};
 use super::params;
@@ -325,7 +325,7 @@ pub async fn list_block_parent_messages(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetParentReceipts"]))),
-    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(BlockPath),
     responses((status = 200, description = "The receipts", body = Vec<MessageReceipt>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -333,9 +333,8 @@ pub async fn list_block_parent_messages(
 pub async fn list_block_parent_receipts(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let receipts = state
         .node
         .call_read(
@@ -446,7 +445,7 @@ pub struct Event {
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetEvents"]))),
-    params(("cid" = String, Path, description = "The root CID of the events AMT", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4")),
+    params(EventsRootPath),
     responses((status = 200, description = "The events", body = Vec<Event>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -454,9 +453,8 @@ pub struct Event {
 pub async fn list_chain_events(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    EventsRootPath { cid }: EventsRootPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let events = state
         .node
         .call_read(&auth.caller, "Filecoin.ChainGetEvents", json!([cid]), true)

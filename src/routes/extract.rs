@@ -165,6 +165,95 @@ impl PathValue for Uuid {
     }
 }
 
+/// A libp2p resource manager scope: `system`, `transient`, `svc:NAME`, `proto:ID` or `peer:PEER_ID`.
+#[derive(Debug)]
+pub enum Scope {}
+
+impl PathValue for Scope {
+    type Value = String;
+    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
+        super::net::scope(value, false)
+    }
+    fn schema() -> Object {
+        string("^(system|transient|svc:.+|proto:.+|peer:.+)$")
+    }
+}
+
+/// A resource manager scope whose usage is read, or `all`.
+#[derive(Debug)]
+pub enum StatScope {}
+
+impl PathValue for StatScope {
+    type Value = String;
+    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
+        super::net::scope(value, true)
+    }
+    fn schema() -> Object {
+        string("^(all|system|transient|svc:.+|proto:.+|peer:.+)$")
+    }
+}
+
+/// Where randomness is drawn from: the chain's tickets or the drand beacon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Randomness {
+    Tickets,
+    Beacon,
+}
+
+impl Randomness {
+    /// The method of the source: `tickets`' or `beacon`'s.
+    pub fn pick<'a>(self, tickets: &'a str, beacon: &'a str) -> &'a str {
+        match self {
+            Randomness::Tickets => tickets,
+            Randomness::Beacon => beacon,
+        }
+    }
+}
+
+impl PathValue for Randomness {
+    type Value = Randomness;
+    fn parse(name: &str, value: &str) -> Result<Randomness, ApiError> {
+        match value.trim() {
+            "tickets" => Ok(Randomness::Tickets),
+            "beacon" => Ok(Randomness::Beacon),
+            other => Err(ApiError::invalid_parameter(format!(
+                "invalid {name} \"{other}\": expected tickets or beacon"
+            ))),
+        }
+    }
+    fn schema() -> Object {
+        string("^(tickets|beacon)$")
+    }
+}
+
+/// A log subsystem's name, or `*` for all of them.
+#[derive(Debug)]
+pub enum Subsystem {}
+
+impl PathValue for Subsystem {
+    type Value = String;
+    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
+        super::logs::subsystem_param(value).map(|()| value.to_owned())
+    }
+    fn schema() -> Object {
+        string("^(\\*|[A-Za-z0-9_./-]+)$")
+    }
+}
+
+/// The name of a sector number reservation of the miner.
+#[derive(Debug)]
+pub enum ReservationName {}
+
+impl PathValue for ReservationName {
+    type Value = String;
+    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
+        super::miner::sectors::reservation_name(value, None).map(|()| value.to_owned())
+    }
+    fn schema() -> Object {
+        string("^[a-zA-Z0-9_-]+$")
+    }
+}
+
 /// One segment of the matched path, parsed: the router matched it by name.
 pub fn segment<T: PathValue>(req: &HttpRequest, name: &str) -> Result<T::Value, ApiError> {
     T::parse(name, req.match_info().get(name).unwrap_or_default())
@@ -292,6 +381,45 @@ path_type! {
     }
     /// An actor type, by its code CID.
     ActorCodePath { code: Cid = "The actor type's code CID", "bafk2bzacedudbf7fc5va57t3tmo63snmt3en4iaidv4vo3qlyacbxaa6hlx6y" }
+    /// An events AMT root.
+    EventsRootPath {
+        cid: Cid = "The root CID of the events AMT", "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4"
+    }
+    /// A source of randomness.
+    RandomnessPath { source: Randomness = "`tickets` or `beacon`", "beacon" }
+    /// A log subsystem of the node.
+    SubsystemPath { subsystem: Subsystem = "A subsystem name, or * for all", "chain" }
+    /// A log subsystem of the miner.
+    MinerSubsystemPath { subsystem: Subsystem = "A subsystem name, or * for all", "sectors" }
+    /// A sector of the miner.
+    SectorPath { number: SectorNumber = "The sector number", 9 }
+    /// Where the miner stores a sector: a sector and one of the miner's storage paths.
+    SectorLocationPath {
+        number: SectorNumber = "The sector number", 9;
+        id: Uuid = "The path's ID", "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"
+    }
+    /// A storage path of the miner.
+    StorageIdPath { id: Uuid = "The path's ID", "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8" }
+    /// A worker of the miner.
+    WorkerPath { id: Uuid = "The worker's ID", "ef8d99a2-6865-4189-8ffa-9fef0f806eee" }
+    /// A job of the miner's workers.
+    JobPath { id: Uuid = "The job's call ID", "76081ba0-61bd-45a5-bc08-af05f1c26e5d" }
+    /// A request waiting in the miner's scheduler.
+    SchedRequestPath { id: Uuid = "The request's SchedId", "07070707-0707-0707-0707-070707070707" }
+    /// A queued batch of sector messages.
+    BatchPath { kind: super::miner::sectors::Batch = "The batch: precommit, commit or terminate", "precommit" }
+    /// A sector number reservation of the miner.
+    ReservationPath { name: ReservationName = "The reservation's name", "snap-batch" }
+    /// A connected or known peer.
+    PeerPath { peer_id: PeerId = "A libp2p peer ID", "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf" }
+    /// A resource manager scope.
+    ScopePath { scope: Scope = "system, transient, svc:NAME, proto:PROTOCOL or peer:PEER_ID", "system" }
+    /// A resource manager scope, or all of them.
+    StatScopePath {
+        scope: StatScope = "all, system, transient, svc:NAME, proto:PROTOCOL or peer:PEER_ID", "all"
+    }
+    /// A GPBFT instance of F3.
+    InstancePath { instance: u64 = "A GPBFT instance", 42 }
     /// A tipset, by its key.
     TipsetPath {
         key: TipsetKey = "The tipset key: its block CIDs, separated by commas", "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c"

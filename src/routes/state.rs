@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath};
+use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath, RandomnessPath};
 use super::page::{self, Page, PageOf, Shape};
 use super::params::{self, AtTipset};
 use super::send::OutgoingMessage;
@@ -739,8 +739,7 @@ pub struct WaitOptions {
 #[utoipa::path(
     tag = "State",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateWaitMsg"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"), WaitOptions),
+    params(MessagePath, WaitOptions),
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
@@ -748,10 +747,9 @@ pub struct WaitOptions {
 pub async fn get_message_confirmation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
     opts: web::Query<WaitOptions>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let confidence = match &opts.confidence {
         Some(v) => int_in("confidence", v, 0, 900)?,
         None => 5,
@@ -768,7 +766,7 @@ pub async fn get_message_confirmation(
             Code::MessageNotFound,
             format!(
                 "message {} was not executed with {confidence} confirmations within {} ms; it may still be pending: repeat the request to wait longer",
-                path.trim(),
+                cid.root,
                 deadline.as_millis()
             ),
         )
@@ -1027,21 +1025,6 @@ fn check_randomness_epoch(state: &AppState, epoch: i64, at: &AtTipset) -> Result
     }
 }
 
-/// The source of randomness, `tickets` or `beacon`, and the methods serving each.
-fn randomness_source(
-    source: &str,
-    tickets: &'static str,
-    beacon: &'static str,
-) -> Result<&'static str, ApiError> {
-    match source.trim() {
-        "tickets" => Ok(tickets),
-        "beacon" => Ok(beacon),
-        other => Err(bad(format!(
-            "invalid source \"{other}\": expected tickets or beacon"
-        ))),
-    }
-}
-
 /// Randomness for an epoch.
 ///
 /// Randomness drawn from the chain's tickets (`Filecoin.StateGetRandomnessFromTickets`) or the drand beacon
@@ -1053,8 +1036,7 @@ fn randomness_source(
         ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon"])),
         ("x-lotus-serves" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon"]))
     ),
-    params(("source" = String, Path, description = "`tickets` or `beacon`", pattern = "^(tickets|beacon)$", example = "beacon"),
-        RandomnessQuery, AtTipset),
+    params(RandomnessPath, RandomnessQuery, AtTipset),
     responses((status = 200, description = "32 bytes of randomness, base64, as a JSON string", body = String,
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
@@ -1063,15 +1045,14 @@ fn randomness_source(
 pub async fn get_randomness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    RandomnessPath { source }: RandomnessPath,
     q: web::Query<RandomnessQuery>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let method = randomness_source(
-        &path,
+    let method = source.pick(
         "Filecoin.StateGetRandomnessFromTickets",
         "Filecoin.StateGetRandomnessFromBeacon",
-    )?;
+    );
     let epoch = match &q.epoch {
         Some(e) => params::height("epoch", e)?,
         None => {
@@ -1124,8 +1105,7 @@ pub struct DigestQuery {
         ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon"])),
         ("x-lotus-serves" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon"]))
     ),
-    params(("source" = String, Path, description = "`tickets` or `beacon`", pattern = "^(tickets|beacon)$", example = "tickets"),
-        DigestQuery, AtTipset),
+    params(RandomnessPath, DigestQuery, AtTipset),
     responses((status = 200, description = "32 bytes, base64, as a JSON string", body = String,
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
@@ -1134,15 +1114,14 @@ pub struct DigestQuery {
 pub async fn get_randomness_digest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    RandomnessPath { source }: RandomnessPath,
     q: web::Query<DigestQuery>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let method = randomness_source(
-        &path,
+    let method = source.pick(
         "Filecoin.StateGetRandomnessDigestFromTickets",
         "Filecoin.StateGetRandomnessDigestFromBeacon",
-    )?;
+    );
     let epoch = match &q.epoch {
         Some(e) => params::height("epoch", e)?,
         None => {
