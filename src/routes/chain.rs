@@ -105,11 +105,14 @@ pub async fn get_tipset_by_key(
     state: web::Data<AppState>,
     TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let tipset = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetTipSet", json!([key]), true)
-        .await?;
-    Ok(lotus_json(tipset, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetTipSet",
+        json!([key]),
+        true,
+    )
+    .await
 }
 
 /// A block header by CID.
@@ -128,11 +131,14 @@ pub async fn get_block(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let block = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetBlock", json!([cid]), true)
-        .await?;
-    Ok(lotus_json(block, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetBlock",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The messages of a block.
@@ -152,16 +158,14 @@ pub async fn get_block_messages(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let messages = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetBlockMessages",
-            json!([cid]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(messages, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetBlockMessages",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The genesis tipset.
@@ -178,11 +182,14 @@ pub async fn get_chain_genesis(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let genesis = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetGenesis", json!([]), true)
-        .await?;
-    Ok(lotus_json(genesis, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetGenesis",
+        json!([]),
+        true,
+    )
+    .await
 }
 
 /// The latest finalized tipset.
@@ -200,16 +207,14 @@ pub async fn get_finalized_tipset(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let tipset = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetFinalizedTipSet",
-            json!([]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(tipset, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetFinalizedTipSet",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// A message of a tipset, with the CID it has on chain.
@@ -277,16 +282,14 @@ pub async fn get_tipset_weight(
     state: web::Data<AppState>,
     TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let weight = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainTipSetWeight",
-            json!([key]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(weight, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainTipSetWeight",
+        json!([key]),
+        true,
+    )
+    .await
 }
 
 /// The messages of a block's parent tipset.
@@ -306,16 +309,14 @@ pub async fn list_block_parent_messages(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let messages = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetParentMessages",
-            json!([cid]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(messages, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetParentMessages",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The receipts of a block's parent messages.
@@ -335,16 +336,14 @@ pub async fn list_block_parent_receipts(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let receipts = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetParentReceipts",
-            json!([cid]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(receipts, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetParentReceipts",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The two ends of a path through the chain.
@@ -455,11 +454,14 @@ pub async fn list_chain_events(
     state: web::Data<AppState>,
     EventsRootPath { cid }: EventsRootPath,
 ) -> Result<HttpResponse, ApiError> {
-    let events = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetEvents", json!([cid]), true)
-        .await?;
-    Ok(lotus_json(events, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetEvents",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// An IPLD path to resolve.
@@ -521,11 +523,14 @@ pub async fn get_chain_node(
             )));
         }
     }
-    let node = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetNode", json!([path]), false)
-        .await?;
-    Ok(lotus_json(node, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetNode",
+        json!([path]),
+        false,
+    )
+    .await
 }
 
 /// An object of the blockstore.
@@ -641,16 +646,14 @@ pub async fn get_chain_object_stat(
         Some(b) => params::cid("base", b)?,
         None => serde_json::Value::Null,
     };
-    let stat = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainStatObj",
-            json!([cid, base]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(stat, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainStatObj",
+        json!([cid, base]),
+        false,
+    )
+    .await
 }
 
 /// A new object.
@@ -756,16 +759,14 @@ pub async fn get_blockstore_info(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let info = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainBlockstoreInfo",
-            json!([]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(info, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainBlockstoreInfo",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Checks the blockstore.

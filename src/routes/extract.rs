@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{KnownFormat, Object, ObjectBuilder, Required, SchemaFormat, Type};
 
+use super::miner::sectors::Batch;
 use super::params;
 use crate::error::ApiError;
 use crate::lotus::address::{parse_cid, Address};
@@ -47,153 +48,86 @@ fn integer(max: Option<u64>) -> Object {
         .build()
 }
 
-/// A Filecoin address, with either network prefix: Lotus and Forest decode both, and the checksum is still checked.
-impl PathValue for Address {
-    type Value = Address;
-    fn parse(name: &str, value: &str) -> Result<Address, ApiError> {
-        Address::parse(value.trim())
-            .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))
-    }
-    fn schema() -> Object {
-        string(ADDRESS_PATTERN)
-    }
+/// Declares kinds of path values: what each parses to, how (the error names the parameter), and its schema. A kind
+/// is a type of its own (`enum Kind`, that has no values), or a type that is also what it parses to (`for Type`).
+macro_rules! path_kinds {
+    ($($(#[$doc:meta])* $(enum $kind:ident)? $(for $ty:ty)? => $value:ty, $schema:expr, |$name:tt, $v:ident| $parse:expr;)+) => {$(
+        $(#[$doc])*
+        $(pub enum $kind {})?
+        impl PathValue for $($kind)? $($ty)? {
+            type Value = $value;
+            fn parse($name: &str, $v: &str) -> Result<$value, ApiError> {
+                $parse
+            }
+            fn schema() -> Object {
+                $schema
+            }
+        }
+    )+};
 }
 
-/// A CID, in Lotus's JSON form `{"/": ..}`.
-impl PathValue for Cid {
-    type Value = Cid;
-    fn parse(name: &str, value: &str) -> Result<Cid, ApiError> {
-        parse_cid(value.trim())
-            .map(Cid::new)
-            .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")))
-    }
-    fn schema() -> Object {
-        string("^[A-Za-z0-9]+$")
-    }
+path_kinds! {
+    /// A Filecoin address, with either network prefix: Lotus and Forest decode both, and the checksum is still
+    /// checked.
+    for Address => Address, string(ADDRESS_PATTERN), |name, value| Address::parse(value.trim())
+        .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")));
+    /// A CID, in Lotus's JSON form `{"/": ..}`.
+    for Cid => Cid, string("^[A-Za-z0-9]+$"), |name, value| parse_cid(value.trim())
+        .map(Cid::new)
+        .map_err(|e| ApiError::invalid_parameter(format!("{e} (parameter {name})")));
+    /// A non-negative chain epoch.
+    for i64 => i64, integer(None), |name, value| params::height(name, value);
+    /// A non-negative integer: an ID, an index, an instance.
+    for u64 => u64, integer(None), |name, value| params::unsigned(name, value);
+    /// A tipset key given as comma-separated block CIDs.
+    for TipsetKey => TipsetKey, string("^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$"),
+        |name, value| params::tipset_key(name, value).map(TipsetKey);
+    /// A sector number: 0 to `abi.MaxSectorNumber`.
+    enum SectorNumber => u64, integer(None), |name, value| super::miner::sector_number(name, value);
+    /// The index of one of a proving period's 48 deadlines.
+    enum DeadlineIndex => u64, integer(Some(DEADLINES - 1)),
+        |_, value| super::miners::number("deadline index", value, DEADLINES - 1);
+    /// A libp2p peer ID (base58 multihash, as Lotus prints it).
+    enum PeerId => String, string("^[1-9A-HJ-NP-Za-km-z]{46,60}$"), |name, value| super::net::peer_id(name, value);
+    /// A UUID: a storage path's ID, a worker's ID, a call's ID.
+    enum Uuid => String, string(UUID_PATTERN), |name, value| super::miner::storage::uuid_param(name, value);
+    /// A libp2p resource manager scope: `system`, `transient`, `svc:NAME`, `proto:ID` or `peer:PEER_ID`.
+    enum Scope => String, string("^(system|transient|svc:.+|proto:.+|peer:.+)$"),
+        |_, value| super::net::scope(value, false);
+    /// A resource manager scope whose usage is read, or `all`.
+    enum StatScope => String, string("^(all|system|transient|svc:.+|proto:.+|peer:.+)$"),
+        |_, value| super::net::scope(value, true);
+    /// Where randomness is drawn from.
+    for Randomness => Randomness, string("^(tickets|beacon)$"), |name, value| match value.trim() {
+        "tickets" => Ok(Randomness::Tickets),
+        "beacon" => Ok(Randomness::Beacon),
+        other => Err(ApiError::invalid_parameter(format!(
+            "invalid {name} \"{other}\": expected tickets or beacon"
+        ))),
+    };
+    /// A queued batch of sector messages.
+    for Batch => Batch, string("^(precommit|commit|terminate)$"), |name, value| match value {
+        "precommit" => Ok(Batch::PreCommit),
+        "commit" => Ok(Batch::Commit),
+        "terminate" => Ok(Batch::Terminate),
+        other => Err(ApiError::invalid_parameter(format!(
+            "invalid {name} \"{other}\": expected precommit, commit or terminate (parameter {name})"
+        ))),
+    };
+    /// A log subsystem's name, or `*` for all of them.
+    enum Subsystem => String, string("^(\\*|[A-Za-z0-9_./-]+)$"),
+        |_, value| super::logs::subsystem_param(value).map(|()| value.to_owned());
+    /// The name of a sector number reservation of the miner.
+    enum ReservationName => String, string("^[a-zA-Z0-9_-]+$"),
+        |_, value| super::miner::sectors::reservation_name(value, None).map(|()| value.to_owned());
 }
 
-/// A non-negative chain epoch.
-impl PathValue for i64 {
-    type Value = i64;
-    fn parse(name: &str, value: &str) -> Result<i64, ApiError> {
-        params::height(name, value)
-    }
-    fn schema() -> Object {
-        integer(None)
-    }
-}
-
-/// A non-negative integer: an ID, an index, an instance.
-impl PathValue for u64 {
-    type Value = u64;
-    fn parse(name: &str, value: &str) -> Result<u64, ApiError> {
-        params::unsigned(name, value)
-    }
-    fn schema() -> Object {
-        integer(None)
-    }
-}
-
-/// A tipset key given as comma-separated block CIDs, in Lotus's JSON form (a list of CIDs).
+/// A tipset key, in Lotus's JSON form (a list of CIDs).
 #[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
 pub struct TipsetKey(pub Value);
 
-impl PathValue for TipsetKey {
-    type Value = TipsetKey;
-    fn parse(name: &str, value: &str) -> Result<TipsetKey, ApiError> {
-        params::tipset_key(name, value).map(TipsetKey)
-    }
-    fn schema() -> Object {
-        string("^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$")
-    }
-}
-
-/// A sector number: 0 to `abi.MaxSectorNumber`.
-#[derive(Debug)]
-pub enum SectorNumber {}
-
-impl PathValue for SectorNumber {
-    type Value = u64;
-    fn parse(name: &str, value: &str) -> Result<u64, ApiError> {
-        super::miner::sector_number(name, value)
-    }
-    fn schema() -> Object {
-        integer(None)
-    }
-}
-
-/// The index of one of a proving period's 48 deadlines.
-#[derive(Debug)]
-pub enum DeadlineIndex {}
-
-impl PathValue for DeadlineIndex {
-    type Value = u64;
-    fn parse(_: &str, value: &str) -> Result<u64, ApiError> {
-        super::miners::number("deadline index", value, DEADLINES - 1)
-    }
-    fn schema() -> Object {
-        integer(Some(DEADLINES - 1))
-    }
-}
-
-/// A libp2p peer ID (base58 multihash, as Lotus prints it).
-#[derive(Debug)]
-pub enum PeerId {}
-
-impl PathValue for PeerId {
-    type Value = String;
-    fn parse(name: &str, value: &str) -> Result<String, ApiError> {
-        super::net::peer_id(name, value)
-    }
-    fn schema() -> Object {
-        string("^[1-9A-HJ-NP-Za-km-z]{46,60}$")
-    }
-}
-
-/// A UUID: a storage path's ID, a worker's ID, a call's ID.
-#[derive(Debug)]
-pub enum Uuid {}
-
-impl PathValue for Uuid {
-    type Value = String;
-    fn parse(name: &str, value: &str) -> Result<String, ApiError> {
-        super::miner::storage::uuid_param(name, value)
-    }
-    fn schema() -> Object {
-        string(UUID_PATTERN)
-    }
-}
-
-/// A libp2p resource manager scope: `system`, `transient`, `svc:NAME`, `proto:ID` or `peer:PEER_ID`.
-#[derive(Debug)]
-pub enum Scope {}
-
-impl PathValue for Scope {
-    type Value = String;
-    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
-        super::net::scope(value, false)
-    }
-    fn schema() -> Object {
-        string("^(system|transient|svc:.+|proto:.+|peer:.+)$")
-    }
-}
-
-/// A resource manager scope whose usage is read, or `all`.
-#[derive(Debug)]
-pub enum StatScope {}
-
-impl PathValue for StatScope {
-    type Value = String;
-    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
-        super::net::scope(value, true)
-    }
-    fn schema() -> Object {
-        string("^(all|system|transient|svc:.+|proto:.+|peer:.+)$")
-    }
-}
-
-/// Where randomness is drawn from: the chain's tickets or the drand beacon.
+/// The chain's tickets or the drand beacon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Randomness {
     Tickets,
@@ -207,50 +141,6 @@ impl Randomness {
             Randomness::Tickets => tickets,
             Randomness::Beacon => beacon,
         }
-    }
-}
-
-impl PathValue for Randomness {
-    type Value = Randomness;
-    fn parse(name: &str, value: &str) -> Result<Randomness, ApiError> {
-        match value.trim() {
-            "tickets" => Ok(Randomness::Tickets),
-            "beacon" => Ok(Randomness::Beacon),
-            other => Err(ApiError::invalid_parameter(format!(
-                "invalid {name} \"{other}\": expected tickets or beacon"
-            ))),
-        }
-    }
-    fn schema() -> Object {
-        string("^(tickets|beacon)$")
-    }
-}
-
-/// A log subsystem's name, or `*` for all of them.
-#[derive(Debug)]
-pub enum Subsystem {}
-
-impl PathValue for Subsystem {
-    type Value = String;
-    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
-        super::logs::subsystem_param(value).map(|()| value.to_owned())
-    }
-    fn schema() -> Object {
-        string("^(\\*|[A-Za-z0-9_./-]+)$")
-    }
-}
-
-/// The name of a sector number reservation of the miner.
-#[derive(Debug)]
-pub enum ReservationName {}
-
-impl PathValue for ReservationName {
-    type Value = String;
-    fn parse(_: &str, value: &str) -> Result<String, ApiError> {
-        super::miner::sectors::reservation_name(value, None).map(|()| value.to_owned())
-    }
-    fn schema() -> Object {
-        string("^[a-zA-Z0-9_-]+$")
     }
 }
 
@@ -407,7 +297,7 @@ path_type! {
     /// A request waiting in the miner's scheduler.
     SchedRequestPath { id: Uuid = "The request's SchedId", "07070707-0707-0707-0707-070707070707" }
     /// A queued batch of sector messages.
-    BatchPath { kind: super::miner::sectors::Batch = "The batch: precommit, commit or terminate", "precommit" }
+    BatchPath { kind: Batch = "The batch: precommit, commit or terminate", "precommit" }
     /// A sector number reservation of the miner.
     ReservationPath { name: ReservationName = "The reservation's name", "snap-batch" }
     /// A connected or known peer.

@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::InstancePath;
-use super::{lotus_json, params};
+use super::params;
 use crate::auth::{Authorized, Read, Sign};
 use crate::error::ApiError;
 use crate::AppState;
@@ -179,16 +179,14 @@ pub async fn get_f3_certificate(
     InstancePath { instance }: InstancePath,
 ) -> Result<HttpResponse, ApiError> {
     // A finalized certificate never changes.
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetCertificate",
-            json!([instance]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(result, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetCertificate",
+        json!([instance]),
+        true,
+    )
+    .await
 }
 
 /// An instance's power table.
@@ -207,16 +205,14 @@ pub async fn get_f3_instance_power_table(
     state: web::Data<AppState>,
     InstancePath { instance }: InstancePath,
 ) -> Result<HttpResponse, ApiError> {
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetPowerTableByInstance",
-            json!([instance]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(result, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetPowerTableByInstance",
+        json!([instance]),
+        false,
+    )
+    .await
 }
 
 /// The EC power table at a tipset.
@@ -236,17 +232,14 @@ pub async fn get_f3_ec_power_table(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetECPowerTable",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.F3GetECPowerTable",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// The F3 power table at a tipset.
@@ -265,17 +258,14 @@ pub async fn get_f3_power_table(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetF3PowerTable",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.F3GetF3PowerTable",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// The F3 manifest.

@@ -9,9 +9,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{DealPath, ParticipantPath, ProposalPath};
+use super::json_response;
 use super::page::{self, Page, PageOf};
 use super::params;
-use super::{json_response, lotus_json};
 use crate::auth::{Authorized, Read, Sign};
 use crate::error::ApiError;
 use crate::lotus::amount::Amount;
@@ -206,17 +206,14 @@ pub async fn get_market_balance(
     ParticipantPath { address }: ParticipantPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMarketBalance",
-            json!([address, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMarketBalance",
+        |key| json!([address, key]),
+    )
+    .await
 }
 
 /// The market's participants.
@@ -295,17 +292,14 @@ pub async fn get_market_deal(
     DealPath { deal_id: id }: DealPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMarketStorageDeal",
-            json!([id, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMarketStorageDeal",
+        |key| json!([id, key]),
+    )
+    .await
 }
 
 /// Whether a deal proposal is pending.
@@ -385,17 +379,14 @@ pub async fn get_market_collateral_bounds(
             )))
         }
     };
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateDealProviderCollateralBounds",
-            json!([size, verified, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateDealProviderCollateralBounds",
+        |key| json!([size, verified, key]),
+    )
+    .await
 }
 
 /// Deposits funds into a participant's escrow.

@@ -434,11 +434,14 @@ pub async fn get_message(
     state: web::Data<AppState>,
     MessagePath { cid }: MessagePath,
 ) -> Result<HttpResponse, ApiError> {
-    let message = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetMessage", json!([cid]), true)
-        .await?;
-    Ok(lotus_json(message, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetMessage",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// A message's receipt and inclusion.

@@ -234,17 +234,14 @@ pub async fn get_miner_creation_deposit(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMinerCreationDeposit",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMinerCreationDeposit",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// Faults of all miners.
@@ -324,17 +321,14 @@ pub async fn get_sector_initial_pledge(
             "invalid verified_size {verified}: it cannot exceed the sector size {size}"
         )));
     }
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMinerInitialPledgeForSector",
-            json!([duration, size, verified, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMinerInitialPledgeForSector",
+        |key| json!([duration, size, verified, key]),
+    )
+    .await
 }
 
 macro_rules! miner_route {

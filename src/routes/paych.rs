@@ -350,11 +350,7 @@ pub async fn list_payment_channels(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(&auth.caller, "Filecoin.PaychList", json!([]), false)
-        .await?;
-    Ok(lotus_json(raw, false))
+    super::read(&state, &auth.caller, "Filecoin.PaychList", json!([]), false).await
 }
 
 /// Gets or creates the channel between two parties.

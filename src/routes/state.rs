@@ -184,20 +184,6 @@ fn base64_param(name: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.trim().to_owned())
 }
 
-async fn read(
-    state: &AppState,
-    auth: &Authorized<Read>,
-    method: &str,
-    params: Value,
-    immutable: bool,
-) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(&auth.caller, method, params, immutable)
-        .await?;
-    Ok(lotus_json(raw, immutable))
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Actors
 
@@ -250,13 +236,12 @@ pub async fn get_actor_state(
     ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateReadState",
-        json!([address, at.key]),
-        at.immutable,
+        |key| json!([address, key]),
     )
     .await
 }
@@ -280,13 +265,12 @@ pub async fn get_address_robust(
     ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateLookupRobustAddress",
-        json!([address, at.key]),
-        at.immutable,
+        |key| json!([address, key]),
     )
     .await
 }
@@ -309,9 +293,9 @@ pub async fn get_address_eth(
     state: web::Data<AppState>,
     ActorStatePath { address }: ActorStatePath,
 ) -> Result<HttpResponse, ApiError> {
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.FilecoinAddressToEthAddress",
         json!([address]),
         false,
@@ -405,9 +389,9 @@ pub async fn get_actor_codes(
     nv: web::Query<NetworkVersion>,
 ) -> Result<HttpResponse, ApiError> {
     let nv = nv.get()?;
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateActorCodeCIDs",
         json!([nv]),
         true,
@@ -432,9 +416,9 @@ pub async fn get_actor_manifest(
     nv: web::Query<NetworkVersion>,
 ) -> Result<HttpResponse, ApiError> {
     let nv = nv.get()?;
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateActorManifestCID",
         json!([nv]),
         true,
@@ -479,13 +463,12 @@ pub async fn get_decoded_params(
     base64::engine::general_purpose::STANDARD
         .decode(&body.params)
         .map_err(|e| body_error("Params", format!("not base64: {e}")))?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateDecodeParams",
-        json!([address, body.method, body.params, at.key]),
-        at.immutable,
+        |key| json!([address, body.method, body.params, key]),
     )
     .await
 }
@@ -523,16 +506,14 @@ pub async fn get_encoded_params(
     ActorCodePath { code }: ActorCodePath,
     body: Body<EncodeParamsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateEncodeParams",
-            json!([code, body.method, body.params]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(raw, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.StateEncodeParams",
+        json!([code, body.method, body.params]),
+        false,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -558,14 +539,9 @@ pub async fn get_call_result(
     body: Body<OutgoingMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let message = body.to_lotus()?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
-        &state,
-        &auth,
-        "Filecoin.StateCall",
-        json!([message, at.key]),
-        at.immutable,
-    )
+    super::read_at(&state, &auth.caller, &at, "Filecoin.StateCall", |key| {
+        json!([message, key])
+    })
     .await
 }
 
@@ -625,14 +601,9 @@ pub async fn get_computed_state(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
-        &state,
-        &auth,
-        "Filecoin.StateCompute",
-        json!([body.height, messages, at.key]),
-        at.immutable,
-    )
+    super::read_at(&state, &auth.caller, &at, "Filecoin.StateCompute", |key| {
+        json!([body.height, messages, key])
+    })
     .await
 }
 
@@ -677,13 +648,12 @@ pub async fn get_data_cid(
             "expected a seal proof type from 0 to 14",
         ));
     }
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateComputeDataCID",
-        json!([miner, body.seal_proof, body.deal_ids, at.key]),
-        at.immutable,
+        |key| json!([miner, body.seal_proof, body.deal_ids, key]),
     )
     .await
 }
@@ -708,9 +678,9 @@ pub async fn get_message_replay(
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateReplay",
         json!([at.key, cid]),
         at.immutable,
@@ -884,13 +854,12 @@ pub async fn get_circulating_supply(
     state: web::Data<AppState>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateCirculatingSupply",
-        json!([at.key]),
-        at.immutable,
+        |key| json!([key]),
     )
     .await
 }
@@ -912,13 +881,12 @@ pub async fn get_supply(
     state: web::Data<AppState>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateVMCirculatingSupplyInternal",
-        json!([at.key]),
-        at.immutable,
+        |key| json!([key]),
     )
     .await
 }
@@ -938,9 +906,9 @@ pub async fn get_network_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateGetNetworkParams",
         json!([]),
         false,
@@ -983,9 +951,9 @@ pub async fn get_beacon_entry(
         )));
     }
     let immutable = state.head.is_final(epoch);
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateGetBeaconEntry",
         json!([epoch]),
         immutable,
@@ -1074,14 +1042,9 @@ pub async fn get_randomness(
         None => String::new(),
     };
     check_randomness_epoch(&state, epoch, &at)?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
-        &state,
-        &auth,
-        method,
-        json!([personalization, epoch, entropy, at.key]),
-        at.immutable,
-    )
+    super::read_at(&state, &auth.caller, &at, method, |key| {
+        json!([personalization, epoch, entropy, key])
+    })
     .await
 }
 
@@ -1131,8 +1094,7 @@ pub async fn get_randomness_digest(
         }
     };
     check_randomness_epoch(&state, epoch, &at)?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(&state, &auth, method, json!([epoch, at.key]), at.immutable).await
+    super::read_at(&state, &auth.caller, &at, method, |key| json!([epoch, key])).await
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -69,17 +69,14 @@ pub async fn get_verifreg_root_key(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateVerifiedRegistryRootKey",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateVerifiedRegistryRootKey",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// A verifier's remaining allowance.

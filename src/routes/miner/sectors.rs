@@ -19,7 +19,7 @@ use crate::lotus::miner::BitField;
 use crate::lotus::sealing::{SECTOR_STATES, UPGRADE_STATES};
 use crate::lotus::types::Cid;
 use crate::routes::body::Body;
-use crate::routes::extract::{BatchPath, PathValue, ReservationPath, SectorPath};
+use crate::routes::extract::{BatchPath, ReservationPath, SectorPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted, accepted_empty, created, no_content};
@@ -1422,7 +1422,7 @@ pub enum Batch {
 
 impl Batch {
     /// The method listing the batch's queued sectors.
-    fn pending(self) -> &'static str {
+    pub fn pending(self) -> &'static str {
         match self {
             Batch::PreCommit => "Filecoin.SectorPreCommitPending",
             Batch::Commit => "Filecoin.SectorCommitPending",
@@ -1431,32 +1431,12 @@ impl Batch {
     }
 
     /// The method sending the batch now.
-    fn flush(self) -> &'static str {
+    pub fn flush(self) -> &'static str {
         match self {
             Batch::PreCommit => "Filecoin.SectorPreCommitFlush",
             Batch::Commit => "Filecoin.SectorCommitFlush",
             Batch::Terminate => "Filecoin.SectorTerminateFlush",
         }
-    }
-}
-
-impl PathValue for Batch {
-    type Value = Batch;
-    fn parse(name: &str, value: &str) -> Result<Batch, ApiError> {
-        match value {
-            "precommit" => Ok(Batch::PreCommit),
-            "commit" => Ok(Batch::Commit),
-            "terminate" => Ok(Batch::Terminate),
-            other => Err(ApiError::invalid_parameter(format!(
-                "invalid {name} \"{other}\": expected precommit, commit or terminate (parameter {name})"
-            ))),
-        }
-    }
-    fn schema() -> utoipa::openapi::Object {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::Type::String)
-            .pattern(Some("^(precommit|commit|terminate)$"))
-            .build()
     }
 }
 
