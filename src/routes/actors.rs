@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{ActorPath, KeyAddressPath};
-use super::lotus_json;
 use super::params;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
@@ -33,17 +32,10 @@ pub async fn get_actor(
     path: ActorPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateGetActor",
-            json!([path.address, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(&state, &auth.caller, &at, "Filecoin.StateGetActor", |key| {
+        json!([path.address, key])
+    })
+    .await
 }
 
 /// An actor's balance.
@@ -113,17 +105,10 @@ pub async fn get_address_id(
     path: KeyAddressPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateLookupID",
-            json!([path.address, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(&state, &auth.caller, &at, "Filecoin.StateLookupID", |key| {
+        json!([path.address, key])
+    })
+    .await
 }
 
 /// The key address of an account.
@@ -145,17 +130,14 @@ pub async fn get_address_key(
     path: ActorPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateAccountKey",
-            json!([path.address, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateAccountKey",
+        |key| json!([path.address, key]),
+    )
+    .await
 }
 
 /// Registers the actor and address routes.

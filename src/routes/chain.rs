@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::{BlockPath, HeightPath, ObjectPath, TipsetPath};
+use super::extract::{BlockPath, EventsRootPath, HeightPath, ObjectPath, TipsetPath};
 use super::lotus_json;
 use super::page::{self, Page, PageOf};
 use super::params;
@@ -105,11 +105,14 @@ pub async fn get_tipset_by_key(
     state: web::Data<AppState>,
     TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let tipset = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetTipSet", json!([key]), true)
-        .await?;
-    Ok(lotus_json(tipset, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetTipSet",
+        json!([key]),
+        true,
+    )
+    .await
 }
 
 /// A block header by CID.
@@ -128,11 +131,14 @@ pub async fn get_block(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let block = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetBlock", json!([cid]), true)
-        .await?;
-    Ok(lotus_json(block, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetBlock",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The messages of a block.
@@ -152,16 +158,14 @@ pub async fn get_block_messages(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let messages = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetBlockMessages",
-            json!([cid]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(messages, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetBlockMessages",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The genesis tipset.
@@ -178,11 +182,14 @@ pub async fn get_chain_genesis(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let genesis = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetGenesis", json!([]), true)
-        .await?;
-    Ok(lotus_json(genesis, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetGenesis",
+        json!([]),
+        true,
+    )
+    .await
 }
 
 /// The latest finalized tipset.
@@ -200,16 +207,14 @@ pub async fn get_finalized_tipset(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let tipset = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetFinalizedTipSet",
-            json!([]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(tipset, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetFinalizedTipSet",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// A message of a tipset, with the CID it has on chain.
@@ -277,16 +282,14 @@ pub async fn get_tipset_weight(
     state: web::Data<AppState>,
     TipsetPath { key }: TipsetPath,
 ) -> Result<HttpResponse, ApiError> {
-    let weight = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainTipSetWeight",
-            json!([key]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(weight, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainTipSetWeight",
+        json!([key]),
+        true,
+    )
+    .await
 }
 
 /// The messages of a block's parent tipset.
@@ -306,16 +309,14 @@ pub async fn list_block_parent_messages(
     state: web::Data<AppState>,
     BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let messages = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetParentMessages",
-            json!([cid]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(messages, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetParentMessages",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The receipts of a block's parent messages.
@@ -325,7 +326,7 @@ pub async fn list_block_parent_messages(
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetParentReceipts"]))),
-    params(("cid" = String, Path, description = "The block's CID", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c")),
+    params(BlockPath),
     responses((status = 200, description = "The receipts", body = Vec<MessageReceipt>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -333,19 +334,16 @@ pub async fn list_block_parent_messages(
 pub async fn list_block_parent_receipts(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BlockPath { cid }: BlockPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
-    let receipts = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainGetParentReceipts",
-            json!([cid]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(receipts, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetParentReceipts",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// The two ends of a path through the chain.
@@ -446,7 +444,7 @@ pub struct Event {
 #[utoipa::path(
     tag = "Chain",
     extensions(("x-lotus-methods" = json!(["Filecoin.ChainGetEvents"]))),
-    params(("cid" = String, Path, description = "The root CID of the events AMT", pattern = "^[A-Za-z0-9]+$", example = "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4")),
+    params(EventsRootPath),
     responses((status = 200, description = "The events", body = Vec<Event>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -454,14 +452,16 @@ pub struct Event {
 pub async fn list_chain_events(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    EventsRootPath { cid }: EventsRootPath,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
-    let events = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetEvents", json!([cid]), true)
-        .await?;
-    Ok(lotus_json(events, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetEvents",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// An IPLD path to resolve.
@@ -523,11 +523,14 @@ pub async fn get_chain_node(
             )));
         }
     }
-    let node = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetNode", json!([path]), false)
-        .await?;
-    Ok(lotus_json(node, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetNode",
+        json!([path]),
+        false,
+    )
+    .await
 }
 
 /// An object of the blockstore.
@@ -643,16 +646,14 @@ pub async fn get_chain_object_stat(
         Some(b) => params::cid("base", b)?,
         None => serde_json::Value::Null,
     };
-    let stat = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainStatObj",
-            json!([cid, base]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(stat, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainStatObj",
+        json!([cid, base]),
+        false,
+    )
+    .await
 }
 
 /// A new object.
@@ -758,16 +759,14 @@ pub async fn get_blockstore_info(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let info = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.ChainBlockstoreInfo",
-            json!([]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(info, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainBlockstoreInfo",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Checks the blockstore.

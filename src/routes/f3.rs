@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::{lotus_json, params};
+use super::extract::InstancePath;
+use super::params;
 use crate::auth::{Authorized, Read, Sign};
 use crate::error::ApiError;
 use crate::AppState;
@@ -137,30 +138,6 @@ fn base64_field(name: &str, value: &str) -> Result<String, ApiError> {
     }
 }
 
-fn instance(value: &str) -> Result<u64, ApiError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "invalid instance \"{value}\": expected a non-negative integer"
-            ))
-        })
-}
-
-async fn read0(
-    state: &AppState,
-    auth: &Authorized<Read>,
-    method: &str,
-) -> Result<HttpResponse, ApiError> {
-    let result = state
-        .node
-        .call_read(&auth.caller, method, json!([]), false)
-        .await?;
-    Ok(lotus_json(result, false))
-}
-
 /// The latest finality certificate.
 ///
 /// The certificate of the latest instance F3 finalized (`Filecoin.F3GetLatestCertificate`).
@@ -175,7 +152,14 @@ pub async fn get_f3_latest_certificate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.F3GetLatestCertificate").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetLatestCertificate",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// A finality certificate.
@@ -184,7 +168,7 @@ pub async fn get_f3_latest_certificate(
 #[utoipa::path(
     tag = "F3",
     extensions(("x-lotus-methods" = json!(["Filecoin.F3GetCertificate"]))),
-    params(("instance" = u64, Path, description = "A GPBFT instance", minimum = 0, example = 42)),
+    params(InstancePath),
     responses((status = 200, description = "The certificate", body = FinalityCertificate)),
     security(("lotus_token" = ["read"]))
 )]
@@ -192,20 +176,17 @@ pub async fn get_f3_latest_certificate(
 pub async fn get_f3_certificate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    InstancePath { instance }: InstancePath,
 ) -> Result<HttpResponse, ApiError> {
-    let instance = instance(&path)?;
     // A finalized certificate never changes.
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetCertificate",
-            json!([instance]),
-            true,
-        )
-        .await?;
-    Ok(lotus_json(result, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetCertificate",
+        json!([instance]),
+        true,
+    )
+    .await
 }
 
 /// An instance's power table.
@@ -214,7 +195,7 @@ pub async fn get_f3_certificate(
 #[utoipa::path(
     tag = "F3",
     extensions(("x-lotus-methods" = json!(["Filecoin.F3GetPowerTableByInstance"]))),
-    params(("instance" = u64, Path, description = "A GPBFT instance", minimum = 0, example = 42)),
+    params(InstancePath),
     responses((status = 200, description = "The power table", body = Vec<PowerEntry>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -222,19 +203,16 @@ pub async fn get_f3_certificate(
 pub async fn get_f3_instance_power_table(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    InstancePath { instance }: InstancePath,
 ) -> Result<HttpResponse, ApiError> {
-    let instance = instance(&path)?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetPowerTableByInstance",
-            json!([instance]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(result, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetPowerTableByInstance",
+        json!([instance]),
+        false,
+    )
+    .await
 }
 
 /// The EC power table at a tipset.
@@ -254,17 +232,14 @@ pub async fn get_f3_ec_power_table(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetECPowerTable",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.F3GetECPowerTable",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// The F3 power table at a tipset.
@@ -283,17 +258,14 @@ pub async fn get_f3_power_table(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.F3GetF3PowerTable",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.F3GetF3PowerTable",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// The F3 manifest.
@@ -310,7 +282,14 @@ pub async fn get_f3_manifest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.F3GetManifest").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetManifest",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// F3's progress.
@@ -327,7 +306,14 @@ pub async fn get_f3_progress(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.F3GetProgress").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3GetProgress",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Whether F3 runs.
@@ -344,7 +330,14 @@ pub async fn get_f3_running(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.F3IsRunning").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3IsRunning",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// F3 participants.
@@ -361,7 +354,14 @@ pub async fn list_f3_participants(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.F3ListParticipants").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.F3ListParticipants",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Get or renew a participation ticket.

@@ -96,16 +96,14 @@ pub async fn create_message_gas_estimate(
 ) -> Result<HttpResponse, ApiError> {
     let msg = message(&body.message)?;
     let at = at.key(&state, &auth.caller).await?;
-    let raw = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.GasEstimateMessageGas",
-            json!([msg, body.spec, at.key]),
-            false,
-        )
-        .await?;
-    Ok(super::lotus_json(raw, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.GasEstimateMessageGas",
+        json!([msg, body.spec, at.key]),
+        false,
+    )
+    .await
 }
 
 /// Estimates a message's gas limit.

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::SubsystemPath;
 use crate::auth::{Admin, Authorized, Write};
 use crate::error::ApiError;
 use crate::AppState;
@@ -71,7 +72,7 @@ pub async fn list_log_subsystems(
 #[utoipa::path(
     tag = "Logs",
     extensions(("x-lotus-methods" = json!(["Filecoin.LogSetLevel"]))),
-    params(("subsystem" = String, Path, description = "A subsystem name, or * for all", pattern = "^(\\*|[A-Za-z0-9_./-]+)$", example = "chain")),
+    params(SubsystemPath),
     request_body = LogLevel,
     responses((status = 204, description = "Set")),
     security(("lotus_token" = ["write"]))
@@ -80,11 +81,9 @@ pub async fn list_log_subsystems(
 pub async fn put_log_level(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SubsystemPath { subsystem }: SubsystemPath,
     body: Body<LogLevel>,
 ) -> Result<HttpResponse, ApiError> {
-    let subsystem = path.into_inner();
-    subsystem_param(&subsystem)?;
     let level = level_field(&body.level)?;
     state
         .node

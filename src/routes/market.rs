@@ -8,10 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::{ParticipantPath, ProposalPath};
+use super::extract::{DealPath, ParticipantPath, ProposalPath};
+use super::json_response;
 use super::page::{self, Page, PageOf};
 use super::params;
-use super::{json_response, lotus_json};
 use crate::auth::{Authorized, Read, Sign};
 use crate::error::ApiError;
 use crate::lotus::amount::Amount;
@@ -206,17 +206,14 @@ pub async fn get_market_balance(
     ParticipantPath { address }: ParticipantPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMarketBalance",
-            json!([address, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMarketBalance",
+        |key| json!([address, key]),
+    )
+    .await
 }
 
 /// The market's participants.
@@ -284,7 +281,7 @@ pub async fn list_market_deals(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateMarketStorageDeal"]))),
-    params(("deal_id" = u64, Path, description = "The deal's ID", minimum = 0, example = 5432), params::AtTipset),
+    params(DealPath, params::AtTipset),
     responses((status = 200, description = "The deal", body = MarketDeal)),
     security(("lotus_token" = ["read"]))
 )]
@@ -292,34 +289,17 @@ pub async fn list_market_deals(
 pub async fn get_market_deal(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    DealPath { deal_id: id }: DealPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = unsigned("deal_id", &path)?;
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMarketStorageDeal",
-            json!([id, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
-}
-
-/// Parses a non-negative integer parameter.
-pub(crate) fn unsigned(name: &str, value: &str) -> Result<u64, ApiError> {
-    let text = value.trim();
-    text.parse::<u64>()
-        .ok()
-        .filter(|_| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "invalid {name} \"{value}\": expected a non-negative integer"
-            ))
-        })
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMarketStorageDeal",
+        |key| json!([id, key]),
+    )
+    .await
 }
 
 /// Whether a deal proposal is pending.
@@ -383,7 +363,7 @@ pub async fn get_market_collateral_bounds(
                 "size is needed: the padded piece size in bytes",
             ))
         }
-        Some(text) => unsigned("size", text)?,
+        Some(text) => params::unsigned("size", text)?,
     };
     if size < 128 || !size.is_power_of_two() {
         return Err(ApiError::invalid_parameter(format!(
@@ -399,17 +379,14 @@ pub async fn get_market_collateral_bounds(
             )))
         }
     };
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateDealProviderCollateralBounds",
-            json!([size, verified, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateDealProviderCollateralBounds",
+        |key| json!([size, verified, key]),
+    )
+    .await
 }
 
 /// Deposits funds into a participant's escrow.
@@ -419,7 +396,7 @@ pub async fn get_market_collateral_bounds(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketAddBalance"]))),
-    params(("address" = String, Path, description = "The participant whose escrow receives the funds", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     request_body = MarketFunds,
     responses((status = 202, description = "The message is in the pool", body = PushedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -429,10 +406,9 @@ pub async fn get_market_collateral_bounds(
 pub async fn create_market_deposit(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     body: Body<MarketFunds>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let wallet = super::send::address_field("Wallet", &body.wallet)?;
     let cid: Cid = state
         .node
@@ -484,7 +460,7 @@ pub async fn create_market_withdrawal(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketGetReserved"]))),
-    params(("address" = String, Path, description = "The participant's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     responses((status = 200, description = "The funds reserved", body = Reservation)),
     security(("lotus_token" = ["sign"]))
 )]
@@ -492,20 +468,18 @@ pub async fn create_market_withdrawal(
 pub async fn get_market_reservation(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let reserved: BigInt = state
         .node
-        .call(
-            &auth.caller,
-            "Filecoin.MarketGetReserved",
-            json!([address.clone()]),
-        )
+        .call(&auth.caller, "Filecoin.MarketGetReserved", json!([address]))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(Reservation { address, reserved }))
+        .json(Reservation {
+            address: address.to_string(),
+            reserved,
+        }))
 }
 
 /// Reserves funds for a participant.
@@ -517,7 +491,7 @@ pub async fn get_market_reservation(
 #[utoipa::path(
     tag = "Market",
     extensions(("x-lotus-methods" = json!(["Filecoin.MarketReserveFunds"]))),
-    params(("address" = String, Path, description = "The participant the funds are reserved for", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01234")),
+    params(ParticipantPath),
     request_body = MarketFunds,
     responses(
         (status = 200, description = "Reserved; the escrow covered it and no message was sent", body = PushedMessage),
@@ -529,10 +503,9 @@ pub async fn get_market_reservation(
 pub async fn create_market_reservation(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ParticipantPath { address }: ParticipantPath,
     body: Body<MarketFunds>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let wallet = super::send::address_field("Wallet", &body.wallet)?;
     let cid: Option<Cid> = state
         .node

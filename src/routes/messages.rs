@@ -434,11 +434,14 @@ pub async fn get_message(
     state: web::Data<AppState>,
     MessagePath { cid }: MessagePath,
 ) -> Result<HttpResponse, ApiError> {
-    let message = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ChainGetMessage", json!([cid]), true)
-        .await?;
-    Ok(lotus_json(message, true))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.ChainGetMessage",
+        json!([cid]),
+        true,
+    )
+    .await
 }
 
 /// A message's receipt and inclusion.
@@ -448,9 +451,7 @@ pub async fn get_message(
 #[utoipa::path(
     tag = "Messages",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateSearchMsg"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"),
-        params::AtTipset),
+    params(MessagePath, params::AtTipset),
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
@@ -458,10 +459,9 @@ pub async fn get_message(
 pub async fn get_message_receipt(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let at = at.key(&state, &auth.caller).await?;
     // A lookup can still change (a reorg, or the message executing later): never kept.
     let lookup = state
@@ -478,7 +478,7 @@ pub async fn get_message_receipt(
             Code::MessageNotFound,
             format!(
                 "message {} has not been executed in the chain up to the tipset read; it may still be pending",
-                path.trim()
+                cid.root
             ),
         ));
     }

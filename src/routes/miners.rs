@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::MinerPath;
+use super::extract::{MinerDeadlinePath, MinerPath, MinerSectorPath};
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
 use super::{lotus_json, lotus_json_uncached};
@@ -112,10 +112,6 @@ pub(crate) fn number(name: &str, value: &str, max: u64) -> Result<u64, ApiError>
                 "invalid {name} \"{value}\": expected an integer from 0 to {max}"
             ))
         })
-}
-
-fn sector_number(value: &str) -> Result<u64, ApiError> {
-    number("sector number", value, MAX_SECTOR_NUMBER)
 }
 
 fn body_error(field: &str, why: impl std::fmt::Display) -> ApiError {
@@ -238,17 +234,14 @@ pub async fn get_miner_creation_deposit(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMinerCreationDeposit",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMinerCreationDeposit",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// Faults of all miners.
@@ -328,17 +321,14 @@ pub async fn get_sector_initial_pledge(
             "invalid verified_size {verified}: it cannot exceed the sector size {size}"
         )));
     }
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateMinerInitialPledgeForSector",
-            json!([duration, size, verified, at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateMinerInitialPledgeForSector",
+        |key| json!([duration, size, verified, key]),
+    )
+    .await
 }
 
 macro_rules! miner_route {
@@ -350,7 +340,7 @@ macro_rules! miner_route {
         #[utoipa::path(
             tag = "Miners",
             extensions(("x-lotus-methods" = json!([$method]))),
-            params(("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"), params::AtTipset),
+            params(MinerPath, params::AtTipset),
             responses((status = 200, description = $desc, body = $body)),
             security(("lotus_token" = ["read"]))
         )]
@@ -358,10 +348,9 @@ macro_rules! miner_route {
         pub async fn $fn(
             auth: Authorized<Read>,
             state: web::Data<AppState>,
-            path: web::Path<String>,
+            MinerPath { address }: MinerPath,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let address = params::address("address", &path)?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
                 &state,
@@ -461,9 +450,7 @@ miner_route!(
     tag = "Miners",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateMinerPartitions"]))),
     params(
-        ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
-        ("index" = u64, Path, description = "The deadline index", minimum = 0, maximum = 47, example = 3),
-        params::AtTipset
+        MinerDeadlinePath, params::AtTipset
     ),
     responses((status = 200, description = "The deadline's partitions", body = Vec<Partition>)),
     security(("lotus_token" = ["read"]))
@@ -472,12 +459,9 @@ miner_route!(
 pub async fn list_miner_partitions(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MinerDeadlinePath { address, index }: MinerDeadlinePath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let (address, index) = path.into_inner();
-    let address = params::address("address", &address)?;
-    let index = number("deadline index", &index, DEADLINES - 1)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = miner_read(
         &state,
@@ -502,7 +486,7 @@ pub async fn list_miner_partitions(
         ("x-lotus-serves" = json!(["Filecoin.StateMinerSectors", "Filecoin.StateMinerActiveSectors"]))
     ),
     params(
-        ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
+        MinerPath,
         SectorsQuery, params::AtTipset, Page
     ),
     responses((status = 200, description = "A page of sectors", body = PageOf<SectorOnChainInfo>)),
@@ -512,12 +496,11 @@ pub async fn list_miner_partitions(
 pub async fn list_miner_sectors(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerPath { address }: MinerPath,
     query: web::Query<SectorsQuery>,
     at: web::Query<params::AtTipset>,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let active = match query.active.as_deref().map(str::trim) {
         None | Some("false") => false,
         Some("true") => true,
@@ -569,9 +552,7 @@ macro_rules! sector_route {
             tag = "Miners",
             extensions(("x-lotus-methods" = json!([$method]))),
             params(
-                ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
-                ("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
-                params::AtTipset
+                MinerSectorPath, params::AtTipset
             ),
             responses((status = 200, description = $desc, body = $body, content_type = "application/json")),
             security(("lotus_token" = ["read"]))
@@ -580,12 +561,9 @@ macro_rules! sector_route {
         pub async fn $fn(
             auth: Authorized<Read>,
             state: web::Data<AppState>,
-            path: web::Path<(String, String)>,
+            MinerSectorPath { address, number }: MinerSectorPath,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let (address, number) = path.into_inner();
-            let address = params::address("address", &address)?;
-            let number = sector_number(&number)?;
             let at = at.key(&state, &auth.caller).await?;
             let missing = || format!($null, number = number, address = address);
             let result = miner_read(
@@ -732,7 +710,7 @@ macro_rules! deposit_route {
             tag = "Miners",
             extensions(("x-lotus-methods" = json!([$method]))),
             params(
-                ("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
+                MinerPath,
                 PrecommitQuery, params::AtTipset
             ),
             responses((status = 200, description = $desc, body = String, content_type = "application/json",
@@ -743,11 +721,10 @@ macro_rules! deposit_route {
         pub async fn $fn(
             auth: Authorized<Read>,
             state: web::Data<AppState>,
-            path: web::Path<String>,
+            MinerPath { address }: MinerPath,
             query: web::Query<PrecommitQuery>,
             at: web::Query<params::AtTipset>,
         ) -> Result<HttpResponse, ApiError> {
-            let address = params::address("address", &path)?;
             let info = query.info()?;
             let at = at.key(&state, &auth.caller).await?;
             let result = miner_read(
@@ -831,7 +808,7 @@ pub async fn get_miner_mining_base(
 #[utoipa::path(
     tag = "Miners",
     extensions(("x-lotus-methods" = json!(["Filecoin.MinerCreateBlock"]))),
-    params(("address" = String, Path, description = "The miner's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000")),
+    params(MinerPath),
     request_body = NewBlock,
     responses((status = 200, description = "The signed block and the CIDs of its messages", body = BlockMsg)),
     security(("lotus_token" = ["write"]))
@@ -840,10 +817,9 @@ pub async fn get_miner_mining_base(
 pub async fn create_miner_block(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerPath { address }: MinerPath,
     body: Body<NewBlock>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", &path)?;
     let block = body.into_inner();
     if block.parents.is_empty() {
         return Err(body_error(
@@ -877,7 +853,7 @@ pub async fn create_miner_block(
     let mut template = serde_json::to_value(&block)
         .map_err(|e| ApiError::internal(format!("encoding a block template: {e}")))?;
     if let Some(obj) = template.as_object_mut() {
-        obj.insert("Miner".into(), Value::String(address.clone()));
+        obj.insert("Miner".into(), Value::String(address.to_string()));
     }
     let result = state
         .node

@@ -144,3 +144,31 @@ pub fn lotus_json(body: Arc<str>, immutable: bool) -> HttpResponse {
         ))
         .body(actix_web::web::Bytes::from_owner(Body(body)))
 }
+
+/// A read method of the node, its result passed through; `immutable` says whether it can ever change.
+pub async fn read(
+    state: &crate::AppState,
+    caller: &crate::auth::Caller,
+    method: &str,
+    params: serde_json::Value,
+    immutable: bool,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    let result = state
+        .node
+        .call_read(caller, method, params, immutable)
+        .await?;
+    Ok(lotus_json(result, immutable))
+}
+
+/// A read method of the node at the tipset `at` selects, its result passed through: `params` is given the tipset
+/// key and makes the method's parameters.
+pub async fn read_at(
+    state: &crate::AppState,
+    caller: &crate::auth::Caller,
+    at: &params::AtTipset,
+    method: &str,
+    params: impl FnOnce(serde_json::Value) -> serde_json::Value,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    let at = at.key(state, caller).await?;
+    read(state, caller, method, params(at.key), at.immutable).await
+}

@@ -196,11 +196,14 @@ pub async fn get_mpool_config(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(&auth.caller, "Filecoin.MpoolGetConfig", json!([]), false)
-        .await?;
-    Ok(super::lotus_json(raw, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.MpoolGetConfig",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Sets the pool's configuration.
@@ -386,16 +389,14 @@ pub async fn post_mpool_checks(
             Ok(json!({"Message": message, "ValidNonce": p.valid_nonce}))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let raw = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.MpoolCheckMessages",
-            json!([protos]),
-            false,
-        )
-        .await?;
-    Ok(super::lotus_json(raw, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.MpoolCheckMessages",
+        json!([protos]),
+        false,
+    )
+    .await
 }
 
 /// Checks replacement messages.
@@ -424,16 +425,14 @@ pub async fn post_mpool_replace_checks(
         .enumerate()
         .map(|(i, m)| m.to_lotus(&format!("Messages[{i}].")))
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let raw = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.MpoolCheckReplaceMessages",
-            json!([messages]),
-            false,
-        )
-        .await?;
-    Ok(super::lotus_json(raw, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.MpoolCheckReplaceMessages",
+        json!([messages]),
+        false,
+    )
+    .await
 }
 
 /// Checks a sender's pending messages.

@@ -10,8 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::MsigPath;
-use super::market::unsigned;
+use super::extract::{MsigPath, MsigSignerPath, MsigTxnPath};
 use super::params;
 use super::send::{address_field, push_prototype};
 use crate::auth::{Authorized, Caller, Read, Sign};
@@ -19,9 +18,6 @@ use crate::error::{ApiError, Code};
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{BigInt, SignedMessage};
 use crate::AppState;
-
-const MSIG: &str = "A multisig wallet's address";
-
 /// A transaction of a multisig wallet waiting for approvals (an entry of `Filecoin.MsigGetPending`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -225,9 +221,11 @@ pub struct CancelQuery {
     /// With `to`: only cancel a transaction calling this method (default 0).
     #[param(value_type = Option<u64>, minimum = 0, example = 0)]
     pub method: Option<String>,
-    /// With `to`: only cancel a transaction with these parameters (base64; default none).
+    /// With `to`: only cancel a transaction with these method parameters (base64; default none). Also accepted
+    /// under its former name `params`.
+    #[serde(alias = "params")]
     #[param(value_type = Option<String>, format = Byte, example = "")]
-    pub params: Option<String>,
+    pub method_params: Option<String>,
 }
 
 /// Who proposes removing a signer.
@@ -408,7 +406,7 @@ pub async fn create_multisig(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetAvailableBalance"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
+    params(MsigPath, params::AtTipset),
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
@@ -416,33 +414,14 @@ pub async fn create_multisig(
 pub async fn get_multisig_available_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address }: MsigPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    read_at(
-        &auth,
-        &state,
-        &path,
-        &at,
-        "Filecoin.MsigGetAvailableBalance",
-    )
+    let method = "Filecoin.MsigGetAvailableBalance";
+    super::read_at(&state, &auth.caller, &at, method, |key| {
+        json!([address, key])
+    })
     .await
-}
-
-async fn read_at(
-    auth: &Authorized<Read>,
-    state: &AppState,
-    path: &str,
-    at: &params::AtTipset,
-    method: &str,
-) -> Result<HttpResponse, ApiError> {
-    let address = params::address("address", path)?;
-    let at = at.key(state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(&auth.caller, method, json!([address, at.key]), at.immutable)
-        .await?;
-    Ok(super::lotus_json(result, at.immutable))
 }
 
 /// A multisig wallet's pending transactions.
@@ -451,7 +430,7 @@ async fn read_at(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetPending"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
+    params(MsigPath, params::AtTipset),
     responses((status = 200, description = "The pending transactions", body = Vec<MsigTransaction>)),
     security(("lotus_token" = ["read"]))
 )]
@@ -459,10 +438,14 @@ async fn read_at(
 pub async fn list_multisig_proposals(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address }: MsigPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    read_at(&auth, &state, &path, &at, "Filecoin.MsigGetPending").await
+    let method = "Filecoin.MsigGetPending";
+    super::read_at(&state, &auth.caller, &at, method, |key| {
+        json!([address, key])
+    })
+    .await
 }
 
 /// A multisig wallet's vesting schedule.
@@ -471,7 +454,7 @@ pub async fn list_multisig_proposals(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigGetVestingSchedule"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"), params::AtTipset),
+    params(MsigPath, params::AtTipset),
     responses((status = 200, description = "The vesting schedule", body = MsigVesting)),
     security(("lotus_token" = ["read"]))
 )]
@@ -479,10 +462,14 @@ pub async fn list_multisig_proposals(
 pub async fn get_multisig_vesting_schedule(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address }: MsigPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    read_at(&auth, &state, &path, &at, "Filecoin.MsigGetVestingSchedule").await
+    let method = "Filecoin.MsigGetVestingSchedule";
+    super::read_at(&state, &auth.caller, &at, method, |key| {
+        json!([address, key])
+    })
+    .await
 }
 
 /// What vested in a multisig wallet between two tipsets.
@@ -593,8 +580,7 @@ pub async fn create_multisig_proposal(
         ("x-lotus-methods" = json!(["Filecoin.MsigApprove", "Filecoin.MsigApproveTxnHash", "Filecoin.MpoolPushMessage"])),
         ("x-lotus-serves" = json!(["Filecoin.MsigApprove", "Filecoin.MsigApproveTxnHash"]))
     ),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("id" = u64, Path, description = "The pending transaction's ID", minimum = 0, example = 0)),
+    params(MsigTxnPath),
     request_body = NewApproval,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -604,11 +590,9 @@ pub async fn create_multisig_proposal(
 pub async fn create_multisig_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigTxnPath { address: msig, id }: MsigTxnPath,
     body: Body<NewApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let id = unsigned("id", &path.1)?;
     let from = address_field("From", &body.from)?;
     match &body.proposal {
         None => {
@@ -646,8 +630,7 @@ pub async fn create_multisig_approval(
         ("x-lotus-methods" = json!(["Filecoin.MsigCancel", "Filecoin.MsigCancelTxnHash", "Filecoin.MpoolPushMessage"])),
         ("x-lotus-serves" = json!(["Filecoin.MsigCancel", "Filecoin.MsigCancelTxnHash"]))
     ),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("id" = u64, Path, description = "The pending transaction's ID", minimum = 0, example = 0), CancelQuery),
+    params(MsigTxnPath, CancelQuery),
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
@@ -656,16 +639,14 @@ pub async fn create_multisig_approval(
 pub async fn delete_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigTxnPath { address: msig, id }: MsigTxnPath,
     query: web::Query<CancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let id = unsigned("id", &path.1)?;
     let from = query_address("from", &query.from)?;
     let detailed = query.to.is_some()
         || query.value.is_some()
         || query.method.is_some()
-        || query.params.is_some();
+        || query.method_params.is_some();
     if !detailed {
         return build_and_push(
             &state,
@@ -686,15 +667,15 @@ pub async fn delete_multisig_proposal(
         }
     };
     let method = match &query.method {
-        Some(m) => unsigned("method", m)?,
+        Some(m) => params::unsigned("method", m)?,
         None => 0,
     };
-    let p = match &query.params {
+    let p = match &query.method_params {
         Some(text) => {
             base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .map_err(|e| {
-                    ApiError::invalid_parameter(format!("invalid params: not base64: {e}"))
+                    ApiError::invalid_parameter(format!("invalid method_params: not base64: {e}"))
                 })?;
             json!(text)
         }
@@ -716,7 +697,7 @@ pub async fn delete_multisig_proposal(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigAddPropose", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000")),
+    params(MsigPath),
     request_body = NewSigner,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -726,10 +707,9 @@ pub async fn delete_multisig_proposal(
 pub async fn create_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MsigPath { address: msig }: MsigPath,
     body: Body<NewSigner>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path)?;
     let from = address_field("From", &body.from)?;
     let signer = address_field("Signer", &body.signer)?;
     build_and_push(
@@ -748,8 +728,7 @@ pub async fn create_multisig_signer(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigRemoveSigner", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("signer" = String, Path, description = "The signer to remove", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01236"),
+    params(MsigSignerPath,
         RemoveQuery),
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -759,11 +738,12 @@ pub async fn create_multisig_signer(
 pub async fn delete_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigSignerPath {
+        address: msig,
+        signer,
+    }: MsigSignerPath,
     query: web::Query<RemoveQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let signer = params::address("signer", &path.1)?;
     let from = query_address("from", &query.from)?;
     let decrease = flag("decrease_threshold", &query.decrease_threshold)?;
     build_and_push(
@@ -782,8 +762,7 @@ pub async fn delete_multisig_signer(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigSwapPropose", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("signer" = String, Path, description = "The signer to replace", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01236")),
+    params(MsigSignerPath),
     request_body = SignerSwap,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -793,11 +772,12 @@ pub async fn delete_multisig_signer(
 pub async fn replace_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigSignerPath {
+        address: msig,
+        signer: old,
+    }: MsigSignerPath,
     body: Body<SignerSwap>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let old = params::address("signer", &path.1)?;
     let from = address_field("From", &body.from)?;
     let new = address_field("NewSigner", &body.new_signer)?;
     build_and_push(
@@ -816,8 +796,7 @@ pub async fn replace_multisig_signer(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigAddApprove", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("id" = u64, Path, description = "The pending transaction's ID", minimum = 0, example = 1)),
+    params(MsigTxnPath),
     request_body = AdditionApproval,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -827,11 +806,9 @@ pub async fn replace_multisig_signer(
 pub async fn create_multisig_signer_addition_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigTxnPath { address: msig, id }: MsigTxnPath,
     body: Body<AdditionApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let id = unsigned("id", &path.1)?;
     let from = address_field("From", &body.from)?;
     let proposer = address_field("Proposer", &body.proposer)?;
     let signer = address_field("Signer", &body.signer)?;
@@ -851,8 +828,7 @@ pub async fn create_multisig_signer_addition_approval(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigAddCancel", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("id" = u64, Path, description = "The pending transaction's ID", minimum = 0, example = 1),
+    params(MsigTxnPath,
         AdditionCancelQuery),
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -862,11 +838,9 @@ pub async fn create_multisig_signer_addition_approval(
 pub async fn delete_multisig_signer_addition(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigTxnPath { address: msig, id }: MsigTxnPath,
     query: web::Query<AdditionCancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let id = unsigned("id", &path.1)?;
     let from = query_address("from", &query.from)?;
     let signer = query_address("signer", &query.signer)?;
     let increase = flag("increase_threshold", &query.increase_threshold)?;
@@ -886,8 +860,7 @@ pub async fn delete_multisig_signer_addition(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigSwapApprove", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("id" = u64, Path, description = "The pending transaction's ID", minimum = 0, example = 2)),
+    params(MsigTxnPath),
     request_body = SwapApproval,
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -897,11 +870,9 @@ pub async fn delete_multisig_signer_addition(
 pub async fn create_multisig_signer_swap_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigTxnPath { address: msig, id }: MsigTxnPath,
     body: Body<SwapApproval>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let id = unsigned("id", &path.1)?;
     let from = address_field("From", &body.from)?;
     let proposer = address_field("Proposer", &body.proposer)?;
     let old = address_field("OldSigner", &body.old_signer)?;
@@ -922,8 +893,7 @@ pub async fn create_multisig_signer_swap_approval(
 #[utoipa::path(
     tag = "Multisig",
     extensions(("x-lotus-methods" = json!(["Filecoin.MsigSwapCancel", "Filecoin.MpoolPushMessage"]))),
-    params(("address" = String, Path, description = MSIG, pattern = "^[ft][0-4][a-z0-9]*$", example = "f02000"),
-        ("id" = u64, Path, description = "The pending transaction's ID", minimum = 0, example = 2),
+    params(MsigTxnPath,
         SwapCancelQuery),
     responses((status = 202, description = "The message is in the pool", body = SignedMessage,
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
@@ -933,11 +903,9 @@ pub async fn create_multisig_signer_swap_approval(
 pub async fn delete_multisig_signer_swap(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    MsigTxnPath { address: msig, id }: MsigTxnPath,
     query: web::Query<SwapCancelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let msig = params::address("address", &path.0)?;
-    let id = unsigned("id", &path.1)?;
     let from = query_address("from", &query.from)?;
     let old = query_address("old_signer", &query.old_signer)?;
     let new = query_address("new_signer", &query.new_signer)?;

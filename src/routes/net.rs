@@ -7,9 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
+use super::extract::{PeerPath, ScopePath, StatScopePath};
+use super::no_content;
 use super::page::{self, Page, PageOf, Shape};
 use super::params::AtTipset;
-use super::{lotus_json, no_content};
 use crate::auth::{Admin, Authorized, Read, Write};
 use crate::error::ApiError;
 use crate::AppState;
@@ -178,34 +179,6 @@ pub struct NetStat {
     pub peers: Option<serde_json::Value>,
 }
 
-/// A read method without parameters, passed through.
-async fn read0(
-    state: &AppState,
-    auth: &Authorized<Read>,
-    method: &str,
-) -> Result<HttpResponse, ApiError> {
-    let result = state
-        .node
-        .call_read(&auth.caller, method, json!([]), false)
-        .await?;
-    Ok(lotus_json(result, false))
-}
-
-/// A read method about one peer, passed through.
-async fn read_peer(
-    state: &AppState,
-    auth: &Authorized<Read>,
-    method: &str,
-    peer: &str,
-) -> Result<HttpResponse, ApiError> {
-    let peer = peer_id("peer_id", peer)?;
-    let result = state
-        .node
-        .call_read(&auth.caller, method, json!([peer]), false)
-        .await?;
-    Ok(lotus_json(result, false))
-}
-
 /// A page of a list that follows the network rather than the chain: the first page reads it anew, later pages
 /// continue the list their cursor came from.
 async fn live_list(
@@ -300,7 +273,7 @@ pub async fn create_net_peer(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetPeerInfo"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 200, description = "The peer", body = PeerInfo)),
     security(("lotus_token" = ["read"]))
 )]
@@ -308,9 +281,16 @@ pub async fn create_net_peer(
 pub async fn get_net_peer(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    read_peer(&state, &auth, "Filecoin.NetPeerInfo", &path).await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetPeerInfo",
+        json!([peer_id]),
+        false,
+    )
+    .await
 }
 
 /// Disconnect from a peer.
@@ -320,7 +300,7 @@ pub async fn get_net_peer(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetDisconnect", "Filecoin.NetConnectedness"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 204, description = "Disconnected")),
     security(("lotus_token" = ["write"]))
 )]
@@ -328,9 +308,8 @@ pub async fn get_net_peer(
 pub async fn delete_net_peer(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id: peer }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    let peer = peer_id("peer_id", &path)?;
     state.node.guard(&auth.caller, "Filecoin.NetDisconnect")?;
     let connected: i64 = state
         .node
@@ -356,7 +335,7 @@ pub async fn delete_net_peer(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetConnectedness"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 200, description = "The connectedness, as a JSON number", body = i64, content_type = "application/json", example = 1)),
     security(("lotus_token" = ["read"]))
 )]
@@ -364,9 +343,16 @@ pub async fn delete_net_peer(
 pub async fn get_net_peer_connectedness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    read_peer(&state, &auth, "Filecoin.NetConnectedness", &path).await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetConnectedness",
+        json!([peer_id]),
+        false,
+    )
+    .await
 }
 
 /// A peer's agent version.
@@ -375,7 +361,7 @@ pub async fn get_net_peer_connectedness(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetAgentVersion"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 200, description = "The agent version, as a JSON string", body = String, content_type = "application/json", example = json!("lotus-1.32.0+mainnet"))),
     security(("lotus_token" = ["read"]))
 )]
@@ -383,9 +369,16 @@ pub async fn get_net_peer_connectedness(
 pub async fn get_net_peer_agent(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    read_peer(&state, &auth, "Filecoin.NetAgentVersion", &path).await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetAgentVersion",
+        json!([peer_id]),
+        false,
+    )
+    .await
 }
 
 /// A peer's addresses, found through the DHT.
@@ -394,7 +387,7 @@ pub async fn get_net_peer_agent(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetFindPeer"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 200, description = "The peer and its addresses", body = AddrInfo)),
     security(("lotus_token" = ["read"]))
 )]
@@ -402,9 +395,16 @@ pub async fn get_net_peer_agent(
 pub async fn get_net_peer_addresses(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    read_peer(&state, &auth, "Filecoin.NetFindPeer", &path).await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetFindPeer",
+        json!([peer_id]),
+        false,
+    )
+    .await
 }
 
 /// A peer's latency.
@@ -413,7 +413,7 @@ pub async fn get_net_peer_addresses(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetPing"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 200, description = "The round trip in nanoseconds, as a JSON number", body = i64, content_type = "application/json", example = 25000000)),
     security(("lotus_token" = ["read"]))
 )]
@@ -421,9 +421,16 @@ pub async fn get_net_peer_addresses(
 pub async fn get_net_peer_latency(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    read_peer(&state, &auth, "Filecoin.NetPing", &path).await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetPing",
+        json!([peer_id]),
+        false,
+    )
+    .await
 }
 
 /// The node's listen addresses.
@@ -440,7 +447,14 @@ pub async fn get_net_addresses(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetAddrsListen").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetAddrsListen",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Whether the node listens.
@@ -457,7 +471,14 @@ pub async fn get_net_listening(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetListening").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetListening",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// The network version.
@@ -474,7 +495,14 @@ pub async fn get_net_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetVersion").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetVersion",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// The node's reachability.
@@ -491,7 +519,14 @@ pub async fn get_net_reachability(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetAutoNatStatus").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetAutoNatStatus",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Bandwidth totals.
@@ -508,7 +543,14 @@ pub async fn get_net_bandwidth(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetBandwidthStats").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetBandwidthStats",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Bandwidth per peer.
@@ -552,7 +594,14 @@ pub async fn get_net_bandwidth_protocols(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetBandwidthStatsByProtocol").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetBandwidthStatsByProtocol",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Gossipsub scores.
@@ -595,7 +644,14 @@ pub async fn get_net_blocklist(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetBlockList").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetBlockList",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 fn check_block_list(list: &NetBlockList) -> Result<NetBlockList, ApiError> {
@@ -731,7 +787,14 @@ pub async fn list_net_protected_peers(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read0(&state, &auth, "Filecoin.NetProtectList").await
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetProtectList",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Protect a peer.
@@ -740,7 +803,7 @@ pub async fn list_net_protected_peers(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetProtectAdd"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 204, description = "Protected")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -748,9 +811,8 @@ pub async fn list_net_protected_peers(
 pub async fn put_net_protected_peer(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id: peer }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    let peer = peer_id("peer_id", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.NetProtectAdd", json!([[peer]]))
@@ -764,7 +826,7 @@ pub async fn put_net_protected_peer(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetProtectRemove"]))),
-    params(("peer_id" = String, Path, description = "A libp2p peer ID", pattern = "^[1-9A-HJ-NP-Za-km-z]{46,60}$", example = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf")),
+    params(PeerPath),
     responses((status = 204, description = "No longer protected")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -772,9 +834,8 @@ pub async fn put_net_protected_peer(
 pub async fn delete_net_protected_peer(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PeerPath { peer_id: peer }: PeerPath,
 ) -> Result<HttpResponse, ApiError> {
-    let peer = peer_id("peer_id", &path)?;
     state
         .node
         .call_raw(&auth.caller, "Filecoin.NetProtectRemove", json!([[peer]]))
@@ -783,7 +844,7 @@ pub async fn delete_net_protected_peer(
 }
 
 /// Checks a resource manager scope: `system`, `transient`, `svc:NAME`, `proto:ID` or `peer:PEER_ID`.
-fn scope(value: &str, all: bool) -> Result<String, ApiError> {
+pub fn scope(value: &str, all: bool) -> Result<String, ApiError> {
     let ok = value == "system"
         || value == "transient"
         || (all && value == "all")
@@ -810,7 +871,7 @@ fn scope(value: &str, all: bool) -> Result<String, ApiError> {
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetLimit"]))),
-    params(("scope" = String, Path, description = "system, transient, svc:NAME, proto:PROTOCOL or peer:PEER_ID", pattern = "^(system|transient|svc:.+|proto:.+|peer:.+)$", example = "system")),
+    params(ScopePath),
     responses((status = 200, description = "The limits", body = NetLimit)),
     security(("lotus_token" = ["read"]))
 )]
@@ -818,14 +879,16 @@ fn scope(value: &str, all: bool) -> Result<String, ApiError> {
 pub async fn get_net_limit(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ScopePath { scope }: ScopePath,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope(&path, false)?;
-    let result = state
-        .node
-        .call_read(&auth.caller, "Filecoin.NetLimit", json!([scope]), false)
-        .await?;
-    Ok(lotus_json(result, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetLimit",
+        json!([scope]),
+        false,
+    )
+    .await
 }
 
 /// Set a scope's resource limits.
@@ -834,7 +897,7 @@ pub async fn get_net_limit(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetSetLimit"]))),
-    params(("scope" = String, Path, description = "system, transient, svc:NAME, proto:PROTOCOL or peer:PEER_ID", pattern = "^(system|transient|svc:.+|proto:.+|peer:.+)$", example = "system")),
+    params(ScopePath),
     request_body = NetLimit,
     responses((status = 204, description = "Set")),
     security(("lotus_token" = ["admin"]))
@@ -843,10 +906,9 @@ pub async fn get_net_limit(
 pub async fn put_net_limit(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ScopePath { scope }: ScopePath,
     body: Body<NetLimit>,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope(&path, false)?;
     let limit = body.into_inner();
     for (name, v) in [
         ("Memory", limit.memory),
@@ -877,7 +939,7 @@ pub async fn put_net_limit(
 #[utoipa::path(
     tag = "Network",
     extensions(("x-lotus-methods" = json!(["Filecoin.NetStat"]))),
-    params(("scope" = String, Path, description = "all, system, transient, svc:NAME, proto:PROTOCOL or peer:PEER_ID", pattern = "^(all|system|transient|svc:.+|proto:.+|peer:.+)$", example = "all")),
+    params(StatScopePath),
     responses((status = 200, description = "The usage", body = NetStat)),
     security(("lotus_token" = ["read"]))
 )]
@@ -885,14 +947,16 @@ pub async fn put_net_limit(
 pub async fn get_net_stat(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    StatScopePath { scope }: StatScopePath,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = scope(&path, true)?;
-    let result = state
-        .node
-        .call_read(&auth.caller, "Filecoin.NetStat", json!([scope]), false)
-        .await?;
-    Ok(lotus_json(result, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NetStat",
+        json!([scope]),
+        false,
+    )
+    .await
 }
 
 /// Registers the net routes.

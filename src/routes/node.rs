@@ -7,7 +7,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::lotus_json;
 use super::params;
 use crate::auth::{Admin, Authorized, Read};
 use crate::error::ApiError;
@@ -28,11 +27,7 @@ pub async fn get_node_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = state
-        .node
-        .call_read(&auth.caller, "Filecoin.Version", json!([]), false)
-        .await?;
-    Ok(lotus_json(version, false))
+    super::read(&state, &auth.caller, "Filecoin.Version", json!([]), false).await
 }
 
 /// The network the node is on.
@@ -103,11 +98,7 @@ pub async fn get_node_session(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = state
-        .node
-        .call_read(&auth.caller, "Filecoin.Session", json!([]), false)
-        .await?;
-    Ok(lotus_json(session, false))
+    super::read(&state, &auth.caller, "Filecoin.Session", json!([]), false).await
 }
 
 /// When the node started.
@@ -125,11 +116,7 @@ pub async fn get_node_start_time(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = state
-        .node
-        .call_read(&auth.caller, "Filecoin.StartTime", json!([]), false)
-        .await?;
-    Ok(lotus_json(started, false))
+    super::read(&state, &auth.caller, "Filecoin.StartTime", json!([]), false).await
 }
 
 /// The node's peer ID.
@@ -147,11 +134,7 @@ pub async fn get_node_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = state
-        .node
-        .call_read(&auth.caller, "Filecoin.ID", json!([]), false)
-        .await?;
-    Ok(lotus_json(id, false))
+    super::read(&state, &auth.caller, "Filecoin.ID", json!([]), false).await
 }
 
 /// How far the node is in sync.
@@ -231,16 +214,14 @@ pub async fn get_node_status(
             )))
         }
     };
-    let status = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.NodeStatus",
-            json!([inclusive]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(status, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.NodeStatus",
+        json!([inclusive]),
+        false,
+    )
+    .await
 }
 
 /// The node's OpenRPC document.
@@ -258,11 +239,7 @@ pub async fn get_node_openrpc(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let doc = state
-        .node
-        .call_read(&auth.caller, "Filecoin.Discover", json!([]), false)
-        .await?;
-    Ok(lotus_json(doc, false))
+    super::read(&state, &auth.caller, "Filecoin.Discover", json!([]), false).await
 }
 
 /// The node's Web3 client version.
@@ -280,11 +257,14 @@ pub async fn get_node_client_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = state
-        .node
-        .call_read(&auth.caller, "Filecoin.Web3ClientVersion", json!([]), false)
-        .await?;
-    Ok(lotus_json(version, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.Web3ClientVersion",
+        json!([]),
+        false,
+    )
+    .await
 }
 
 /// Shuts the node down.

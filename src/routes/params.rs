@@ -38,6 +38,19 @@ pub fn height(name: &str, value: &str) -> Result<i64, ApiError> {
         })
 }
 
+/// Parses a non-negative integer parameter.
+pub fn unsigned(name: &str, value: &str) -> Result<u64, ApiError> {
+    let text = value.trim();
+    text.parse::<u64>()
+        .ok()
+        .filter(|_| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "invalid {name} \"{value}\": expected a non-negative integer"
+            ))
+        })
+}
+
 /// A tipset key given as comma-separated block CIDs.
 pub fn tipset_key(name: &str, value: &str) -> Result<Value, ApiError> {
     let cids: Vec<&str> = value.split(',').map(str::trim).collect();

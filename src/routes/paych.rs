@@ -11,11 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::WaitSentinelPath;
+use super::extract::{ChannelPath, PartiesPath, WaitSentinelPath};
+use super::lotus_json;
 use super::send::address_field;
-use super::{lotus_json, params};
 use crate::auth::{Authorized, Read, Sign, Write};
 use crate::error::{ApiError, Code};
+use crate::lotus::address::Address;
 use crate::lotus::amount::Amount;
 use crate::lotus::paych::{SignedVoucher, VoucherSpec};
 use crate::lotus::types::{BigInt, Cid};
@@ -230,10 +231,6 @@ pub struct VoucherFilter {
     pub lane: Option<String>,
 }
 
-fn channel(value: &str) -> Result<String, ApiError> {
-    params::address("channel", value)
-}
-
 fn bad_body(field: &str, detail: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         Code::InvalidBody,
@@ -253,9 +250,9 @@ fn base64_field(field: &str, value: &Option<String>) -> Result<(), ApiError> {
 }
 
 /// Checks a voucher given in a body (under `prefix`), for the channel in the path.
-fn check_voucher(prefix: &str, channel: &str, v: &SignedVoucher) -> Result<(), ApiError> {
+fn check_voucher(prefix: &str, channel: &Address, v: &SignedVoucher) -> Result<(), ApiError> {
     let addr = address_field(&format!("{prefix}.ChannelAddr"), &v.channel_addr)?;
-    if addr != channel {
+    if addr != channel.to_string() {
         return Err(bad_body(
             &format!("{prefix}.ChannelAddr"),
             format_args!("the voucher is for channel {addr}, not for {channel}"),
@@ -353,11 +350,7 @@ pub async fn list_payment_channels(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(&auth.caller, "Filecoin.PaychList", json!([]), false)
-        .await?;
-    Ok(lotus_json(raw, false))
+    super::read(&state, &auth.caller, "Filecoin.PaychList", json!([]), false).await
 }
 
 /// Gets or creates the channel between two parties.
@@ -458,10 +451,7 @@ pub async fn get_payment_channel_by_message(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychAvailableFundsByFromTo"]))),
-    params(
-        ("from" = String, Path, description = "The payer", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"),
-        ("to" = String, Path, description = "The payee", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0101"),
-    ),
+    params(PartiesPath),
     responses((status = 200, description = "The funds", body = ChannelAvailableFunds)),
     security(("lotus_token" = ["sign"]))
 )]
@@ -469,11 +459,8 @@ pub async fn get_payment_channel_by_message(
 pub async fn get_payment_channel_funds_by_parties(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    PartiesPath { from, to }: PartiesPath,
 ) -> Result<HttpResponse, ApiError> {
-    let (from, to) = path.into_inner();
-    let from = params::address("from", &from)?;
-    let to = params::address("to", &to)?;
     let raw = state
         .node
         .call_raw(
@@ -560,7 +547,7 @@ pub async fn create_payment(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychStatus"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     responses((status = 200, description = "The channel", body = PaychStatus)),
     security(("lotus_token" = ["read"]))
 )]
@@ -568,9 +555,8 @@ pub async fn create_payment(
 pub async fn get_payment_channel(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let raw = state
         .node
         .call_read(&auth.caller, "Filecoin.PaychStatus", json!([ch]), false)
@@ -585,7 +571,7 @@ pub async fn get_payment_channel(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychAvailableFunds"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     responses((status = 200, description = "The funds", body = ChannelAvailableFunds)),
     security(("lotus_token" = ["sign"]))
 )]
@@ -593,9 +579,8 @@ pub async fn get_payment_channel(
 pub async fn get_payment_channel_funds(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let raw = state
         .node
         .call_raw(&auth.caller, "Filecoin.PaychAvailableFunds", json!([ch]))
@@ -611,7 +596,7 @@ pub async fn get_payment_channel_funds(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychFund", "Filecoin.PaychAvailableFunds"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     request_body = FundsRequest,
     responses((status = 202, description = "The channel and the message that funds it", body = ChannelInfo)),
     security(("lotus_token" = ["sign"]))
@@ -620,10 +605,9 @@ pub async fn get_payment_channel_funds(
 pub async fn add_payment_channel_funds(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
     body: Body<FundsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     if body.amount.atto() == 0 {
         return Err(bad_body("Amount", "must be more than 0"));
     }
@@ -655,7 +639,7 @@ pub async fn add_payment_channel_funds(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychAllocateLane"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     responses((status = 201, description = "The lane", body = Lane)),
     security(("lotus_token" = ["sign"]))
 )]
@@ -663,9 +647,8 @@ pub async fn add_payment_channel_funds(
 pub async fn create_payment_channel_lane(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let lane: u64 = state
         .node
         .call(&auth.caller, "Filecoin.PaychAllocateLane", json!([ch]))
@@ -684,7 +667,7 @@ pub async fn create_payment_channel_lane(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychSettle"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     responses((status = 202, description = "The settle message", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
@@ -692,9 +675,8 @@ pub async fn create_payment_channel_lane(
 pub async fn settle_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let cid: Cid = state
         .node
         .call(&auth.caller, "Filecoin.PaychSettle", json!([ch]))
@@ -710,7 +692,7 @@ pub async fn settle_payment_channel(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychCollect"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     responses((status = 202, description = "The collect message", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
@@ -718,9 +700,8 @@ pub async fn settle_payment_channel(
 pub async fn collect_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let cid: Cid = state
         .node
         .call(&auth.caller, "Filecoin.PaychCollect", json!([ch]))
@@ -735,7 +716,7 @@ pub async fn collect_payment_channel(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychVoucherList"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100"),
+    params(ChannelPath,
         VoucherFilter),
     responses((status = 200, description = "The vouchers", body = Vec<SignedVoucher>)),
     security(("lotus_token" = ["write"]))
@@ -744,10 +725,9 @@ pub async fn collect_payment_channel(
 pub async fn list_payment_channel_vouchers(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
     filter: web::Query<VoucherFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let lane = filter
         .lane
         .as_deref()
@@ -791,7 +771,7 @@ pub async fn list_payment_channel_vouchers(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychVoucherCreate"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01100")),
+    params(ChannelPath),
     request_body = VoucherRequest,
     responses(
         (status = 201, description = "The voucher", body = VoucherCreateResult),
@@ -803,10 +783,9 @@ pub async fn list_payment_channel_vouchers(
 pub async fn create_payment_channel_voucher(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
     body: Body<VoucherRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     let result: VoucherCreateResult = state
         .node
         .call(
@@ -831,7 +810,7 @@ pub async fn create_payment_channel_voucher(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychVoucherAdd"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01101")),
+    params(ChannelPath),
     request_body = VoucherAddRequest,
     responses((status = 201, description = "The voucher was added", body = VoucherAdded)),
     security(("lotus_token" = ["write"]))
@@ -840,10 +819,9 @@ pub async fn create_payment_channel_voucher(
 pub async fn add_payment_channel_voucher(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
     body: Body<VoucherAddRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Proof", &body.proof)?;
     let voucher = voucher_json(&body.voucher)?;
@@ -872,7 +850,7 @@ pub async fn add_payment_channel_voucher(
         ("x-lotus-methods" = json!(["Filecoin.PaychVoucherCheckValid", "Filecoin.PaychVoucherCheckSpendable"])),
         ("x-lotus-serves" = json!(["Filecoin.PaychVoucherCheckValid", "Filecoin.PaychVoucherCheckSpendable"]))
     ),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01101")),
+    params(ChannelPath),
     request_body = VoucherRedeemRequest,
     responses((status = 200, description = "The verdict", body = VoucherCheck)),
     security(("lotus_token" = ["read"]))
@@ -881,10 +859,9 @@ pub async fn add_payment_channel_voucher(
 pub async fn check_payment_channel_voucher(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
     body: Body<VoucherRedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Secret", &body.secret)?;
     base64_field("Proof", &body.proof)?;
@@ -940,7 +917,7 @@ pub async fn check_payment_channel_voucher(
 #[utoipa::path(
     tag = "Payment channels",
     extensions(("x-lotus-methods" = json!(["Filecoin.PaychVoucherSubmit"]))),
-    params(("channel" = String, Path, description = "The channel's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01101")),
+    params(ChannelPath),
     request_body = VoucherRedeemRequest,
     responses((status = 202, description = "The message that redeems the voucher", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
@@ -949,10 +926,9 @@ pub async fn check_payment_channel_voucher(
 pub async fn submit_payment_channel_voucher(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ChannelPath { channel: ch }: ChannelPath,
     body: Body<VoucherRedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = channel(&path)?;
     check_voucher("Voucher", &ch, &body.voucher)?;
     base64_field("Secret", &body.secret)?;
     base64_field("Proof", &body.proof)?;

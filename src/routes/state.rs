@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
-use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath};
+use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath, RandomnessPath};
 use super::page::{self, Page, PageOf, Shape};
 use super::params::{self, AtTipset};
 use super::send::OutgoingMessage;
@@ -184,20 +184,6 @@ fn base64_param(name: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.trim().to_owned())
 }
 
-async fn read(
-    state: &AppState,
-    auth: &Authorized<Read>,
-    method: &str,
-    params: Value,
-    immutable: bool,
-) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(&auth.caller, method, params, immutable)
-        .await?;
-    Ok(lotus_json(raw, immutable))
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Actors
 
@@ -250,13 +236,12 @@ pub async fn get_actor_state(
     ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateReadState",
-        json!([address, at.key]),
-        at.immutable,
+        |key| json!([address, key]),
     )
     .await
 }
@@ -280,13 +265,12 @@ pub async fn get_address_robust(
     ActorStatePath { address }: ActorStatePath,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateLookupRobustAddress",
-        json!([address, at.key]),
-        at.immutable,
+        |key| json!([address, key]),
     )
     .await
 }
@@ -309,9 +293,9 @@ pub async fn get_address_eth(
     state: web::Data<AppState>,
     ActorStatePath { address }: ActorStatePath,
 ) -> Result<HttpResponse, ApiError> {
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.FilecoinAddressToEthAddress",
         json!([address]),
         false,
@@ -405,9 +389,9 @@ pub async fn get_actor_codes(
     nv: web::Query<NetworkVersion>,
 ) -> Result<HttpResponse, ApiError> {
     let nv = nv.get()?;
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateActorCodeCIDs",
         json!([nv]),
         true,
@@ -432,9 +416,9 @@ pub async fn get_actor_manifest(
     nv: web::Query<NetworkVersion>,
 ) -> Result<HttpResponse, ApiError> {
     let nv = nv.get()?;
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateActorManifestCID",
         json!([nv]),
         true,
@@ -479,13 +463,12 @@ pub async fn get_decoded_params(
     base64::engine::general_purpose::STANDARD
         .decode(&body.params)
         .map_err(|e| body_error("Params", format!("not base64: {e}")))?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateDecodeParams",
-        json!([address, body.method, body.params, at.key]),
-        at.immutable,
+        |key| json!([address, body.method, body.params, key]),
     )
     .await
 }
@@ -523,16 +506,14 @@ pub async fn get_encoded_params(
     ActorCodePath { code }: ActorCodePath,
     body: Body<EncodeParamsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateEncodeParams",
-            json!([code, body.method, body.params]),
-            false,
-        )
-        .await?;
-    Ok(lotus_json(raw, false))
+    super::read(
+        &state,
+        &auth.caller,
+        "Filecoin.StateEncodeParams",
+        json!([code, body.method, body.params]),
+        false,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -558,14 +539,9 @@ pub async fn get_call_result(
     body: Body<OutgoingMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let message = body.to_lotus()?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
-        &state,
-        &auth,
-        "Filecoin.StateCall",
-        json!([message, at.key]),
-        at.immutable,
-    )
+    super::read_at(&state, &auth.caller, &at, "Filecoin.StateCall", |key| {
+        json!([message, key])
+    })
     .await
 }
 
@@ -625,14 +601,9 @@ pub async fn get_computed_state(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
-        &state,
-        &auth,
-        "Filecoin.StateCompute",
-        json!([body.height, messages, at.key]),
-        at.immutable,
-    )
+    super::read_at(&state, &auth.caller, &at, "Filecoin.StateCompute", |key| {
+        json!([body.height, messages, key])
+    })
     .await
 }
 
@@ -677,13 +648,12 @@ pub async fn get_data_cid(
             "expected a seal proof type from 0 to 14",
         ));
     }
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateComputeDataCID",
-        json!([miner, body.seal_proof, body.deal_ids, at.key]),
-        at.immutable,
+        |key| json!([miner, body.seal_proof, body.deal_ids, key]),
     )
     .await
 }
@@ -708,9 +678,9 @@ pub async fn get_message_replay(
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
     let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateReplay",
         json!([at.key, cid]),
         at.immutable,
@@ -739,8 +709,7 @@ pub struct WaitOptions {
 #[utoipa::path(
     tag = "State",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateWaitMsg"]))),
-    params(("cid" = String, Path, description = "The message's CID", pattern = "^[A-Za-z0-9]+$",
-        example = "bafy2bzacebbpdegvr3i4cosewthysg5xkxpqfn2wfcz6mv2hmoktwbdxkax4s"), WaitOptions),
+    params(MessagePath, WaitOptions),
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
@@ -748,10 +717,9 @@ pub struct WaitOptions {
 pub async fn get_message_confirmation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MessagePath { cid }: MessagePath,
     opts: web::Query<WaitOptions>,
 ) -> Result<HttpResponse, ApiError> {
-    let cid = params::cid("cid", &path)?;
     let confidence = match &opts.confidence {
         Some(v) => int_in("confidence", v, 0, 900)?,
         None => 5,
@@ -768,7 +736,7 @@ pub async fn get_message_confirmation(
             Code::MessageNotFound,
             format!(
                 "message {} was not executed with {confidence} confirmations within {} ms; it may still be pending: repeat the request to wait longer",
-                path.trim(),
+                cid.root,
                 deadline.as_millis()
             ),
         )
@@ -886,13 +854,12 @@ pub async fn get_circulating_supply(
     state: web::Data<AppState>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateCirculatingSupply",
-        json!([at.key]),
-        at.immutable,
+        |key| json!([key]),
     )
     .await
 }
@@ -914,13 +881,12 @@ pub async fn get_supply(
     state: web::Data<AppState>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    read(
+    super::read_at(
         &state,
-        &auth,
+        &auth.caller,
+        &at,
         "Filecoin.StateVMCirculatingSupplyInternal",
-        json!([at.key]),
-        at.immutable,
+        |key| json!([key]),
     )
     .await
 }
@@ -940,9 +906,9 @@ pub async fn get_network_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateGetNetworkParams",
         json!([]),
         false,
@@ -985,9 +951,9 @@ pub async fn get_beacon_entry(
         )));
     }
     let immutable = state.head.is_final(epoch);
-    read(
+    super::read(
         &state,
-        &auth,
+        &auth.caller,
         "Filecoin.StateGetBeaconEntry",
         json!([epoch]),
         immutable,
@@ -1027,21 +993,6 @@ fn check_randomness_epoch(state: &AppState, epoch: i64, at: &AtTipset) -> Result
     }
 }
 
-/// The source of randomness, `tickets` or `beacon`, and the methods serving each.
-fn randomness_source(
-    source: &str,
-    tickets: &'static str,
-    beacon: &'static str,
-) -> Result<&'static str, ApiError> {
-    match source.trim() {
-        "tickets" => Ok(tickets),
-        "beacon" => Ok(beacon),
-        other => Err(bad(format!(
-            "invalid source \"{other}\": expected tickets or beacon"
-        ))),
-    }
-}
-
 /// Randomness for an epoch.
 ///
 /// Randomness drawn from the chain's tickets (`Filecoin.StateGetRandomnessFromTickets`) or the drand beacon
@@ -1053,8 +1004,7 @@ fn randomness_source(
         ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon"])),
         ("x-lotus-serves" = json!(["Filecoin.StateGetRandomnessFromTickets", "Filecoin.StateGetRandomnessFromBeacon"]))
     ),
-    params(("source" = String, Path, description = "`tickets` or `beacon`", pattern = "^(tickets|beacon)$", example = "beacon"),
-        RandomnessQuery, AtTipset),
+    params(RandomnessPath, RandomnessQuery, AtTipset),
     responses((status = 200, description = "32 bytes of randomness, base64, as a JSON string", body = String,
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
@@ -1063,15 +1013,14 @@ fn randomness_source(
 pub async fn get_randomness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    RandomnessPath { source }: RandomnessPath,
     q: web::Query<RandomnessQuery>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let method = randomness_source(
-        &path,
+    let method = source.pick(
         "Filecoin.StateGetRandomnessFromTickets",
         "Filecoin.StateGetRandomnessFromBeacon",
-    )?;
+    );
     let epoch = match &q.epoch {
         Some(e) => params::height("epoch", e)?,
         None => {
@@ -1093,14 +1042,9 @@ pub async fn get_randomness(
         None => String::new(),
     };
     check_randomness_epoch(&state, epoch, &at)?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(
-        &state,
-        &auth,
-        method,
-        json!([personalization, epoch, entropy, at.key]),
-        at.immutable,
-    )
+    super::read_at(&state, &auth.caller, &at, method, |key| {
+        json!([personalization, epoch, entropy, key])
+    })
     .await
 }
 
@@ -1124,8 +1068,7 @@ pub struct DigestQuery {
         ("x-lotus-methods" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon"])),
         ("x-lotus-serves" = json!(["Filecoin.StateGetRandomnessDigestFromTickets", "Filecoin.StateGetRandomnessDigestFromBeacon"]))
     ),
-    params(("source" = String, Path, description = "`tickets` or `beacon`", pattern = "^(tickets|beacon)$", example = "tickets"),
-        DigestQuery, AtTipset),
+    params(RandomnessPath, DigestQuery, AtTipset),
     responses((status = 200, description = "32 bytes, base64, as a JSON string", body = String,
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
@@ -1134,15 +1077,14 @@ pub struct DigestQuery {
 pub async fn get_randomness_digest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    RandomnessPath { source }: RandomnessPath,
     q: web::Query<DigestQuery>,
     at: web::Query<AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let method = randomness_source(
-        &path,
+    let method = source.pick(
         "Filecoin.StateGetRandomnessDigestFromTickets",
         "Filecoin.StateGetRandomnessDigestFromBeacon",
-    )?;
+    );
     let epoch = match &q.epoch {
         Some(e) => params::height("epoch", e)?,
         None => {
@@ -1152,8 +1094,7 @@ pub async fn get_randomness_digest(
         }
     };
     check_randomness_epoch(&state, epoch, &at)?;
-    let at = at.key(&state, &auth.caller).await?;
-    read(&state, &auth, method, json!([epoch, at.key]), at.immutable).await
+    super::read_at(&state, &auth.caller, &at, method, |key| json!([epoch, key])).await
 }
 
 // ---------------------------------------------------------------------------------------------------------------

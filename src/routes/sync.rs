@@ -9,7 +9,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::body::Body;
 use super::chain::{body_tipset_key, TipsetRef};
 use super::extract::{BadBlockPath, BlockPath, TipsetPath};
-use super::lotus_json;
 use super::params;
 use crate::auth::{Admin, Authorized, Read, Write};
 use crate::error::{ApiError, Code};
@@ -66,11 +65,7 @@ pub async fn get_sync_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let sync = state
-        .node
-        .call_read(&auth.caller, "Filecoin.SyncState", json!([]), false)
-        .await?;
-    Ok(lotus_json(sync, false))
+    super::read(&state, &auth.caller, "Filecoin.SyncState", json!([]), false).await
 }
 
 /// A block the node refuses.

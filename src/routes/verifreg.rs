@@ -6,9 +6,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::extract::{ClientPath, MinerPath, VerifierPath};
+use super::extract::{
+    AllocationPath, ClaimPath, ClientPath, MinerPath, PendingDealPath, VerifierPath,
+};
 use super::lotus_json;
-use super::miners::{found_or_404, not_found_when, number};
+use super::miners::{found_or_404, not_found_when};
 use super::page::{self, Page, PageOf, Shape};
 use super::params;
 use crate::auth::{Authorized, Read};
@@ -16,9 +18,6 @@ use crate::error::ApiError;
 use crate::lotus::types::{ChainEpoch, Cid};
 use crate::lotus::verifreg::{Allocation, Claim};
 use crate::AppState;
-
-/// The largest allocation or claim ID, and deal ID.
-const MAX_ID: u64 = u64::MAX;
 
 /// An allocation with its ID, as the lists give it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -70,17 +69,14 @@ pub async fn get_verifreg_root_key(
     state: web::Data<AppState>,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = at.key(&state, &auth.caller).await?;
-    let result = state
-        .node
-        .call_read(
-            &auth.caller,
-            "Filecoin.StateVerifiedRegistryRootKey",
-            json!([at.key]),
-            at.immutable,
-        )
-        .await?;
-    Ok(lotus_json(result, at.immutable))
+    super::read_at(
+        &state,
+        &auth.caller,
+        &at,
+        "Filecoin.StateVerifiedRegistryRootKey",
+        |key| json!([key]),
+    )
+    .await
 }
 
 /// A verifier's remaining allowance.
@@ -248,9 +244,7 @@ pub async fn list_client_allocations(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocation"]))),
     params(
-        ("address" = String, Path, description = "The client's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f0100"),
-        ("id" = u64, Path, description = "The allocation ID", minimum = 0, example = 4),
-        params::AtTipset
+AllocationPath, params::AtTipset
     ),
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
@@ -259,12 +253,9 @@ pub async fn list_client_allocations(
 pub async fn get_allocation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    AllocationPath { address, id }: AllocationPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let (address, id) = path.into_inner();
-    let address = params::address("address", &address)?;
-    let id = number("allocation id", &id, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -317,9 +308,7 @@ pub async fn list_provider_claims(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetClaim"]))),
     params(
-        ("address" = String, Path, description = "The provider's address", pattern = "^[ft][0-4][a-z0-9]*$", example = "f01000"),
-        ("id" = u64, Path, description = "The claim ID", minimum = 0, example = 1),
-        params::AtTipset
+ClaimPath, params::AtTipset
     ),
     responses((status = 200, description = "The claim", body = Claim)),
     security(("lotus_token" = ["read"]))
@@ -328,12 +317,9 @@ pub async fn list_provider_claims(
 pub async fn get_claim(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    ClaimPath { address, id }: ClaimPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let (address, id) = path.into_inner();
-    let address = params::address("address", &address)?;
-    let id = number("claim id", &id, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -356,7 +342,7 @@ pub async fn get_claim(
 #[utoipa::path(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationForPendingDeal"]))),
-    params(("id" = u64, Path, description = "The deal ID", minimum = 0, example = 5004), params::AtTipset),
+    params(PendingDealPath, params::AtTipset),
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
 )]
@@ -364,10 +350,9 @@ pub async fn get_claim(
 pub async fn get_pending_deal_allocation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PendingDealPath { id }: PendingDealPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = number("deal id", &path, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node
@@ -391,7 +376,7 @@ pub async fn get_pending_deal_allocation(
 #[utoipa::path(
     tag = "Verified registry",
     extensions(("x-lotus-methods" = json!(["Filecoin.StateGetAllocationIdForPendingDeal"]))),
-    params(("id" = u64, Path, description = "The deal ID", minimum = 0, example = 5004), params::AtTipset),
+    params(PendingDealPath, params::AtTipset),
     responses((status = 200, description = "The allocation ID, as a JSON number", body = u64,
         content_type = "application/json", example = json!(4))),
     security(("lotus_token" = ["read"]))
@@ -400,10 +385,9 @@ pub async fn get_pending_deal_allocation(
 pub async fn get_pending_deal_allocation_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    PendingDealPath { id }: PendingDealPath,
     at: web::Query<params::AtTipset>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = number("deal id", &path, MAX_ID)?;
     let at = at.key(&state, &auth.caller).await?;
     let result = state
         .node

@@ -18,6 +18,7 @@ use crate::lotus::address::{cid_from_digest, parse_cid};
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{BigInt, Cid, NodeVersion, PoStProof, TipSet};
 use crate::routes::body::Body;
+use crate::routes::extract::MinerSubsystemPath;
 use crate::routes::logs::{self, Alert, LogLevel};
 use crate::routes::messages::field_error;
 use crate::routes::page::{self, Page};
@@ -355,7 +356,7 @@ pub struct MinerLogLevel {
 #[utoipa::path(
     tag = "Miner",
     extensions(("x-lotus-methods" = json!(["Filecoin.LogSetLevel"]))),
-    params(("subsystem" = String, Path, description = "A subsystem name, or * for all", pattern = "^(\\*|[A-Za-z0-9_./-]+)$", example = "sectors")),
+    params(MinerSubsystemPath),
     request_body = LogLevel,
     responses(
         (status = 200, description = "The level is set", body = MinerLogLevel),
@@ -367,11 +368,9 @@ pub struct MinerLogLevel {
 pub async fn put_miner_log_level(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    MinerSubsystemPath { subsystem }: MinerSubsystemPath,
     body: Body<LogLevel>,
 ) -> Result<HttpResponse, ApiError> {
-    let subsystem = path.into_inner();
-    logs::subsystem_param(&subsystem)?;
     let level = logs::level_field(&body.level)?;
     state
         .miner

@@ -2,7 +2,7 @@
 //! upgrades, unsealing, fault recovery, the pre-commit / commit / termination batches, sector number reservations,
 //! adding deal pieces, and the sealing delays.
 
-use super::{remap, sector_number, unpadded_piece_size, MinerSectorId};
+use super::{remap, unpadded_piece_size, MinerSectorId};
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
@@ -19,6 +19,7 @@ use crate::lotus::miner::BitField;
 use crate::lotus::sealing::{SECTOR_STATES, UPGRADE_STATES};
 use crate::lotus::types::Cid;
 use crate::routes::body::Body;
+use crate::routes::extract::{BatchPath, ReservationPath, SectorPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted, accepted_empty, created, no_content};
@@ -1048,7 +1049,7 @@ pub async fn receive_miner_sector(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorsStatus"]))),
     params(
-        ("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
+        SectorPath,
         MinerSectorStatusQuery
     ),
     responses(
@@ -1062,10 +1063,9 @@ pub async fn receive_miner_sector(
 pub async fn get_miner_managed_sector(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
     query: web::Query<MinerSectorStatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     let on_chain = match query.on_chain.as_deref().map(str::trim) {
         None | Some("false") => false,
         Some("true") => true,
@@ -1090,7 +1090,7 @@ pub async fn get_miner_managed_sector(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorRemove", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     responses(
         (status = 202, description = "The miner is removing the sector", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
@@ -1102,9 +1102,8 @@ pub async fn get_miner_managed_sector(
 pub async fn delete_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     act_on_sector(&state, &auth.caller, n, "Filecoin.SectorRemove").await
 }
 
@@ -1115,7 +1114,7 @@ pub async fn delete_miner_sector(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorTerminate", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     responses(
         (status = 202, description = "The sector is queued for termination", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
@@ -1127,9 +1126,8 @@ pub async fn delete_miner_sector(
 pub async fn terminate_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     act_on_sector(&state, &auth.caller, n, "Filecoin.SectorTerminate").await
 }
 
@@ -1140,7 +1138,7 @@ pub async fn terminate_miner_sector(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorsUpdate", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     request_body = MinerSectorStateUpdate,
     responses(
         (status = 202, description = "The miner is moving the sector", body = MinerSectorStateUpdate,
@@ -1154,10 +1152,9 @@ pub async fn terminate_miner_sector(
 pub async fn put_miner_sector_state(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
     body: Body<MinerSectorStateUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     let wanted = body.into_inner();
     if !known_state(&wanted.state) {
         return Err(field_error("State", unknown_state_detail(&wanted.state)));
@@ -1182,7 +1179,7 @@ pub async fn put_miner_sector_state(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorMarkForUpgrade", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     responses(
         (status = 202, description = "The sector is marked", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
@@ -1195,9 +1192,8 @@ pub async fn put_miner_sector_state(
 pub async fn mark_miner_sector_for_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     let head = sector_head(&state, &auth.caller, n, false).await?;
     const FROM: &[&str] = &["Proving", "Available"];
     if !FROM.contains(&head.state.as_str()) {
@@ -1233,7 +1229,7 @@ pub async fn mark_miner_sector_for_upgrade(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorAbortUpgrade", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     responses(
         (status = 202, description = "The upgrade is being aborted", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
@@ -1246,9 +1242,8 @@ pub async fn mark_miner_sector_for_upgrade(
 pub async fn delete_miner_sector_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     let head = sector_head(&state, &auth.caller, n, false).await?;
     if !UPGRADE_STATES.contains(&head.state.as_str()) {
         return Err(ApiError::new(
@@ -1277,7 +1272,7 @@ pub async fn delete_miner_sector_upgrade(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorStartSealing", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 99)),
+    params(SectorPath),
     responses(
         (status = 202, description = "The sector is sealing", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
@@ -1290,9 +1285,8 @@ pub async fn delete_miner_sector_upgrade(
 pub async fn start_miner_sector_sealing(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     let head = sector_head(&state, &auth.caller, n, false).await?;
     const FROM: &[&str] = &["WaitDeals", "Empty"];
     if !FROM.contains(&head.state.as_str()) {
@@ -1316,7 +1310,7 @@ pub async fn start_miner_sector_sealing(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorUnseal", "Filecoin.SectorsStatus"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     responses(
         (status = 202, description = "The miner is unsealing the sector", body = MinerSectorNumber,
             headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}"))),
@@ -1328,9 +1322,8 @@ pub async fn start_miner_sector_sealing(
 pub async fn unseal_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     act_on_sector(&state, &auth.caller, n, "Filecoin.SectorUnseal").await
 }
 
@@ -1342,7 +1335,7 @@ pub async fn unseal_miner_sector(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorsUnsealPiece", "Filecoin.SectorsStatus", "Filecoin.ActorAddress"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     request_body = MinerUnsealPiece,
     responses(
         (status = 204, description = "The piece is unsealed"),
@@ -1355,10 +1348,9 @@ pub async fn unseal_miner_sector(
 pub async fn unseal_miner_sector_piece(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number: n }: SectorPath,
     body: Body<MinerUnsealPiece>,
 ) -> Result<HttpResponse, ApiError> {
-    let n = sector_number("number", &path)?;
     let req = body.into_inner();
     let size = unpadded_piece_size("Size", req.size)?;
     if let Some(r) = &req.randomness {
@@ -1420,20 +1412,31 @@ pub async fn unseal_miner_sector_piece(
 // ---------------------------------------------------------------------------------------------------------------
 // Batches
 
-fn batch_kind(kind: &str) -> Result<(&'static str, &'static str), ApiError> {
-    match kind {
-        "precommit" => Ok((
-            "Filecoin.SectorPreCommitPending",
-            "Filecoin.SectorPreCommitFlush",
-        )),
-        "commit" => Ok(("Filecoin.SectorCommitPending", "Filecoin.SectorCommitFlush")),
-        "terminate" => Ok((
-            "Filecoin.SectorTerminatePending",
-            "Filecoin.SectorTerminateFlush",
-        )),
-        other => Err(ApiError::invalid_parameter(format!(
-            "invalid kind \"{other}\": expected precommit, commit or terminate (parameter kind)"
-        ))),
+/// A batch of sector messages the miner queues: pre-commits, commits or terminations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    PreCommit,
+    Commit,
+    Terminate,
+}
+
+impl Batch {
+    /// The method listing the batch's queued sectors.
+    pub fn pending(self) -> &'static str {
+        match self {
+            Batch::PreCommit => "Filecoin.SectorPreCommitPending",
+            Batch::Commit => "Filecoin.SectorCommitPending",
+            Batch::Terminate => "Filecoin.SectorTerminatePending",
+        }
+    }
+
+    /// The method sending the batch now.
+    pub fn flush(self) -> &'static str {
+        match self {
+            Batch::PreCommit => "Filecoin.SectorPreCommitFlush",
+            Batch::Commit => "Filecoin.SectorCommitFlush",
+            Batch::Terminate => "Filecoin.SectorTerminateFlush",
+        }
     }
 }
 
@@ -1447,7 +1450,7 @@ fn batch_kind(kind: &str) -> Result<(&'static str, &'static str), ApiError> {
         ("x-lotus-methods" = json!(["Filecoin.SectorPreCommitPending", "Filecoin.SectorCommitPending", "Filecoin.SectorTerminatePending"])),
         ("x-lotus-serves" = json!(["Filecoin.SectorPreCommitPending", "Filecoin.SectorCommitPending", "Filecoin.SectorTerminatePending"]))
     ),
-    params(("kind" = String, Path, description = "The batch: precommit, commit or terminate", pattern = "^(precommit|commit|terminate)$", example = "precommit")),
+    params(BatchPath),
     responses(
         (status = 200, description = "The queued sectors", body = Vec<MinerSectorId>),
         (status = 400, description = "An unknown kind", body = crate::error::Problem)
@@ -1458,11 +1461,12 @@ fn batch_kind(kind: &str) -> Result<(&'static str, &'static str), ApiError> {
 pub async fn list_miner_batch_sectors(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BatchPath { kind }: BatchPath,
 ) -> Result<HttpResponse, ApiError> {
-    let (pending, _) = batch_kind(&path)?;
-    let sectors: Option<Vec<MinerSectorId>> =
-        state.miner.call(&auth.caller, pending, json!([])).await?;
+    let sectors: Option<Vec<MinerSectorId>> = state
+        .miner
+        .call(&auth.caller, kind.pending(), json!([]))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(sectors.unwrap_or_default()))
@@ -1479,7 +1483,7 @@ pub async fn list_miner_batch_sectors(
         ("x-lotus-methods" = json!(["Filecoin.SectorPreCommitFlush", "Filecoin.SectorCommitFlush", "Filecoin.SectorTerminateFlush", "Filecoin.SectorTerminatePending"])),
         ("x-lotus-serves" = json!(["Filecoin.SectorPreCommitFlush", "Filecoin.SectorCommitFlush", "Filecoin.SectorTerminateFlush"]))
     ),
-    params(("kind" = String, Path, description = "The batch: precommit, commit or terminate", pattern = "^(precommit|commit|terminate)$", example = "precommit")),
+    params(BatchPath),
     responses(
         (status = 200, description = "The messages sent", body = Vec<MinerBatchResult>),
         (status = 400, description = "An unknown kind", body = crate::error::Problem)
@@ -1490,10 +1494,10 @@ pub async fn list_miner_batch_sectors(
 pub async fn flush_miner_batch(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    BatchPath { kind }: BatchPath,
 ) -> Result<HttpResponse, ApiError> {
-    let (pending, flush) = batch_kind(&path)?;
-    let results: Vec<MinerBatchResult> = if path.as_str() == "terminate" {
+    let (pending, flush) = (kind.pending(), kind.flush());
+    let results: Vec<MinerBatchResult> = if kind == Batch::Terminate {
         let queued: Option<Vec<MinerSectorId>> =
             state.miner.call(&auth.caller, pending, json!([])).await?;
         let msg: Option<Cid> = state.miner.call(&auth.caller, flush, json!([])).await?;
@@ -1567,7 +1571,7 @@ async fn reservations(
         .collect())
 }
 
-fn reservation_name(name: &str, field: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn reservation_name(name: &str, field: Option<&str>) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name
             .bytes()
@@ -1609,7 +1613,7 @@ pub async fn list_miner_sector_number_reservations(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorNumReservations"]))),
-    params(("name" = String, Path, description = "The reservation's name", pattern = "^[a-zA-Z0-9_-]+$", example = "snap-batch")),
+    params(ReservationPath),
     responses(
         (status = 200, description = "The reservation", body = MinerSectorNumberReservation),
         (status = 400, description = "A bad name", body = crate::error::Problem),
@@ -1621,14 +1625,13 @@ pub async fn list_miner_sector_number_reservations(
 pub async fn get_miner_sector_number_reservation(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ReservationPath { name }: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    reservation_name(&path, None)?;
     let found = reservations(&state, &auth.caller)
         .await?
         .into_iter()
-        .find(|r| r.name == *path)
-        .ok_or_else(|| no_reservation(&path))?;
+        .find(|r| r.name == name)
+        .ok_or_else(|| no_reservation(&name))?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(found))
@@ -1762,7 +1765,7 @@ pub async fn create_miner_sector_number_reservation(
 #[utoipa::path(
     tag = "Miner sectors",
     extensions(("x-lotus-methods" = json!(["Filecoin.SectorNumFree", "Filecoin.SectorNumReservations"]))),
-    params(("name" = String, Path, description = "The reservation's name", pattern = "^[a-zA-Z0-9_-]+$", example = "snap-batch")),
+    params(ReservationPath),
     responses(
         (status = 204, description = "Freed"),
         (status = 400, description = "A bad name", body = crate::error::Problem),
@@ -1774,19 +1777,18 @@ pub async fn create_miner_sector_number_reservation(
 pub async fn delete_miner_sector_number_reservation(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ReservationPath { name }: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    reservation_name(&path, None)?;
     if !reservations(&state, &auth.caller)
         .await?
         .iter()
-        .any(|r| r.name == *path)
+        .any(|r| r.name == name)
     {
-        return Err(no_reservation(&path));
+        return Err(no_reservation(&name));
     }
     state
         .miner
-        .call_raw(&auth.caller, "Filecoin.SectorNumFree", json!([*path]))
+        .call_raw(&auth.caller, "Filecoin.SectorNumFree", json!([name]))
         .await
         .map_err(|e| {
             let gone = e
@@ -1794,7 +1796,7 @@ pub async fn delete_miner_sector_number_reservation(
                 .as_ref()
                 .is_some_and(|r| r.message.contains("doesn't exist"));
             if gone {
-                no_reservation(&path)
+                no_reservation(&name)
             } else {
                 e
             }
@@ -2059,6 +2061,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routes::miner::sector_number;
 
     #[test]
     fn durations_read_and_print_like_go() {

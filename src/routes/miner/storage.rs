@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::{Admin, Caller, MinerAuthorized, Read};
 use crate::error::{ApiError, Code};
 use crate::routes::body::Body;
+use crate::routes::extract::{SectorLocationPath, SectorPath, StorageIdPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted_empty, created, lotus_json_uncached, no_content};
@@ -772,8 +773,7 @@ pub async fn list_miner_storage_paths(
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageInfo", "Filecoin.StorageStat"]))),
-    params(("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8")),
+    params(StorageIdPath),
     responses((status = 200, description = "The path", body = MinerStoragePath),
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -782,9 +782,8 @@ pub async fn list_miner_storage_paths(
 pub async fn get_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    StorageIdPath { id }: StorageIdPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     let mut info = storage_info(&state, &auth.caller, &id).await?;
     match state
         .miner
@@ -814,8 +813,7 @@ pub async fn get_miner_storage_path(
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageStat"]))),
-    params(("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8")),
+    params(StorageIdPath),
     responses((status = 200, description = "The path's usage", body = MinerFsStat),
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -824,9 +822,8 @@ pub async fn get_miner_storage_path(
 pub async fn get_miner_storage_path_stat(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    StorageIdPath { id }: StorageIdPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     let raw = state
         .miner
         .call_raw(&auth.caller, "Filecoin.StorageStat", json!([id]))
@@ -842,8 +839,7 @@ pub async fn get_miner_storage_path_stat(
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageReportHealth"]))),
-    params(("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8")),
+    params(StorageIdPath),
     request_body = MinerHealthReport,
     responses((status = 204, description = "The report is recorded"),
         (status = 404, description = "No such path", body = crate::error::Problem)),
@@ -853,10 +849,9 @@ pub async fn get_miner_storage_path_stat(
 pub async fn put_miner_storage_path_health(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    StorageIdPath { id }: StorageIdPath,
     body: Body<MinerHealthReport>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     check_fs_stat("Stat", &body.stat)?;
     let report = json!({"Stat": body.stat, "Err": body.err.as_deref().unwrap_or("")});
     state
@@ -925,8 +920,7 @@ pub struct DetachOptions {
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageDetach", "Filecoin.StorageInfo"]))),
-    params(("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"), DetachOptions),
+    params(StorageIdPath, DetachOptions),
     responses((status = 204, description = "Detached"),
         (status = 404, description = "No such path or URL", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -935,10 +929,9 @@ pub struct DetachOptions {
 pub async fn delete_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    StorageIdPath { id }: StorageIdPath,
     query: web::Query<DetachOptions>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     let info = storage_info(&state, &auth.caller, &id).await?;
     let urls: Vec<String> = info
         .get("URLs")
@@ -978,8 +971,7 @@ pub async fn delete_miner_storage_path(
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageList"]))),
-    params(("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"), Page),
+    params(StorageIdPath, Page),
     responses((status = 200, description = "A page of the path's sectors", body = MinerSectorDeclPage),
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -988,10 +980,9 @@ pub async fn delete_miner_storage_path(
 pub async fn list_miner_storage_path_sectors(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    StorageIdPath { id }: StorageIdPath,
     page: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     page.limit()?;
     let mut list = storage_list(&state, &auth.caller).await?;
     let mut decls = list.remove(&id).ok_or_else(|| {
@@ -1222,7 +1213,7 @@ pub struct FindOptions {
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageFindSector", "Filecoin.ActorAddress", "Filecoin.ActorSectorSize"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9), FindOptions),
+    params(SectorPath, FindOptions),
     responses((status = 200, description = "The paths", body = Vec<MinerSectorLocation>)),
     security(("lotus_token" = ["admin"]))
 )]
@@ -1230,10 +1221,9 @@ pub struct FindOptions {
 pub async fn list_miner_sector_locations(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number }: SectorPath,
     query: web::Query<FindOptions>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = sector_number("number", &path)?;
     let types = match &query.types {
         Some(t) => file_types_param("types", t)?,
         None => ALL_TYPES,
@@ -1276,7 +1266,7 @@ pub async fn list_miner_sector_locations(
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageDeclareSector", "Filecoin.StorageInfo", "Filecoin.ActorAddress"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9)),
+    params(SectorPath),
     request_body = MinerSectorDeclaration,
     responses((status = 201, description = "Declared", body = MinerSectorDeclaration,
         headers(("Location" = String, description = "/v1/miner/storage/sectors/{number}/locations?types=..."))),
@@ -1287,10 +1277,9 @@ pub async fn list_miner_sector_locations(
 pub async fn create_miner_sector_location(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SectorPath { number }: SectorPath,
     body: Body<MinerSectorDeclaration>,
 ) -> Result<HttpResponse, ApiError> {
-    let number = sector_number("number", &path)?;
     let id = uuid_field("ID", &body.id)?;
     let types = file_types_field("Types", &body.types)?;
     storage_info(&state, &auth.caller, &id).await?;
@@ -1327,9 +1316,7 @@ pub struct DropOptions {
 #[utoipa::path(
     tag = "Miner storage",
     extensions(("x-lotus-methods" = json!(["Filecoin.StorageDropSector", "Filecoin.ActorAddress"]))),
-    params(("number" = u64, Path, description = "The sector number", minimum = 0, example = 9),
-        ("id" = String, Path, description = "The path's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76f1988b-ef30-4d7e-b3ec-9a627f4ba5a8"), DropOptions),
+    params(SectorLocationPath, DropOptions),
     responses((status = 204, description = "Dropped")),
     security(("lotus_token" = ["admin"]))
 )]
@@ -1337,12 +1324,9 @@ pub struct DropOptions {
 pub async fn delete_miner_sector_location(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    SectorLocationPath { number, id }: SectorLocationPath,
     query: web::Query<DropOptions>,
 ) -> Result<HttpResponse, ApiError> {
-    let (number, id) = path.into_inner();
-    let number = sector_number("number", &number)?;
-    let id = uuid_param("id", &id)?;
     let types = match &query.types {
         Some(t) => file_types_param("types", t)?,
         None => ALL_TYPES,

@@ -13,6 +13,7 @@ use super::{remap, sector_number, MinerSectorId};
 use crate::auth::{Admin, Caller, MinerAuthorized};
 use crate::error::{ApiError, Code};
 use crate::routes::body::Body;
+use crate::routes::extract::{JobPath, SchedRequestPath, WorkerPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::Page;
 use crate::routes::{accepted, accepted_empty, lotus_json_uncached, no_content};
@@ -239,8 +240,7 @@ pub async fn list_miner_workers(
 #[utoipa::path(
     tag = "Miner workers",
     extensions(("x-lotus-methods" = json!(["Filecoin.WorkerStats"]))),
-    params(("id" = String, Path, description = "The worker's ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "ef8d99a2-6865-4189-8ffa-9fef0f806eee")),
+    params(WorkerPath),
     responses((status = 200, description = "The worker", body = MinerWorker),
         (status = 404, description = "No such worker", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -249,9 +249,8 @@ pub async fn list_miner_workers(
 pub async fn get_miner_worker(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    WorkerPath { id }: WorkerPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     let mut stats = worker_stats(&state, &auth.caller).await?;
     let worker = stats.remove(&id).ok_or_else(|| {
         ApiError::new(
@@ -413,8 +412,7 @@ async fn find_job(state: &AppState, caller: &Caller, id: &str) -> Result<Value, 
 #[utoipa::path(
     tag = "Miner workers",
     extensions(("x-lotus-methods" = json!(["Filecoin.WorkerJobs"]))),
-    params(("id" = String, Path, description = "The job's call ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76081ba0-61bd-45a5-bc08-af05f1c26e5d")),
+    params(JobPath),
     responses((status = 200, description = "The job", body = MinerJob),
         (status = 404, description = "No such job", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -423,9 +421,8 @@ async fn find_job(state: &AppState, caller: &Caller, id: &str) -> Result<Value, 
 pub async fn get_miner_job(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    JobPath { id }: JobPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     Ok(no_store(&find_job(&state, &auth.caller, &id).await?))
 }
 
@@ -437,8 +434,7 @@ pub async fn get_miner_job(
 #[utoipa::path(
     tag = "Miner workers",
     extensions(("x-lotus-methods" = json!(["Filecoin.SealingAbort", "Filecoin.WorkerJobs"]))),
-    params(("id" = String, Path, description = "The job's call ID", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "76081ba0-61bd-45a5-bc08-af05f1c26e5d")),
+    params(JobPath),
     responses((status = 202, description = "The abort is under way"),
         (status = 404, description = "No such job", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -447,9 +443,8 @@ pub async fn get_miner_job(
 pub async fn delete_miner_job(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    JobPath { id }: JobPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     let job = find_job(&state, &auth.caller, &id).await?;
     state
         .miner
@@ -512,8 +507,7 @@ pub async fn run_miner_scheduler(
 #[utoipa::path(
     tag = "Miner workers",
     extensions(("x-lotus-methods" = json!(["Filecoin.SealingRemoveRequest"]))),
-    params(("id" = String, Path, description = "The request's SchedId", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        example = "07070707-0707-0707-0707-070707070707")),
+    params(SchedRequestPath),
     responses((status = 204, description = "Removed"),
         (status = 404, description = "No such request", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
@@ -522,9 +516,8 @@ pub async fn run_miner_scheduler(
 pub async fn delete_miner_scheduler_request(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    SchedRequestPath { id }: SchedRequestPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid_param("id", &path)?;
     state
         .miner
         .call_raw(&auth.caller, "Filecoin.SealingRemoveRequest", json!([id]))
