@@ -285,6 +285,11 @@ pub fn finish(mut spec: OpenApi, anonymous_read: bool) -> OpenApi {
     components
         .schemas
         .insert(RpcErrorInfo::name().into_owned(), RpcErrorInfo::schema());
+    // What a null round selects: one component, referred to by every operation reading at a height.
+    components.schemas.insert(
+        crate::routes::params::NullRound::name().into_owned(),
+        crate::routes::params::NullRound::schema(),
+    );
     let paths: BTreeMap<String, PathItem> =
         std::mem::take(&mut spec.paths.paths).into_iter().collect();
     for (path, mut item) in paths {

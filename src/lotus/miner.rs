@@ -134,9 +134,11 @@ pub struct PowerClaim {
     pub quality_adj_power: BigInt,
 }
 
-/// A miner's power and the network's (`StateMinerPower`).
+/// A miner's power and the network's (`StateMinerPower`). Its schema is named apart from its `MinerPower` field, so
+/// that clients generated from the spec can name both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = MinerAndNetworkPower)]
 pub struct MinerPower {
     pub miner_power: PowerClaim,
     pub total_power: PowerClaim,

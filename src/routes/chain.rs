@@ -56,7 +56,7 @@ pub struct NullRoundOption {
     /// What a height that is a null round gives: `error` (the default: 404 null_round), `previous` (the nearest
     /// earlier tipset, `Filecoin.ChainGetTipSetByHeight`) or `next` (the nearest later one,
     /// `Filecoin.ChainGetTipSetAfterHeight`).
-    #[param(inline, value_type = Option<params::NullRound>, example = "next")]
+    #[param(value_type = Option<params::NullRound>, example = "next")]
     pub null_round: Option<String>,
 }
 

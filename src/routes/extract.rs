@@ -144,9 +144,19 @@ impl Randomness {
     }
 }
 
-/// One segment of the matched path, parsed: the router matched it by name.
-pub fn segment<T: PathValue>(req: &HttpRequest, name: &str) -> Result<T::Value, ApiError> {
-    T::parse(name, req.match_info().get(name).unwrap_or_default())
+/// One segment of the matched path, parsed: the router matched it by name. A refusal says which parameter it was,
+/// by its description, when its own words do not already name it.
+pub fn segment<T: PathValue>(
+    req: &HttpRequest,
+    name: &str,
+    description: &str,
+) -> Result<T::Value, ApiError> {
+    T::parse(name, req.match_info().get(name).unwrap_or_default()).map_err(|mut e| {
+        if !e.detail.contains("(parameter ") {
+            e.detail = format!("{} (parameter {name}: {description})", e.detail);
+        }
+        e
+    })
 }
 
 /// The OpenAPI description of one path parameter.
@@ -179,7 +189,7 @@ macro_rules! path_type {
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
                 std::future::ready((|| {
                     Ok($name {
-                        $($field: segment::<$ty>(req, stringify!($field))?),+
+                        $($field: segment::<$ty>(req, stringify!($field), $desc)?),+
                     })
                 })())
             }

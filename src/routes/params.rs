@@ -76,7 +76,7 @@ pub struct AtTipset {
     pub height: Option<String>,
     /// What a `height` that is a null round reads at: `error` (the default: 404 null_round), `previous` (the
     /// nearest earlier tipset) or `next` (the nearest later one).
-    #[param(inline, value_type = Option<NullRound>, example = "previous")]
+    #[param(value_type = Option<NullRound>, example = "previous")]
     pub null_round: Option<String>,
     /// Read at the tipset with this key: its block CIDs, separated by commas. Exclusive with `height`.
     #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$",
