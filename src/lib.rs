@@ -63,6 +63,13 @@ pub struct Limits {
     pub batch_concurrency: usize,
     /// The most bytes the replies of one batch may add up to.
     pub max_batch_reply_bytes: usize,
+    /// WebSocket connections open now, and at most.
+    pub sockets: std::sync::atomic::AtomicUsize,
+    pub max_sockets: usize,
+    /// The largest message a WebSocket client may send.
+    pub max_message_bytes: usize,
+    /// Ethereum filters and subscriptions one WebSocket connection may hold.
+    pub max_filters: usize,
 }
 
 impl Limits {
@@ -220,6 +227,8 @@ where
         .service(routes::health::get_metrics)
         .service(routes::rpc::post_rpc_v1)
         .service(routes::rpc::post_rpc_v0)
+        .service(routes::rpc_ws::get_rpc_v1)
+        .service(routes::rpc_ws::get_rpc_v0)
         .service(routes::catalog::list_methods)
         .service(scope::scope("/v1").configure(routes::v1))
 }

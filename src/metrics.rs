@@ -26,6 +26,8 @@ pub struct Metrics {
     cache: IntCounterVec,
     cache_entries: IntGauge,
     streams: IntGaugeVec,
+    sockets: IntGauge,
+    socket_calls: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -109,8 +111,23 @@ impl Metrics {
             &["what"],
         )
         .expect("valid metric");
+        let sockets = IntGauge::new(
+            "websocket_connections",
+            "JSON-RPC WebSocket connections open",
+        )
+        .expect("valid metric");
+        let socket_calls = IntCounterVec::new(
+            Opts::new(
+                "websocket_calls_total",
+                "Calls received on JSON-RPC WebSocket connections, by Lotus method and outcome (forwarded or refused)",
+            ),
+            &["method", "outcome"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(cache.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(sockets.clone()),
+            Box::new(socket_calls.clone()),
             Box::new(streams.clone()),
             Box::new(cache_entries.clone()),
             Box::new(requests.clone()),
@@ -135,7 +152,24 @@ impl Metrics {
             cache,
             cache_entries,
             streams,
+            sockets,
+            socket_calls,
         }
+    }
+
+    pub fn socket_opened(&self) {
+        self.sockets.inc();
+    }
+
+    pub fn socket_closed(&self) {
+        self.sockets.dec();
+    }
+
+    /// Records a call received on a WebSocket: `forwarded` to the node, or refused by the gateway.
+    pub fn socket_call(&self, method: &str, forwarded: bool) {
+        self.socket_calls
+            .with_label_values(&[method, if forwarded { "forwarded" } else { "refused" }])
+            .inc();
     }
 
     /// Records the state of the live streams at scrape time.

@@ -130,6 +130,10 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             max_batch: settings.max_batch,
             batch_concurrency: settings.batch_concurrency,
             max_batch_reply_bytes: settings.max_batch_reply_bytes,
+            sockets: Default::default(),
+            max_sockets: settings.max_sockets,
+            max_message_bytes: settings.max_body_bytes,
+            max_filters: settings.max_filters,
         },
         readiness: crate::Readiness::new(settings.node_max_sync_lag),
     })

@@ -149,6 +149,11 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # The most bytes the replies of one batch may add up to; past it, the batch is answered with an error and its
   # remaining calls are not sent.
   MaxBatchResponseBytes = 104857600
+  # WebSocket connections (ws://.../rpc/v1) open at once, at most; more get 503. Each also counts against
+  # [Streams] MaxPerClient for its client address and token.
+  MaxSockets = 1000
+  # Ethereum filters and subscriptions (eth_newFilter, eth_subscribe, ...) one WebSocket connection may hold.
+  MaxFiltersPerConnection = 16
 
 [Demo]
   # lotus-rest demo: how often the simulated node produces an epoch.
@@ -190,6 +195,8 @@ struct RawJsonRpc {
     maxbatch: u64,
     batchconcurrency: u64,
     maxbatchresponsebytes: u64,
+    maxsockets: u64,
+    maxfiltersperconnection: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -333,6 +340,8 @@ pub struct Settings {
     pub max_batch: usize,
     pub batch_concurrency: usize,
     pub max_batch_reply_bytes: usize,
+    pub max_sockets: usize,
+    pub max_filters: usize,
     pub streams: crate::streams::StreamSettings,
     /// The miner, or `None` when no setting names one.
     pub miner: Option<ApiInfo>,
@@ -849,6 +858,18 @@ impl Settings {
                 raw.jsonrpc.batchconcurrency,
                 1,
                 1_000,
+            )?,
+            max_sockets: bounded(
+                "[JsonRpc] MaxSockets",
+                raw.jsonrpc.maxsockets,
+                1,
+                10_000_000,
+            )?,
+            max_filters: bounded(
+                "[JsonRpc] MaxFiltersPerConnection",
+                raw.jsonrpc.maxfiltersperconnection,
+                1,
+                10_000,
             )?,
             max_batch_reply_bytes: bounded(
                 "[JsonRpc] MaxBatchResponseBytes",

@@ -258,6 +258,23 @@ impl Hub {
     }
 
     /// Opens a stream of `kind` for a client that has seen events up to `last_event_id`.
+    /// Counts a connection of a client against each of its `holders` (its address, its token), as its streams
+    /// are: at most `[Streams] MaxPerClient` each, together.
+    pub fn hold(&self, holders: Vec<String>) -> Result<Held, ApiError> {
+        Held::take(&self.holders, holders, self.settings.max_per_client).map_err(|who| {
+            let mut err = ApiError::new(
+                Code::RateLimited,
+                format!(
+                    "{who} already holds {} streams and connections open, the most this gateway gives one client \
+                     ([Streams] MaxPerClient); close one first",
+                    self.settings.max_per_client
+                ),
+            );
+            err.retry_after = Some(5);
+            err
+        })
+    }
+
     /// Opens a stream of `kind` for a client, counted against each of its `holders` (its address, its token).
     pub fn subscribe(
         &self,
@@ -291,18 +308,8 @@ impl Hub {
             err.retry_after = Some(5);
             return Err(err);
         }
-        let held = Held::take(&self.holders, holders, self.settings.max_per_client).map_err(|who| {
+        let held = self.hold(holders).inspect_err(|_| {
             self.open.fetch_sub(1, Ordering::SeqCst);
-            let mut err = ApiError::new(
-                Code::RateLimited,
-                format!(
-                    "{who} already holds {} streams open, the most this gateway gives one client ([Streams] \
-                     MaxPerClient); close one first",
-                    self.settings.max_per_client
-                ),
-            );
-            err.retry_after = Some(5);
-            err
         })?;
         let topic = self.topics[kind.index()].clone();
         let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -377,8 +384,8 @@ impl Hub {
     }
 }
 
-/// The streams a client holds, counted per holder (its address, its token) while the stream is open.
-struct Held {
+/// The streams (and WebSocket connections) a client holds, counted per holder (its address, its token) while open.
+pub struct Held {
     holders: Arc<Mutex<HashMap<String, usize>>>,
     keys: Vec<String>,
 }

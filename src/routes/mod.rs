@@ -27,6 +27,7 @@ pub mod page;
 pub mod params;
 pub mod paych;
 pub mod rpc;
+pub mod rpc_ws;
 pub mod send;
 pub mod state;
 pub mod streams;

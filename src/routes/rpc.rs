@@ -89,7 +89,7 @@ fn needs_websocket(name: &str) -> bool {
         || name == "Filecoin.EthUnsubscribe"
 }
 
-fn error_reply(id: Value, code: i64, message: impl Into<String>) -> JsonRpcResponse {
+pub fn error_reply(id: Value, code: i64, message: impl Into<String>) -> JsonRpcResponse {
     JsonRpcResponse {
         jsonrpc: "2.0".into(),
         id,
@@ -107,6 +107,13 @@ pub struct RateKeys {
 }
 
 impl RateKeys {
+    /// The bucket of a verified token.
+    pub fn for_token(token: Option<&str>) -> Self {
+        RateKeys {
+            token: token.map(crate::ratelimit::token_key),
+        }
+    }
+
     /// Takes `weight` from the token's bucket; the seconds to wait when it is empty.
     fn charge(&self, state: &AppState, weight: u32) -> Option<u64> {
         charge(
@@ -117,7 +124,7 @@ impl RateKeys {
     }
 }
 
-fn charge(
+pub fn charge(
     buckets: Option<&crate::ratelimit::Buckets>,
     key: Option<&str>,
     weight: u32,
@@ -133,7 +140,7 @@ fn charge(
 }
 
 /// The rate-limit weight of a call: its method's, or 1 for a method the gateway does not know.
-fn weight_of(call: &JsonRpcRequest) -> u32 {
+pub fn weight_of(call: &JsonRpcRequest) -> u32 {
     let canonical = crate::lotus::methods::resolve_alias(&call.method).unwrap_or(&call.method);
     crate::ratelimit::method_weight(canonical)
 }
@@ -148,61 +155,80 @@ fn rate_limited(id: Value, wait: u64, what: &str) -> HttpResponse {
         ))
 }
 
-/// Calls one method for the caller, or says why not, in Lotus's words.
-async fn call_one(
+/// Methods whose state lives on the connection that made it: Ethereum filters and subscriptions. They are served
+/// over the WebSocket only, where they are capped and removed when the connection ends.
+pub const CONNECTION_METHODS: &[&str] = &[
+    "Filecoin.EthGetFilterChanges",
+    "Filecoin.EthGetFilterLogs",
+    "Filecoin.EthNewBlockFilter",
+    "Filecoin.EthNewFilter",
+    "Filecoin.EthNewPendingTransactionFilter",
+    "Filecoin.EthSubscribe",
+    "Filecoin.EthUninstallFilter",
+    "Filecoin.EthUnsubscribe",
+];
+
+/// A call refused before it reaches the node: its JSON-RPC error, and the HTTP fault when it is one.
+pub struct Refusal {
+    pub code: i64,
+    pub message: String,
+    pub fault: Option<ApiError>,
+}
+
+impl Refusal {
+    fn new(code: i64, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+            fault: None,
+        }
+    }
+}
+
+/// Checks one call exactly as every way in does (the request's form, the method table, the token's permission,
+/// public mode, the token's rate): the method to call and its parameters, or why not, in Lotus's words.
+pub fn admit(
     state: &AppState,
     caller: &Caller,
     keys: &RateKeys,
-    req: JsonRpcRequest,
-) -> (JsonRpcResponse, Option<ApiError>) {
-    let id = req.id.unwrap_or(Value::Null);
+    req: &JsonRpcRequest,
+) -> Result<(&'static crate::lotus::methods::Method, Value), Refusal> {
+    let id = req.id.as_ref().unwrap_or(&Value::Null);
     if !(id.is_null() || id.is_string() || id.is_i64() || id.is_u64()) {
-        return (
-            error_reply(
-                Value::Null,
-                -32600,
-                "invalid request: id must be a number or a string",
-            ),
-            None,
-        );
+        return Err(Refusal::new(
+            -32600,
+            "invalid request: id must be a number or a string",
+        ));
     }
     if req.jsonrpc != "2.0" {
-        return (
-            error_reply(id, -32600, "invalid request: jsonrpc must be \"2.0\""),
-            None,
-        );
+        return Err(Refusal::new(
+            -32600,
+            "invalid request: jsonrpc must be \"2.0\"",
+        ));
     }
     let short = req.method.strip_prefix("Filecoin.").unwrap_or(&req.method);
     // Ethereum-style aliases (eth_chainId...) are checked and forwarded as the method they stand for.
     let canonical = crate::lotus::methods::resolve_alias(&req.method).unwrap_or(&req.method);
     let Some(method) = state.node.method(canonical) else {
-        return (
-            error_reply(id, -32601, format!("method '{}' not found", req.method)),
-            None,
-        );
+        return Err(Refusal::new(
+            -32601,
+            format!("method '{}' not found", req.method),
+        ));
     };
     if !caller.perms.contains(method.perm) {
-        return (
-            error_reply(
-                id,
-                1,
-                format!(
-                    "missing permission to invoke '{short}' (need '{}')",
-                    method.perm
-                ),
+        return Err(Refusal::new(
+            1,
+            format!(
+                "missing permission to invoke '{short}' (need '{}')",
+                method.perm
             ),
-            None,
-        );
+        ));
     }
     if state.limits.public && method.perm > crate::auth::Perm::Read {
-        return (
-            error_reply(
-                id,
-                1,
-                format!("'{short}' needs the '{}' permission and is disabled here: this gateway is public and serves read methods only", method.perm),
-            ),
-            None,
-        );
+        return Err(Refusal::new(
+            1,
+            format!("'{short}' needs the '{}' permission and is disabled here: this gateway is public and serves read methods only", method.perm),
+        ));
     }
     if let Some(wait) = keys.charge(state, crate::ratelimit::method_weight(method.name)) {
         let mut err = ApiError::new(
@@ -210,28 +236,59 @@ async fn call_one(
             format!("rate limit reached; retry in {wait} s"),
         );
         err.retry_after = Some(wait);
-        return (error_reply(id, -32005, err.detail.clone()), Some(err));
+        return Err(Refusal {
+            code: -32005,
+            message: err.detail.clone(),
+            fault: Some(err),
+        });
     }
-    if needs_websocket(method.name) {
+    let params = if req.params.is_null() {
+        json!([])
+    } else {
+        req.params.clone()
+    };
+    if !params.is_array() {
+        return Err(Refusal::new(-32602, "params must be an array"));
+    }
+    Ok((method, params))
+}
+
+/// Calls one method for the caller over HTTP, or says why not, in Lotus's words.
+pub async fn call_one(
+    state: &AppState,
+    caller: &Caller,
+    keys: &RateKeys,
+    req: JsonRpcRequest,
+) -> (JsonRpcResponse, Option<ApiError>) {
+    let (method, params) = match admit(state, caller, keys, &req) {
+        Ok(admitted) => admitted,
+        Err(r) => {
+            // An id that is not a number or a string cannot be echoed.
+            let id = req
+                .id
+                .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
+                .unwrap_or(Value::Null);
+            return (error_reply(id, r.code, r.message), r.fault);
+        }
+    };
+    let id = req.id.unwrap_or(Value::Null);
+    if needs_websocket(method.name) || CONNECTION_METHODS.contains(&method.name) {
+        let why = if CONNECTION_METHODS.contains(&method.name) {
+            "it keeps state on the connection that made it: call it over the WebSocket endpoint (ws://.../rpc/v1)"
+        } else {
+            "its result is a channel: call it over the WebSocket endpoint (ws://.../rpc/v1)"
+        };
         return (
             error_reply(
                 id,
                 -32601,
                 format!(
-                    "method '{}' not supported in this mode (no out channel support)",
+                    "method '{}' not supported in this mode (no out channel support): {why}",
                     req.method
                 ),
             ),
             None,
         );
-    }
-    let params = if req.params.is_null() {
-        json!([])
-    } else {
-        req.params
-    };
-    if !params.is_array() {
-        return (error_reply(id, -32602, "params must be an array"), None);
     }
     match state
         .node

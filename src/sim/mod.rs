@@ -338,6 +338,11 @@ impl SimHandle {
         self.inner.server.stop(false).await;
     }
 
+    /// The Ethereum filters installed on the node now.
+    pub fn eth_filters(&self) -> usize {
+        groups::lock(&self.inner.shared.groups.eth).filters.len()
+    }
+
     /// The current head.
     pub fn head(&self) -> TipSet {
         self.inner.shared.chain().head().tipset.clone()

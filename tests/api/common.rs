@@ -324,6 +324,11 @@ impl Harness {
         self.miner_secret.mint(perm.up_to())
     }
 
+    /// The gateway's metrics, in Prometheus's text format.
+    pub async fn metrics_text(&self) -> String {
+        self.get("/metrics", None).await.text
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(reqwest::Method::GET, path, token).await
     }

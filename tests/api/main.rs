@@ -20,6 +20,7 @@ mod spec;
 mod streams;
 mod table;
 mod tipsets;
+mod websocket;
 
 mod res_chain;
 mod res_market;

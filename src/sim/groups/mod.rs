@@ -24,6 +24,7 @@ mod wallet;
 #[derive(Default)]
 pub(crate) struct Groups {
     pub chain_x: Mutex<chain_x::State>,
+    pub eth: Mutex<eth::State>,
     pub market: Mutex<market::State>,
     pub miners: Mutex<miners::State>,
     pub mpool: Mutex<mpool::State>,

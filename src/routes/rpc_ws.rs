@@ -1,0 +1,647 @@
+//! Lotus JSON-RPC over WebSocket on `/rpc/v1` and `/rpc/v0`, the protocol Lotus's own clients speak (the `lotus`
+//! CLI and go-jsonrpc, js-lotus-client's WebSocket provider, ethers' `WebSocketProvider`).
+//!
+//! Each client socket gets one socket of its own to the node, so everything that lives on a connection (channel
+//! methods, `eth_subscribe`, filters) stays the client's. Every call the client sends is checked as over HTTP (the
+//! method table, the token's permission with Lotus's own error, public mode, the rate limits, the lookback cap)
+//! before it is forwarded; what the node sends back (replies, `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`)
+//! goes to the client as it came. Filters and subscriptions are capped per connection, usable only on the
+//! connection that made them, and uninstalled on the node when the connection ends.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::rpc::{self, JsonRpcRequest, RateKeys};
+use crate::auth::Caller;
+use crate::error::{ApiError, Code};
+use crate::upstream::UpstreamError;
+use crate::AppState;
+
+/// A ping to a quiet client this often; one that has sent nothing (not even a pong) for three times as long is gone.
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// How long connecting to the node's WebSocket may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the node gets to take the uninstalls of a closing connection's filters.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Lotus JSON-RPC over WebSocket.
+///
+/// The WebSocket form of `/rpc/v1`, as Lotus serves it: requests, responses, batches and notifications, channel
+/// methods (`ChainNotify`, `MpoolSub`, ...: their values follow as `xrpc.ch.val` notifications until the client
+/// sends `xrpc.cancel`), `eth_subscribe` and the Ethereum filter methods. The token is taken from the upgrade
+/// request's `Authorization: Bearer` header, as Lotus takes it, or, for browsers (which cannot set headers), from
+/// the `token` query parameter (query strings are never logged). Every call is checked as over HTTP. A plain `GET`
+/// without the upgrade is 400.
+#[utoipa::path(
+    tag = "JSON-RPC",
+    params(("token" = Option<String>, Query, description = "The token, for clients that cannot send an Authorization header (browsers)", example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJBbGxvdyI6WyJyZWFkIl19.sig")),
+    responses(
+        (status = 101, description = "The WebSocket is open"),
+        (status = 400, description = "Not a WebSocket upgrade", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A token that is not valid", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This client already holds the most connections it may, or its rate limit is reached", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The node's WebSocket cannot be reached", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The gateway holds the most connections it serves", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("lotus_token" = ["read"]))
+)]
+#[get("/rpc/v1")]
+pub async fn get_rpc_v1(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    upgrade(req, state, body).await
+}
+
+/// Lotus JSON-RPC over WebSocket (v0 path).
+///
+/// The same endpoint as `GET /rpc/v1`, on the path older Lotus clients use.
+#[utoipa::path(
+    tag = "JSON-RPC",
+    params(("token" = Option<String>, Query, description = "The token, for clients that cannot send an Authorization header (browsers)", example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJBbGxvdyI6WyJyZWFkIl19.sig")),
+    responses(
+        (status = 101, description = "The WebSocket is open"),
+        (status = 400, description = "Not a WebSocket upgrade", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A token that is not valid", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This client already holds the most connections it may, or its rate limit is reached", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The node's WebSocket cannot be reached", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The gateway holds the most connections it serves", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security((), ("lotus_token" = ["read"]))
+)]
+#[get("/rpc/v0")]
+pub async fn get_rpc_v0(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    upgrade(req, state, body).await
+}
+
+/// The token of an upgrade request: its `Authorization` header, else its `token` query parameter.
+fn token_of(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    if let Some(token) = crate::auth::bearer_token(req)? {
+        return Ok(Some(token));
+    }
+    Ok(url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|t| !t.is_empty()))
+}
+
+/// Counts an open socket against the gateway's total while alive.
+struct Counted(std::sync::Arc<AppState>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.limits.sockets.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn upgrade(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let is_upgrade = req
+        .headers()
+        .get(actix_web::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !is_upgrade {
+        return Err(ApiError::invalid_parameter(
+            "GET /rpc/v1 is Lotus JSON-RPC over WebSocket: send a WebSocket upgrade (Upgrade: websocket), or POST \
+             JSON-RPC over HTTP",
+        ));
+    }
+    let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
+    // The client address pays for the connection before its token is looked at.
+    if let Some(wait) = rpc::charge(state.limits.per_ip.as_ref(), ip.as_deref(), 1) {
+        let mut err = ApiError::new(
+            Code::RateLimited,
+            format!("rate limit of this client address reached; retry in {wait} s"),
+        );
+        err.retry_after = Some(wait);
+        return Err(err);
+    }
+    let token = token_of(&req)?;
+    let had_token = token.is_some();
+    let token_key = token.as_deref().map(crate::ratelimit::token_key);
+    let caller = state
+        .auth
+        .authenticate(token.clone(), &state.node, &state.metrics)
+        .await?;
+    if caller.perms.is_empty() {
+        return Err(if had_token {
+            ApiError::new(
+                Code::Forbidden,
+                "the token grants no permission this gateway knows (Lotus's are read, write, sign and admin)",
+            )
+        } else {
+            ApiError::unauthorized(
+                "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
+            )
+        });
+    }
+    // One client may hold only so many connections (and streams) at once; the gateway only so many sockets.
+    let holders: Vec<String> = ip.iter().chain(token_key.iter()).cloned().collect();
+    let held = state.streams.hold(holders)?;
+    let open = state.limits.sockets.fetch_add(1, Ordering::SeqCst);
+    let counted = Counted(state.clone().into_inner());
+    if open >= state.limits.max_sockets {
+        let mut err = ApiError::new(
+            Code::UpstreamUnavailable,
+            format!(
+                "{} WebSocket connections are open, the most this gateway serves ([JsonRpc] MaxSockets); retry later",
+                state.limits.max_sockets
+            ),
+        );
+        err.retry_after = Some(5);
+        return Err(err);
+    }
+    let upstream = dial(&state, &caller).await?;
+    let max = state.limits.max_message_bytes;
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::invalid_parameter(format!("not a valid WebSocket upgrade: {e}")))?;
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let connection = Connection {
+        state: state.clone(),
+        keys: RateKeys::for_token(token.as_deref()),
+        own_bucket: state
+            .limits
+            .per_token
+            .as_ref()
+            .map(|b| crate::ratelimit::Buckets::new(b.rate, b.burst)),
+        caller,
+        session,
+        watched: HashMap::new(),
+        filters: HashMap::new(),
+        last_heard: Instant::now(),
+    };
+    state.metrics.socket_opened();
+    actix_web::rt::spawn(async move {
+        connection.serve(stream, upstream).await;
+        drop(held);
+        drop(counted);
+    });
+    Ok(response)
+}
+
+type Upstream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the connection's own socket to the node, with the token the node is to see.
+async fn dial(state: &AppState, caller: &Caller) -> Result<Upstream, ApiError> {
+    let not_configured = || {
+        ApiError::new(
+            Code::UpstreamUnavailable,
+            "no Lotus node is configured: set [FullNode] ApiInfo in the config file, FULLNODE_API_INFO, or \
+             LOTUS_PATH to a Lotus repo",
+        )
+    };
+    let url = state
+        .node
+        .url()
+        .and_then(crate::head::ws_url)
+        .ok_or_else(not_configured)?;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ApiError::internal(format!("the node's WebSocket URL is not valid: {e}")))?;
+    if let Some(token) = &caller.upstream_token {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| ApiError::unauthorized("the token is not a valid header value"))?;
+        request.headers_mut().insert("Authorization", value);
+    }
+    let unreachable = |why: String| {
+        log::warn!("the node's WebSocket could not be reached: {why}");
+        ApiError::new(
+            Code::UpstreamUnreachable,
+            "cannot reach the Lotus node's WebSocket",
+        )
+    };
+    match tokio::time::timeout(DIAL_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+        Err(_) => Err(ApiError::new(
+            Code::UpstreamTimeout,
+            format!(
+                "the Lotus node's WebSocket did not answer within {} s",
+                DIAL_TIMEOUT.as_secs()
+            ),
+        )),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(res))) if res.status() == 401 => {
+            Err(UpstreamError::Unauthorized.into())
+        }
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Ok(Ok((ws, _))) => Ok(ws),
+    }
+}
+
+/// What a forwarded call's reply is watched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    /// A filter or subscription is being made: its id is in the reply.
+    Make(Kind),
+    /// A filter or subscription is being removed.
+    Remove,
+}
+
+/// A filter or a subscription of the connection, as the node knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Filter,
+    Subscription,
+}
+
+struct Connection {
+    state: web::Data<AppState>,
+    caller: Caller,
+    keys: RateKeys,
+    /// The connection's own rate bucket, at the per-token rate.
+    own_bucket: Option<crate::ratelimit::Buckets>,
+    session: actix_ws::Session,
+    /// Forwarded calls whose replies make or remove a filter, by the JSON text of their id.
+    watched: HashMap<String, (Watch, Option<String>)>,
+    /// The connection's filters and subscriptions, by id (the JSON text the node gave).
+    filters: HashMap<String, Kind>,
+    last_heard: Instant,
+}
+
+/// Why a connection ends.
+enum End {
+    /// The client closed it (or went away).
+    Client,
+    /// The node's socket closed or failed.
+    Node(String),
+    /// The client was quiet too long.
+    Idle,
+    /// The gateway shuts down.
+    Shutdown,
+    /// The client broke the protocol.
+    Protocol(String),
+}
+
+impl Connection {
+    async fn serve(mut self, mut stream: actix_ws::AggregatedMessageStream, upstream: Upstream) {
+        let (mut up_tx, mut up_rx) = upstream.split();
+        let mut closing = self.state.streams.closing();
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        let end = loop {
+            tokio::select! {
+                message = stream.recv() => {
+                    self.last_heard = Instant::now();
+                    match message {
+                        Some(Ok(AggregatedMessage::Text(text))) => {
+                            if let Err(why) = self.on_client_message(text.as_bytes(), &mut up_tx).await {
+                                break End::Node(why);
+                            }
+                        }
+                        Some(Ok(AggregatedMessage::Binary(bytes))) => {
+                            if let Err(why) = self.on_client_message(&bytes, &mut up_tx).await {
+                                break End::Node(why);
+                            }
+                        }
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            let _ = self.session.pong(&bytes).await;
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => {}
+                        Some(Ok(AggregatedMessage::Close(_))) | None => break End::Client,
+                        Some(Err(e)) => break End::Protocol(e.to_string()),
+                    }
+                }
+                message = up_rx.next() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        self.on_node_message(text.as_str());
+                        if self.session.text(text.as_str().to_owned()).await.is_err() {
+                            break End::Client;
+                        }
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        if let Ok(text) = std::str::from_utf8(&bytes) {
+                            self.on_node_message(text);
+                        }
+                        if self.session.binary(bytes).await.is_err() {
+                            break End::Client;
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        break End::Node(frame.map(|f| f.reason.to_string()).unwrap_or_else(|| "closed".into()))
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break End::Node(e.to_string()),
+                    None => break End::Node("closed".into()),
+                },
+                _ = ticker.tick() => {
+                    if self.last_heard.elapsed() > PING_EVERY * 3 {
+                        break End::Idle;
+                    }
+                    if self.session.ping(b"").await.is_err() {
+                        break End::Client;
+                    }
+                }
+                _ = closing.changed() => break End::Shutdown,
+            }
+        };
+        // The node forgets what the connection made: its filters are uninstalled (its subscriptions end with the
+        // node's socket).
+        let filters: Vec<(String, Kind)> = self.filters.drain().collect();
+        let cleanup = async {
+            for (n, (id, kind)) in filters.iter().enumerate() {
+                let method = match kind {
+                    Kind::Filter => "Filecoin.EthUninstallFilter",
+                    Kind::Subscription => "Filecoin.EthUnsubscribe",
+                };
+                let id: Value = serde_json::from_str(id).unwrap_or(Value::Null);
+                let call = json!({"jsonrpc": "2.0", "method": method, "params": [id], "id": format!("cleanup-{n}")});
+                if up_tx.send(Message::text(call.to_string())).await.is_err() {
+                    return;
+                }
+            }
+            // Wait for the node to answer them before the socket goes.
+            let mut left = filters.len();
+            while left > 0 {
+                match up_rx.next().await {
+                    Some(Ok(Message::Text(t))) if t.as_str().contains("\"cleanup-") => left -= 1,
+                    Some(Ok(_)) => {}
+                    _ => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
+        let _ = up_tx.close().await;
+        self.state.metrics.socket_closed();
+        let reason = match end {
+            End::Client => None,
+            End::Node(why) => Some(CloseReason {
+                code: CloseCode::Away,
+                description: Some(format!("the Lotus node's connection ended: {why}")),
+            }),
+            End::Idle => Some(CloseReason {
+                code: CloseCode::Away,
+                description: Some(
+                    "idle: nothing was heard from the client, not even a pong".into(),
+                ),
+            }),
+            End::Shutdown => Some(CloseReason {
+                code: CloseCode::Away,
+                description: Some("the gateway is shutting down".into()),
+            }),
+            End::Protocol(why) => Some(CloseReason {
+                code: CloseCode::Protocol,
+                description: Some(why),
+            }),
+        };
+        let _ = self.session.close(reason).await;
+    }
+
+    /// Sends a reply of the gateway's own to the client.
+    async fn reply(&mut self, body: &impl serde::Serialize) {
+        if let Ok(text) = serde_json::to_string(body) {
+            let _ = self.session.text(text).await;
+        }
+    }
+
+    async fn refuse(&mut self, id: Option<Value>, code: i64, message: impl Into<String>) {
+        // A notification (no id) gets no reply, refused or not.
+        if let Some(id) = id {
+            self.reply(&rpc::error_reply(id, code, message)).await;
+        }
+    }
+
+    /// Handles one message of the client: checks each call and forwards what passes. `Err` when the node's
+    /// socket fails.
+    async fn on_client_message(
+        &mut self,
+        bytes: &[u8],
+        up: &mut (impl futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
+                  + Unpin),
+    ) -> Result<(), String> {
+        let parsed: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                self.refuse(Some(Value::Null), -32700, format!("parse error: {e}"))
+                    .await;
+                return Ok(());
+            }
+        };
+        if let Value::Array(items) = parsed {
+            self.batch(items).await;
+            return Ok(());
+        }
+        // The protocol's own messages: the client cancelling a call or closing a channel it gave.
+        let method = parsed.get("method").and_then(Value::as_str).unwrap_or("");
+        if method == "xrpc.cancel" || method == "xrpc.ch.close" {
+            return up
+                .send(Message::text(parsed.to_string()))
+                .await
+                .map_err(|e| e.to_string());
+        }
+        let call: JsonRpcRequest = match serde_json::from_value(parsed) {
+            Ok(c) => c,
+            Err(e) => {
+                self.refuse(
+                    Some(Value::Null),
+                    -32600,
+                    format!("invalid request: expected a JSON-RPC request object or an array of them ({e})"),
+                )
+                .await;
+                return Ok(());
+            }
+        };
+        let id = call.id.clone().filter(|id| !id.is_null());
+        let (method, params) = match rpc::admit(&self.state, &self.caller, &self.keys, &call) {
+            Ok(admitted) => admitted,
+            Err(r) => {
+                self.state.metrics.socket_call("(refused)", false);
+                self.refuse(id, r.code, r.message).await;
+                return Ok(());
+            }
+        };
+        let forwarded = self.send_admitted(call.id, id, method, params, up).await?;
+        self.state.metrics.socket_call(method.name, forwarded);
+        Ok(())
+    }
+
+    /// Sends an admitted call to the node, unless the connection's own limits or the lookback cap refuse it;
+    /// whether it was sent.
+    async fn send_admitted(
+        &mut self,
+        raw_id: Option<Value>,
+        id: Option<Value>,
+        method: &'static crate::lotus::methods::Method,
+        params: Value,
+        up: &mut (impl futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
+                  + Unpin),
+    ) -> Result<bool, String> {
+        if let Some(bucket) = &self.own_bucket {
+            let weight = f64::from(crate::ratelimit::method_weight(method.name));
+            if let crate::ratelimit::Verdict::Limited { retry_after_secs } = bucket.take("", weight)
+            {
+                let wait = retry_after_secs.ceil().max(1.0) as u64;
+                self.refuse(
+                    id,
+                    -32005,
+                    format!("rate limit of this connection reached; retry in {wait} s"),
+                )
+                .await;
+                return Ok(false);
+            }
+        }
+        // Filters and subscriptions: capped, and only the connection's own are used or removed.
+        let watch = match method.name {
+            "Filecoin.EthNewFilter"
+            | "Filecoin.EthNewBlockFilter"
+            | "Filecoin.EthNewPendingTransactionFilter"
+            | "Filecoin.EthSubscribe" => {
+                let kind = if method.name == "Filecoin.EthSubscribe" {
+                    Kind::Subscription
+                } else {
+                    Kind::Filter
+                };
+                let making = self
+                    .watched
+                    .values()
+                    .filter(|(w, _)| matches!(w, Watch::Make(_)))
+                    .count();
+                let cap = self.state.limits.max_filters;
+                if self.filters.len() + making >= cap {
+                    self.refuse(
+                        id,
+                        1,
+                        format!(
+                            "this connection already has {cap} filters and subscriptions, the most it may hold \
+                             ([JsonRpc] MaxFiltersPerConnection); uninstall one first"
+                        ),
+                    )
+                    .await;
+                    return Ok(false);
+                }
+                Some((Watch::Make(kind), None))
+            }
+            "Filecoin.EthGetFilterChanges"
+            | "Filecoin.EthGetFilterLogs"
+            | "Filecoin.EthUninstallFilter"
+            | "Filecoin.EthUnsubscribe" => {
+                let filter = params.get(0).map(Value::to_string).unwrap_or_default();
+                if !self.filters.contains_key(&filter) {
+                    self.refuse(id, 1, "filter not found").await;
+                    return Ok(false);
+                }
+                matches!(
+                    method.name,
+                    "Filecoin.EthUninstallFilter" | "Filecoin.EthUnsubscribe"
+                )
+                .then_some((Watch::Remove, Some(filter)))
+            }
+            _ => None,
+        };
+        // The lookback cap, as on every way in.
+        let params = match self
+            .state
+            .node
+            .vet(self.caller.upstream_token.as_deref(), method.name, params)
+            .await
+        {
+            Ok(p) => p,
+            Err(UpstreamError::Refused(why)) => {
+                self.refuse(id, -32602, why).await;
+                return Ok(false);
+            }
+            Err(e) => {
+                self.refuse(id, -32000, ApiError::from(e).detail).await;
+                return Ok(false);
+            }
+        };
+        if let (Some(watch), Some(id)) = (watch, &id) {
+            self.watched.insert(id.to_string(), watch);
+        }
+        let mut forward = json!({"jsonrpc": "2.0", "method": method.name, "params": params});
+        if let Some(id) = raw_id {
+            forward["id"] = id;
+        }
+        up.send(Message::text(forward.to_string()))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// A batch on the socket is answered as over HTTP, call by call, in one reply; what needs the connection
+    /// (channels, filters) is refused in a batch.
+    async fn batch(&mut self, items: Vec<Value>) {
+        let max = self.state.limits.max_batch;
+        if items.is_empty() || items.len() > max {
+            let why = if items.is_empty() {
+                "invalid request: empty batch".to_string()
+            } else {
+                format!(
+                    "invalid request: a batch of {} calls is more than this gateway takes ({max}, [JsonRpc] MaxBatch)",
+                    items.len()
+                )
+            };
+            self.refuse(Some(Value::Null), -32600, why).await;
+            return;
+        }
+        let mut replies = Vec::with_capacity(items.len());
+        for item in items {
+            let call: JsonRpcRequest = match serde_json::from_value(item) {
+                Ok(c) => c,
+                Err(e) => {
+                    replies.push(rpc::error_reply(
+                        Value::Null,
+                        -32600,
+                        format!("invalid request: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let notification = call.id.is_none();
+            let (reply, _) = rpc::call_one(&self.state, &self.caller, &self.keys, call).await;
+            if !notification {
+                replies.push(reply);
+            }
+        }
+        self.reply(&replies).await;
+    }
+
+    /// Looks at what the node sends for replies that make or remove a filter of the connection.
+    fn on_node_message(&mut self, text: &str) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let Ok(reply) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
+        let Some(id) = reply.get("id").map(Value::to_string) else {
+            return;
+        };
+        let Some((watch, filter)) = self.watched.remove(&id) else {
+            return;
+        };
+        match (watch, reply.get("result")) {
+            (Watch::Make(kind), Some(made)) if !made.is_null() => {
+                self.filters.insert(made.to_string(), kind);
+            }
+            (Watch::Remove, Some(_)) => {
+                if let Some(f) = filter {
+                    self.filters.remove(&f);
+                }
+            }
+            _ => {}
+        }
+    }
+}

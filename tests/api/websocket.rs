@@ -1,0 +1,339 @@
+//! Lotus JSON-RPC over WebSocket on `/rpc/v1`: a client speaking Lotus's framing (go-jsonrpc's, as the `lotus` CLI
+//! and js-lotus-client do) gets the same checks as over HTTP, channels, and filters that belong to its connection.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use lotus_rest::auth::Perm;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::{Harness, Options};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(h: &Harness, token: Option<&str>) -> Result<Socket, u16> {
+    let url = format!("{}/rpc/v1", h.base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    if let Some(t) = token {
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn send(ws: &mut Socket, body: Value) {
+    ws.send(Message::text(body.to_string())).await.unwrap();
+}
+
+/// The next JSON message, within 10 s.
+async fn next(ws: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+/// The reply to request `id`, skipping channel values.
+async fn reply(ws: &mut Socket, id: u64) -> Value {
+    loop {
+        let m = next(ws).await;
+        if m["id"] == json!(id) {
+            return m;
+        }
+    }
+}
+
+async fn call(ws: &mut Socket, id: u64, method: &str, params: Value) -> Value {
+    send(
+        ws,
+        json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id}),
+    )
+    .await;
+    reply(ws, id).await
+}
+
+#[actix_web::test]
+async fn calls_on_the_socket_are_checked_as_over_http() {
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_CHAIN_MAXLOOKBACK", "10".into())],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut ws = connect(&h, Some(&read)).await.unwrap();
+    let head = call(&mut ws, 1, "Filecoin.ChainHead", json!([])).await;
+    assert!(head["result"]["Height"].as_i64().unwrap() > 0, "{head}");
+    // A method above the token: Lotus's own error, and the node never sees it.
+    h.sim.reset_calls();
+    let refused = call(&mut ws, 2, "Filecoin.WalletList", json!([])).await;
+    assert_eq!(refused["error"]["code"], 1, "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "missing permission to invoke 'WalletList' (need 'write')"
+    );
+    let unknown = call(&mut ws, 3, "Filecoin.NoSuchMethod", json!([])).await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    // The lookback cap.
+    let old = call(
+        &mut ws,
+        4,
+        "Filecoin.ChainGetTipSetByHeight",
+        json!([1, []]),
+    )
+    .await;
+    assert_eq!(old["error"]["code"], -32602, "{old}");
+    assert!(
+        !h.sim
+            .calls()
+            .iter()
+            .any(|m| m == "Filecoin.WalletList" || m == "Filecoin.ChainGetTipSetByHeight"),
+        "{:?}",
+        h.sim.calls()
+    );
+    // Stateful Ethereum methods are the connection's, so they work here.
+    let filter = call(&mut ws, 5, "eth_newBlockFilter", json!([])).await;
+    assert!(filter["result"].is_string(), "{filter}");
+    // A batch is answered in one reply, in order.
+    send(
+        &mut ws,
+        json!([
+            {"jsonrpc": "2.0", "method": "Filecoin.StateNetworkName", "params": [], "id": 10},
+            {"jsonrpc": "2.0", "method": "Filecoin.WalletList", "params": [], "id": 11},
+        ]),
+    )
+    .await;
+    let batch = next(&mut ws).await;
+    assert_eq!(batch[0]["id"], 10, "{batch}");
+    assert!(batch[0]["result"].is_string(), "{batch}");
+    assert_eq!(batch[1]["error"]["code"], 1, "{batch}");
+    // Garbage gets a parse error, and the connection stays.
+    ws.send(Message::text("{not json")).await.unwrap();
+    assert_eq!(next(&mut ws).await["error"]["code"], -32700);
+    let again = call(&mut ws, 12, "Filecoin.Version", json!([])).await;
+    assert!(again["result"].is_object(), "{again}");
+
+    // A write token may do more, on its own connection.
+    let write = h.token_up_to(Perm::Write);
+    let mut ws2 = connect(&h, Some(&write)).await.unwrap();
+    let wallets = call(&mut ws2, 1, "Filecoin.WalletList", json!([])).await;
+    assert!(wallets["result"].is_array(), "{wallets}");
+
+    // Tokens are checked at the handshake: a forged one is refused, none is anonymous read.
+    let forged = lotus_rest::auth::Secret::generate().mint(Perm::Admin.up_to());
+    assert_eq!(connect(&h, Some(&forged)).await.err(), Some(401));
+    let mut anonymous = connect(&h, None).await.unwrap();
+    let head = call(&mut anonymous, 1, "Filecoin.ChainHead", json!([])).await;
+    assert!(head["result"].is_object(), "{head}");
+    // A browser's token in the query.
+    let url = format!("{}/rpc/v1?token={write}", h.base.replacen("http", "ws", 1));
+    let (mut browser, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let wallets = call(&mut browser, 1, "Filecoin.WalletList", json!([])).await;
+    assert!(wallets["result"].is_array(), "{wallets}");
+    // A GET without the upgrade is told what the endpoint is.
+    let p = h
+        .get("/rpc/v1", None)
+        .await
+        .problem(400, "invalid_parameter");
+    assert!(p["detail"].as_str().unwrap().contains("WebSocket"), "{p}");
+}
+
+#[actix_web::test]
+async fn channels_deliver_values_until_cancelled() {
+    // The gateway's own head stream is off, so that the node's only subscriptions are the client's.
+    let h = Harness::with(Options {
+        block_time: Duration::from_millis(300),
+        vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut ws = connect(&h, Some(&read)).await.unwrap();
+    send(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "method": "Filecoin.ChainNotify", "params": [], "id": 7}),
+    )
+    .await;
+    let opened = next(&mut ws).await;
+    assert_eq!(opened["id"], 7, "{opened}");
+    let channel = opened["result"].clone();
+    // The current head, then new ones.
+    let mut values = 0;
+    while values < 2 {
+        let m = next(&mut ws).await;
+        if m["method"] == "xrpc.ch.val" {
+            assert_eq!(m["params"][0], channel, "{m}");
+            assert!(m["params"][1][0]["Val"]["Height"].as_i64().is_some(), "{m}");
+            values += 1;
+        }
+    }
+    assert_eq!(h.sim.subscribers(), 1);
+    send(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "method": "xrpc.cancel", "params": [7]}),
+    )
+    .await;
+    loop {
+        let m = next(&mut ws).await;
+        if m["method"] == "xrpc.ch.close" {
+            assert_eq!(m["params"][0], channel, "{m}");
+            break;
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.sim.subscribers() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(h.sim.subscribers(), 0, "the node saw the cancel");
+    // Over HTTP, a channel method is refused and says where to call it.
+    let r = h
+        .http
+        .post(format!("{}/rpc/v1", h.base))
+        .json(&json!({"jsonrpc": "2.0", "method": "Filecoin.ChainNotify", "params": [], "id": 1}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WebSocket"),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn filters_belong_to_their_connection_are_capped_and_go_with_it() {
+    let h = Harness::with(Options {
+        vars: vec![("LOTUS_REST_STREAMS_MAXPERCLIENT", "100".into())],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut a = connect(&h, Some(&read)).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..16 {
+        let r = call(&mut a, i, "Filecoin.EthNewBlockFilter", json!([])).await;
+        ids.push(r["result"].as_str().expect("a filter id").to_string());
+    }
+    let over = call(&mut a, 16, "Filecoin.EthNewFilter", json!([{}])).await;
+    assert!(
+        over["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MaxFiltersPerConnection"),
+        "{over}"
+    );
+    assert_eq!(h.sim.eth_filters(), 16);
+    // Another connection can neither read nor remove them.
+    let mut b = connect(&h, Some(&read)).await.unwrap();
+    for method in [
+        "Filecoin.EthGetFilterChanges",
+        "Filecoin.EthUninstallFilter",
+    ] {
+        let r = call(&mut b, 1, method, json!([ids[0]])).await;
+        assert_eq!(r["error"]["message"], "filter not found", "{r}");
+    }
+    assert_eq!(h.sim.eth_filters(), 16);
+    // Nor can a plain HTTP call, which never reaches the node.
+    h.sim.reset_calls();
+    let r = h
+        .http
+        .post(format!("{}/rpc/v1", h.base))
+        .bearer_auth(&read)
+        .json(&json!({"jsonrpc": "2.0", "method": "eth_uninstallFilter", "params": [ids[0]], "id": 1}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32601, "{body}");
+    assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+    // The owner reads one and removes one, which makes room for another.
+    let changes = call(&mut a, 20, "Filecoin.EthGetFilterChanges", json!([ids[1]])).await;
+    assert!(changes["result"].is_array(), "{changes}");
+    let removed = call(&mut a, 21, "Filecoin.EthUninstallFilter", json!([ids[1]])).await;
+    assert_eq!(removed["result"], true, "{removed}");
+    let room = call(
+        &mut a,
+        22,
+        "Filecoin.EthNewPendingTransactionFilter",
+        json!([]),
+    )
+    .await;
+    assert!(room["result"].is_string(), "{room}");
+    assert_eq!(h.sim.eth_filters(), 16);
+    // When the connection goes, so do its filters.
+    a.close(None).await.unwrap();
+    drop(a);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.sim.eth_filters() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        h.sim.eth_filters(),
+        0,
+        "the node forgot the connection's filters"
+    );
+}
+
+#[actix_web::test]
+async fn connecting_subscribing_and_leaving_leaves_nothing_behind() {
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_STREAMS_MAXPERCLIENT", "5".into()),
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    for round in 0..1000u64 {
+        let mut ws = connect(&h, Some(&read)).await.unwrap();
+        send(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "method": "Filecoin.ChainNotify", "params": [], "id": round}),
+        )
+        .await;
+        let opened = reply(&mut ws, round).await;
+        assert!(opened["result"].is_number(), "{opened}");
+        if round % 2 == 0 {
+            ws.close(None).await.unwrap();
+        }
+        drop(ws);
+    }
+    // Every socket and the node's subscriptions are released (and the per-client cap of 5 never got in the way).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let open = || {
+        let metrics = h.metrics_text();
+        async move {
+            let text = metrics.await;
+            text.lines()
+                .find(|l| l.starts_with("lotus_rest_websocket_connections "))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(-1)
+        }
+    };
+    while (h.sim.subscribers() > 0 || open().await != 0) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(h.sim.subscribers(), 0);
+    assert_eq!(open().await, 0);
+    let mut ws = connect(&h, Some(&read)).await.unwrap();
+    let head = call(&mut ws, 1, "Filecoin.ChainHead", json!([])).await;
+    assert!(head["result"].is_object(), "{head}");
+}
