@@ -169,7 +169,7 @@ pub struct Inner {
     /// Results that never change (blocks, messages, tipsets by key, state at a tipset key), by method and params.
     cache: Option<quick_cache::sync::Cache<String, Arc<str>>>,
     flights: Mutex<HashMap<String, Flight>>,
-    slots: tokio::sync::Semaphore,
+    slots: Arc<tokio::sync::Semaphore>,
     /// The lookback cap every call is held to, when there is one.
     history: Option<History>,
 }
@@ -225,7 +225,7 @@ impl Client {
             metrics: None,
             cache: None,
             flights: Mutex::new(HashMap::new()),
-            slots: tokio::sync::Semaphore::new(max_concurrent),
+            slots: Arc::new(tokio::sync::Semaphore::new(max_concurrent)),
             history: None,
         })))
     }
@@ -391,6 +391,19 @@ impl Client {
         match &self.history {
             Some(history) => history.vet(self, token, method, params).await,
             None => Ok(params),
+        }
+    }
+
+    /// A call slot for a call sent another way (over a client's WebSocket), held until its reply comes: the calls in
+    /// flight to the node are bounded however they are sent. Waits as a call does, then fails as one does.
+    pub async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, UpstreamError> {
+        match tokio::time::timeout(self.opts.queue_timeout, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(UpstreamError::Unavailable(format!(
+                "{} calls to the Lotus node are already in flight and none finished within {} ms; retry later",
+                self.opts.max_concurrent,
+                self.opts.queue_timeout.as_millis()
+            ))),
         }
     }
 

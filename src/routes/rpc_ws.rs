@@ -31,6 +31,10 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// How long connecting to the node's WebSocket may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Calls one connection may have in flight to the node at once; each also holds one of the node's call slots
+/// (`[FullNode] MaxConcurrentCalls`) until its reply comes.
+const IN_FLIGHT: usize = 64;
+
 /// How long the node gets to take the uninstalls of a closing connection's filters.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -190,6 +194,7 @@ async fn upgrade(
         session,
         watched: HashMap::new(),
         filters: HashMap::new(),
+        in_flight: HashMap::new(),
         last_heard: Instant::now(),
     };
     state.metrics.socket_opened();
@@ -278,6 +283,8 @@ struct Connection {
     watched: HashMap<String, (Watch, Option<String>)>,
     /// The connection's filters and subscriptions, by id (the JSON text the node gave).
     filters: HashMap<String, Kind>,
+    /// The calls in flight to the node, by the JSON text of their id, each holding a call slot.
+    in_flight: HashMap<String, tokio::sync::OwnedSemaphorePermit>,
     last_heard: Instant,
 }
 
@@ -567,6 +574,33 @@ impl Connection {
                 return Ok(false);
             }
         };
+        // A call that will be answered holds a call slot until it is: the node's limit on calls in flight holds
+        // here as over HTTP, and one connection takes at most IN_FLIGHT of them.
+        if let Some(id) = &id {
+            let key = id.to_string();
+            if self.in_flight.len() >= IN_FLIGHT && !self.in_flight.contains_key(&key) {
+                self.refuse(
+                    Some(id.clone()),
+                    -32005,
+                    format!(
+                        "this connection already has {IN_FLIGHT} calls in flight, the most it may; wait for their \
+                         replies"
+                    ),
+                )
+                .await;
+                return Ok(false);
+            }
+            match self.state.node.slot().await {
+                Ok(permit) => {
+                    self.in_flight.insert(key, permit);
+                }
+                Err(e) => {
+                    self.refuse(Some(id.clone()), -32000, ApiError::from(e).detail)
+                        .await;
+                    return Ok(false);
+                }
+            }
+        }
         if let (Some(watch), Some(id)) = (watch, &id) {
             self.watched.insert(id.to_string(), watch);
         }
@@ -620,13 +654,33 @@ impl Connection {
 
     /// Looks at what the node sends for replies that make or remove a filter of the connection.
     fn on_node_message(&mut self, text: &str) {
+        if self.in_flight.is_empty() && self.watched.is_empty() {
+            return;
+        }
+        #[derive(serde::Deserialize)]
+        struct IdOnly<'a> {
+            #[serde(borrow, default)]
+            id: Option<&'a serde_json::value::RawValue>,
+            #[serde(default)]
+            method: Option<String>,
+        }
+        // A reply carries an id and no method; the node's notifications (channel values) carry a method.
+        let Ok(IdOnly {
+            id: Some(raw),
+            method: None,
+        }) = serde_json::from_str::<IdOnly>(text)
+        else {
+            return;
+        };
+        let Ok(id) = serde_json::from_str::<Value>(raw.get()) else {
+            return;
+        };
+        let id = id.to_string();
+        self.in_flight.remove(&id);
         if self.watched.is_empty() {
             return;
         }
         let Ok(reply) = serde_json::from_str::<Value>(text) else {
-            return;
-        };
-        let Some(id) = reply.get("id").map(Value::to_string) else {
             return;
         };
         let Some((watch, filter)) = self.watched.remove(&id) else {

@@ -337,3 +337,43 @@ async fn connecting_subscribing_and_leaving_leaves_nothing_behind() {
     let head = call(&mut ws, 1, "Filecoin.ChainHead", json!([])).await;
     assert!(head["result"].is_object(), "{head}");
 }
+
+#[actix_web::test]
+async fn calls_on_sockets_hold_the_nodes_call_slots() {
+    let h = Harness::with(Options {
+        timeout: "10s",
+        vars: vec![
+            ("LOTUS_REST_FULLNODE_MAXCONCURRENTCALLS", "1".into()),
+            ("LOTUS_REST_FULLNODE_QUEUETIMEOUT", "200ms".into()),
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut ws = connect(&h, Some(&read)).await.unwrap();
+    h.sim.set_stall(Some(Duration::from_secs(2)));
+    send(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": 1}),
+    )
+    .await;
+    // The one slot is held by the first call until its reply: a second waits 200 ms, then is refused.
+    let second = call(&mut ws, 2, "Filecoin.StateNetworkName", json!([])).await;
+    assert_eq!(second["error"]["code"], -32000, "{second}");
+    assert!(
+        second["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in flight"),
+        "{second}"
+    );
+    // HTTP callers see the same limit.
+    let r = h.get("/v1/node/version", None).await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    let first = reply(&mut ws, 1).await;
+    assert!(first["result"].is_object(), "{first}");
+    h.sim.set_stall(None);
+    let third = call(&mut ws, 3, "Filecoin.StateNetworkName", json!([])).await;
+    assert!(third["result"].is_string(), "{third}");
+}
