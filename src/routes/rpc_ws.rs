@@ -35,6 +35,10 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// (`[FullNode] MaxConcurrentCalls`) until its reply comes.
 const IN_FLIGHT: usize = 64;
 
+/// How long a client may take to accept one message; one that takes longer (it stopped reading) is cut off, so it
+/// cannot hold its connection, its node socket and its slots by never reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long the node gets to take the uninstalls of a closing connection's filters.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -296,6 +300,8 @@ enum End {
     Node(String),
     /// The client was quiet too long.
     Idle,
+    /// The client stopped taking what it is sent.
+    Slow,
     /// The gateway shuts down.
     Shutdown,
     /// The client broke the protocol.
@@ -324,7 +330,7 @@ impl Connection {
                             }
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                            let _ = self.session.pong(&bytes).await;
+                            let _ = tokio::time::timeout(SEND_TIMEOUT, self.session.pong(&bytes)).await;
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
                         Some(Ok(AggregatedMessage::Close(_))) | None => break End::Client,
@@ -334,16 +340,20 @@ impl Connection {
                 message = up_rx.next() => match message {
                     Some(Ok(Message::Text(text))) => {
                         self.on_node_message(text.as_str());
-                        if self.session.text(text.as_str().to_owned()).await.is_err() {
-                            break End::Client;
+                        match tokio::time::timeout(SEND_TIMEOUT, self.session.text(text.as_str().to_owned())).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => break End::Client,
+                            Err(_) => break End::Slow,
                         }
                     }
                     Some(Ok(Message::Binary(bytes))) => {
                         if let Ok(text) = std::str::from_utf8(&bytes) {
                             self.on_node_message(text);
                         }
-                        if self.session.binary(bytes).await.is_err() {
-                            break End::Client;
+                        match tokio::time::timeout(SEND_TIMEOUT, self.session.binary(bytes)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => break End::Client,
+                            Err(_) => break End::Slow,
                         }
                     }
                     Some(Ok(Message::Close(frame))) => {
@@ -357,8 +367,10 @@ impl Connection {
                     if self.last_heard.elapsed() > PING_EVERY * 3 {
                         break End::Idle;
                     }
-                    if self.session.ping(b"").await.is_err() {
-                        break End::Client;
+                    match tokio::time::timeout(SEND_TIMEOUT, self.session.ping(b"")).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break End::Client,
+                        Err(_) => break End::Slow,
                     }
                 }
                 _ = closing.changed() => break End::Shutdown,
@@ -404,6 +416,13 @@ impl Connection {
                     "idle: nothing was heard from the client, not even a pong".into(),
                 ),
             }),
+            End::Slow => Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some(format!(
+                    "too slow: a message waited more than {} s to be taken",
+                    SEND_TIMEOUT.as_secs()
+                )),
+            }),
             End::Shutdown => Some(CloseReason {
                 code: CloseCode::Away,
                 description: Some("the gateway is shutting down".into()),
@@ -413,13 +432,13 @@ impl Connection {
                 description: Some(why),
             }),
         };
-        let _ = self.session.close(reason).await;
+        let _ = tokio::time::timeout(CLEANUP_TIMEOUT, self.session.close(reason)).await;
     }
 
     /// Sends a reply of the gateway's own to the client.
     async fn reply(&mut self, body: &impl serde::Serialize) {
         if let Ok(text) = serde_json::to_string(body) {
-            let _ = self.session.text(text).await;
+            let _ = tokio::time::timeout(SEND_TIMEOUT, self.session.text(text)).await;
         }
     }
 
