@@ -490,6 +490,20 @@ impl Connection {
             }
         };
         let id = call.id.clone().filter(|id| !id.is_null());
+        // Every call on the socket needs an id: its reply is what releases the node's call slot it holds, and a
+        // filter made by a notification could be neither counted nor used. (The protocol's own `xrpc.*` messages
+        // are handled above.)
+        if id.is_none() {
+            self.state.metrics.socket_call("(refused)", false);
+            self.refuse(
+                Some(Value::Null),
+                -32600,
+                "invalid request: a call on the WebSocket needs an id; notifications (calls without one) are not \
+                 forwarded, since nothing would bound them",
+            )
+            .await;
+            return Ok(());
+        }
         let (method, params) = match rpc::admit(&self.state, &self.caller, &self.keys, &call) {
             Ok(admitted) => admitted,
             Err(r) => {

@@ -230,6 +230,15 @@ async fn filters_belong_to_their_connection_are_capped_and_go_with_it() {
         let r = call(&mut a, i, "Filecoin.EthNewBlockFilter", json!([])).await;
         ids.push(r["result"].as_str().expect("a filter id").to_string());
     }
+    // A notification (no id) is not forwarded: it could make a filter no one counts.
+    send(
+        &mut a,
+        json!({"jsonrpc": "2.0", "method": "Filecoin.EthNewBlockFilter", "params": []}),
+    )
+    .await;
+    let refused = next(&mut a).await;
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert_eq!(h.sim.eth_filters(), 16);
     let over = call(&mut a, 16, "Filecoin.EthNewFilter", json!([{}])).await;
     assert!(
         over["error"]["message"]
