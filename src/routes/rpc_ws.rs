@@ -189,10 +189,12 @@ async fn upgrade(
     let connection = Connection {
         state: state.clone(),
         keys: RateKeys::for_token(token.as_deref()),
+        ip: ip.clone(),
         own_bucket: state
             .limits
             .per_token
             .as_ref()
+            .or(state.limits.per_ip.as_ref())
             .map(|b| crate::ratelimit::Buckets::new(b.rate, b.burst)),
         caller,
         session,
@@ -280,7 +282,9 @@ struct Connection {
     state: web::Data<AppState>,
     caller: Caller,
     keys: RateKeys,
-    /// The connection's own rate bucket, at the per-token rate.
+    /// The client address's bucket key: each call is charged to it, as over HTTP.
+    ip: Option<String>,
+    /// The connection's own rate bucket, at the per-token rate (else the per-address rate).
     own_bucket: Option<crate::ratelimit::Buckets>,
     session: actix_ws::Session,
     /// Forwarded calls whose replies make or remove a filter, by the JSON text of their id.
@@ -504,6 +508,21 @@ impl Connection {
             .await;
             return Ok(());
         }
+        // The client address pays first, as over HTTP; then the token (in `admit`) and the connection.
+        if let Some(wait) = rpc::charge(
+            self.state.limits.per_ip.as_ref(),
+            self.ip.as_deref(),
+            rpc::weight_of(&call),
+        ) {
+            self.state.metrics.socket_call("(refused)", false);
+            self.refuse(
+                id,
+                -32005,
+                format!("rate limit of this client address reached; retry in {wait} s"),
+            )
+            .await;
+            return Ok(());
+        }
         let (method, params) = match rpc::admit(&self.state, &self.caller, &self.keys, &call) {
             Ok(admitted) => admitted,
             Err(r) => {
@@ -661,6 +680,29 @@ impl Connection {
                 )
             };
             self.refuse(Some(Value::Null), -32600, why).await;
+            return;
+        }
+        // The client address pays for the whole batch first, as over HTTP.
+        let weight: u32 = items
+            .iter()
+            .map(
+                |item| match serde_json::from_value::<JsonRpcRequest>(item.clone()) {
+                    Ok(call) => rpc::weight_of(&call),
+                    Err(_) => 1,
+                },
+            )
+            .sum();
+        if let Some(wait) = rpc::charge(
+            self.state.limits.per_ip.as_ref(),
+            self.ip.as_deref(),
+            weight,
+        ) {
+            self.refuse(
+                Some(Value::Null),
+                -32005,
+                format!("rate limit of this client address reached; retry in {wait} s"),
+            )
+            .await;
             return;
         }
         let mut replies = Vec::with_capacity(items.len());

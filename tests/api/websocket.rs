@@ -386,3 +386,34 @@ async fn calls_on_sockets_hold_the_nodes_call_slots() {
     let third = call(&mut ws, 3, "Filecoin.StateNetworkName", json!([])).await;
     assert!(third["result"].is_string(), "{third}");
 }
+
+#[actix_web::test]
+async fn calls_on_the_socket_pay_the_client_address_rate() {
+    // Public mode: anonymous read, and the rate per address (1 unit a second, a burst of 3) is all that bounds a
+    // client without a token.
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_API_PUBLIC", "true".into()),
+            ("LOTUS_REST_RATELIMIT_PERIP", "1".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let mut ws = connect(&h, None).await.unwrap();
+    h.sim.reset_calls();
+    let mut limited = 0;
+    for id in 0..10 {
+        let r = call(&mut ws, id, "Filecoin.Version", json!([])).await;
+        if r["error"]["code"] == -32005 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 6, "{limited} of 10 calls limited");
+    let sent = h
+        .sim
+        .calls()
+        .iter()
+        .filter(|m| *m == "Filecoin.Version")
+        .count();
+    assert!(sent <= 4, "{sent} calls reached the node");
+}
