@@ -705,6 +705,8 @@ impl Connection {
             .await;
             return;
         }
+        let (total, max_bytes) = (items.len(), self.state.limits.max_batch_reply_bytes);
+        let (mut size, mut done) = (0usize, 0usize);
         let mut replies = Vec::with_capacity(items.len());
         for item in items {
             let call: JsonRpcRequest = match serde_json::from_value(item) {
@@ -720,6 +722,24 @@ impl Connection {
             };
             let notification = call.id.is_none();
             let (reply, _) = rpc::call_one(&self.state, &self.caller, &self.keys, call).await;
+            // The replies of a batch are bounded as a whole, as over HTTP.
+            done += 1;
+            size += reply.result.as_ref().map_or(0, |r| r.get().len())
+                + reply.error.as_ref().map_or(0, |e| e.message.len())
+                + 64;
+            if size > max_bytes {
+                self.refuse(
+                    Some(Value::Null),
+                    -32600,
+                    format!(
+                        "invalid request: the replies of this batch are more than {max_bytes} bytes ([JsonRpc] \
+                         MaxBatchResponseBytes) after {done} of its {total} calls; the rest were not sent; send it \
+                         in smaller batches"
+                    ),
+                )
+                .await;
+                return;
+            }
             if !notification {
                 replies.push(reply);
             }

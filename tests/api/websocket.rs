@@ -417,3 +417,48 @@ async fn calls_on_the_socket_pay_the_client_address_rate() {
         .count();
     assert!(sent <= 4, "{sent} calls reached the node");
 }
+
+#[actix_web::test]
+async fn a_batch_on_the_socket_is_bounded_as_over_http() {
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_JSONRPC_MAXBATCH", "5".into()),
+            ("LOTUS_REST_JSONRPC_MAXBATCHRESPONSEBYTES", "2048".into()),
+            ("LOTUS_REST_CACHE_ENTRIES", "0".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut ws = connect(&h, Some(&read)).await.unwrap();
+    let heads = |n: u64| {
+        Value::Array(
+            (0..n)
+                .map(|i| json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": i}))
+                .collect(),
+        )
+    };
+    h.sim.reset_calls();
+    send(&mut ws, heads(6)).await;
+    let r = next(&mut ws).await;
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("MaxBatch"),
+        "{r}"
+    );
+    send(&mut ws, heads(5)).await;
+    let r = next(&mut ws).await;
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MaxBatchResponseBytes"),
+        "{r}"
+    );
+    let sent = h
+        .sim
+        .calls()
+        .iter()
+        .filter(|m| *m == "Filecoin.ChainHead")
+        .count();
+    assert!((1..5).contains(&sent), "{sent} of 5 sent");
+}
