@@ -314,6 +314,74 @@ pub async fn call_one(
     }
 }
 
+/// Refuses a caller with no permission at all: a token that grants none this gateway knows (403), or no token where
+/// anonymous access is off (401). Both JSON-RPC endpoints, HTTP and WebSocket, answer the same.
+pub fn require_some_permission(caller: &Caller, had_token: bool) -> Result<(), ApiError> {
+    if !caller.perms.is_empty() {
+        return Ok(());
+    }
+    Err(if had_token {
+        ApiError::new(
+            Code::Forbidden,
+            "the token grants no permission this gateway knows (Lotus's are read, write, sign and admin)",
+        )
+    } else {
+        ApiError::unauthorized(
+            "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
+        )
+    })
+}
+
+/// Why a batch of `len` calls is refused whole, if it is: empty, or longer than `[JsonRpc] MaxBatch`.
+pub fn batch_length_refusal(len: usize, max: usize) -> Option<String> {
+    if len == 0 {
+        Some("invalid request: empty batch".into())
+    } else if len > max {
+        Some(format!(
+            "invalid request: a batch of {len} calls is more than this gateway takes ({max}, [JsonRpc] MaxBatch); \
+             send it in smaller batches"
+        ))
+    } else {
+        None
+    }
+}
+
+/// The bytes the replies of one batch may still take (`[JsonRpc] MaxBatchResponseBytes`), counted as they come.
+pub struct ReplyBudget {
+    max: usize,
+    total: usize,
+    size: usize,
+    done: usize,
+}
+
+impl ReplyBudget {
+    pub fn new(max: usize, total: usize) -> Self {
+        ReplyBudget {
+            max,
+            total,
+            size: 0,
+            done: 0,
+        }
+    }
+
+    /// Counts one reply; past the budget, why the batch is refused.
+    pub fn take(&mut self, reply: &JsonRpcResponse) -> Result<(), String> {
+        self.done += 1;
+        self.size += reply.result.as_ref().map_or(0, |r| r.get().len())
+            + reply.error.as_ref().map_or(0, |e| e.message.len())
+            + 64;
+        if self.size > self.max {
+            return Err(format!(
+                "invalid request: the replies of this batch are more than {} bytes ([JsonRpc] \
+                 MaxBatchResponseBytes) after {} of its {} calls; the rest were not sent; send it in smaller \
+                 batches",
+                self.max, self.done, self.total
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Lotus JSON-RPC.
 ///
 /// Lotus's JSON-RPC protocol over HTTP POST, single calls and batches. Each call needs the permission Lotus requires
@@ -401,24 +469,8 @@ async fn rpc(
         }
     };
     if let JsonRpcBody::Batch(calls) = &body {
-        if calls.is_empty() {
-            return Ok(HttpResponse::BadRequest().json(error_reply(
-                Value::Null,
-                -32600,
-                "invalid request: empty batch",
-            )));
-        }
-        let max = state.limits.max_batch;
-        if calls.len() > max {
-            return Ok(HttpResponse::BadRequest().json(error_reply(
-                Value::Null,
-                -32600,
-                format!(
-                    "invalid request: a batch of {} calls is more than this gateway takes ({max}, [JsonRpc] \
-                     MaxBatch); send it in smaller batches",
-                    calls.len()
-                ),
-            )));
+        if let Some(why) = batch_length_refusal(calls.len(), state.limits.max_batch) {
+            return Ok(HttpResponse::BadRequest().json(error_reply(Value::Null, -32600, why)));
         }
     }
     // The client address pays for the whole request before its token is looked at: a flood of forged tokens
@@ -439,18 +491,7 @@ async fn rpc(
         .auth
         .authenticate(token, &state.node, &state.metrics)
         .await?;
-    if caller.perms.is_empty() {
-        return Err(if had_token {
-            ApiError::new(
-                Code::Forbidden,
-                "the token grants no permission this gateway knows (Lotus's are read, write, sign and admin)",
-            )
-        } else {
-            ApiError::unauthorized(
-                "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
-            )
-        });
-    }
+    require_some_permission(&caller, had_token)?;
     match body {
         JsonRpcBody::Single(call) => {
             let notification = call.id.is_none();
@@ -472,10 +513,8 @@ async fn rpc(
             // A few calls of a batch at a time, and its replies bounded as a whole: one request can neither
             // take every call slot to the node nor hold an unbounded reply in memory.
             use futures_util::StreamExt;
-            let total = calls.len();
-            let max_bytes = state.limits.max_batch_reply_bytes;
-            let mut replies = Vec::with_capacity(total);
-            let (mut size, mut done) = (0usize, 0usize);
+            let mut budget = ReplyBudget::new(state.limits.max_batch_reply_bytes, calls.len());
+            let mut replies = Vec::with_capacity(calls.len());
             let mut results = futures_util::stream::iter(calls.into_iter().map(|c| {
                 let notification = c.id.is_none();
                 let (state, caller, keys) = (&state, &caller, &keys);
@@ -483,20 +522,11 @@ async fn rpc(
             }))
             .buffered(state.limits.batch_concurrency.max(1));
             while let Some((reply, notification)) = results.next().await {
-                done += 1;
-                size += reply.result.as_ref().map_or(0, |r| r.get().len())
-                    + reply.error.as_ref().map_or(0, |e| e.message.len())
-                    + 64;
-                if size > max_bytes {
+                if let Err(why) = budget.take(&reply) {
                     return Ok(HttpResponse::BadRequest().json(error_reply(
                         Value::Null,
                         -32600,
-                        format!(
-                            "invalid request: the replies of this batch are more than {max_bytes} bytes ([JsonRpc] \
-                             MaxBatchResponseBytes) after {} of its {total} calls; the rest were not sent; send it \
-                             in smaller batches",
-                            done
-                        ),
+                        why,
                     )));
                 }
                 if !notification {

@@ -150,18 +150,7 @@ async fn upgrade(
         .auth
         .authenticate(token.clone(), &state.node, &state.metrics)
         .await?;
-    if caller.perms.is_empty() {
-        return Err(if had_token {
-            ApiError::new(
-                Code::Forbidden,
-                "the token grants no permission this gateway knows (Lotus's are read, write, sign and admin)",
-            )
-        } else {
-            ApiError::unauthorized(
-                "the JSON-RPC endpoint needs a token: anonymous access is disabled here",
-            )
-        });
-    }
+    rpc::require_some_permission(&caller, had_token)?;
     // One client may hold only so many connections (and streams) at once; the gateway only so many sockets.
     let holders: Vec<String> = ip.iter().chain(token_key.iter()).cloned().collect();
     let held = state.streams.hold(holders)?;
@@ -669,16 +658,7 @@ impl Connection {
     /// A batch on the socket is answered as over HTTP, call by call, in one reply; what needs the connection
     /// (channels, filters) is refused in a batch.
     async fn batch(&mut self, items: Vec<Value>) {
-        let max = self.state.limits.max_batch;
-        if items.is_empty() || items.len() > max {
-            let why = if items.is_empty() {
-                "invalid request: empty batch".to_string()
-            } else {
-                format!(
-                    "invalid request: a batch of {} calls is more than this gateway takes ({max}, [JsonRpc] MaxBatch)",
-                    items.len()
-                )
-            };
+        if let Some(why) = rpc::batch_length_refusal(items.len(), self.state.limits.max_batch) {
             self.refuse(Some(Value::Null), -32600, why).await;
             return;
         }
@@ -705,8 +685,8 @@ impl Connection {
             .await;
             return;
         }
-        let (total, max_bytes) = (items.len(), self.state.limits.max_batch_reply_bytes);
-        let (mut size, mut done) = (0usize, 0usize);
+        let mut budget =
+            rpc::ReplyBudget::new(self.state.limits.max_batch_reply_bytes, items.len());
         let mut replies = Vec::with_capacity(items.len());
         for item in items {
             let call: JsonRpcRequest = match serde_json::from_value(item) {
@@ -723,21 +703,8 @@ impl Connection {
             let notification = call.id.is_none();
             let (reply, _) = rpc::call_one(&self.state, &self.caller, &self.keys, call).await;
             // The replies of a batch are bounded as a whole, as over HTTP.
-            done += 1;
-            size += reply.result.as_ref().map_or(0, |r| r.get().len())
-                + reply.error.as_ref().map_or(0, |e| e.message.len())
-                + 64;
-            if size > max_bytes {
-                self.refuse(
-                    Some(Value::Null),
-                    -32600,
-                    format!(
-                        "invalid request: the replies of this batch are more than {max_bytes} bytes ([JsonRpc] \
-                         MaxBatchResponseBytes) after {done} of its {total} calls; the rest were not sent; send it \
-                         in smaller batches"
-                    ),
-                )
-                .await;
+            if let Err(why) = budget.take(&reply) {
+                self.refuse(Some(Value::Null), -32600, why).await;
                 return;
             }
             if !notification {
