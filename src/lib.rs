@@ -70,6 +70,8 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Ethereum filters and subscriptions one WebSocket connection may hold.
     pub max_filters: usize,
+    /// How long a WebSocket client may take to accept one message.
+    pub slow_client_timeout: std::time::Duration,
 }
 
 impl Limits {

@@ -134,6 +134,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             max_sockets: settings.max_sockets,
             max_message_bytes: settings.max_body_bytes,
             max_filters: settings.max_filters,
+            slow_client_timeout: settings.slow_client_timeout,
         },
         readiness: crate::Readiness::new(settings.node_max_sync_lag),
     })

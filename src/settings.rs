@@ -152,8 +152,12 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # WebSocket connections (ws://.../rpc/v1) open at once, at most; more get 503. Each also counts against
   # [Streams] MaxPerClient for its client address and token.
   MaxSockets = 1000
-  # Ethereum filters and subscriptions (eth_newFilter, eth_subscribe, ...) one WebSocket connection may hold.
+  # Ethereum filters and subscriptions (eth_newFilter, eth_subscribe, ...) and channels (ChainNotify, ...) one
+  # WebSocket connection may hold.
   MaxFiltersPerConnection = 16
+  # A WebSocket client that takes longer than this to accept one message (it stopped reading) is disconnected
+  # (close code 1008), so that it holds neither its connection nor the node's call slots.
+  SlowClientTimeout = "30s"
 
 [Demo]
   # lotus-rest demo: how often the simulated node produces an epoch.
@@ -197,6 +201,7 @@ struct RawJsonRpc {
     maxbatchresponsebytes: u64,
     maxsockets: u64,
     maxfiltersperconnection: u64,
+    slowclienttimeout: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -342,6 +347,8 @@ pub struct Settings {
     pub max_batch_reply_bytes: usize,
     pub max_sockets: usize,
     pub max_filters: usize,
+    /// How long a WebSocket client may take to accept one message.
+    pub slow_client_timeout: Duration,
     pub streams: crate::streams::StreamSettings,
     /// The miner, or `None` when no setting names one.
     pub miner: Option<ApiInfo>,
@@ -871,6 +878,20 @@ impl Settings {
                 1,
                 10_000,
             )?,
+            slow_client_timeout: {
+                let d = duration(
+                    "[JsonRpc] SlowClientTimeout",
+                    &raw.jsonrpc.slowclienttimeout,
+                )?;
+                if d < Duration::from_millis(100) {
+                    return Err(bad(
+                        "[JsonRpc] SlowClientTimeout",
+                        &raw.jsonrpc.slowclienttimeout,
+                        "a duration of at least 100ms",
+                    ));
+                }
+                d
+            },
             max_batch_reply_bytes: bounded(
                 "[JsonRpc] MaxBatchResponseBytes",
                 raw.jsonrpc.maxbatchresponsebytes,

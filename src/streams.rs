@@ -69,6 +69,11 @@ impl Kind {
         }
     }
 
+    /// The stream kind that serves a Lotus channel method, if one does.
+    pub fn of_method(method: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.method() == method)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Heads => "heads",
@@ -96,6 +101,9 @@ pub struct Event {
     pub event: &'static str,
     /// The event's JSON.
     pub data: Arc<str>,
+    /// Whether this event ends what the node sent in one notification: a `ChainNotify` value may carry several
+    /// changes (a revert and its apply), which are events of their own here and one value again on a WebSocket.
+    pub ends_batch: bool,
 }
 
 impl Event {
@@ -104,6 +112,7 @@ impl Event {
             id: 0,
             event,
             data: Arc::from(data.to_string()),
+            ends_batch: true,
         }
     }
 
@@ -516,41 +525,57 @@ fn shaped(kind: Kind, value: &str) -> Arc<str> {
 
 /// Adds an event to a topic and hands it to every client.
 fn publish(topic: &Topic, event: &'static str, data: Arc<str>, replayable: bool) {
+    publish_all(topic, vec![(event, data)], replayable);
+}
+
+/// Adds the events of one notification of the node to a topic, at once, and hands them to every client.
+fn publish_all(topic: &Topic, events: Vec<(&'static str, Arc<str>)>, replayable: bool) {
     let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
-    let event = if replayable {
-        state.next_id += 1;
-        Event {
-            id: state.next_id,
-            event,
-            data,
-        }
-    } else {
-        Event { id: 0, event, data }
-    };
-    if replayable {
-        state.buffer.push_back(event.clone());
-        while state.buffer.len() > topic.buffer {
-            state.buffer.pop_front();
-        }
-        if topic.kind == Kind::Heads && matches!(event.event, "current" | "apply") {
-            state.latest_head = Some(Event {
-                event: "current",
-                ..event.clone()
-            });
-        }
-    }
-    state
-        .clients
-        .retain(|_, client| match client.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                // Dropping the sender ends the client's stream once it drains what it has: then the error event.
-                client.lagged.store(true, Ordering::SeqCst);
-                CUT_OFF.fetch_add(1, Ordering::Relaxed);
-                false
+    let last = events.len().saturating_sub(1);
+    for (n, (event, data)) in events.into_iter().enumerate() {
+        let ends_batch = n == last;
+        let event = if replayable {
+            state.next_id += 1;
+            Event {
+                id: state.next_id,
+                event,
+                data,
+                ends_batch,
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
+        } else {
+            Event {
+                id: 0,
+                event,
+                data,
+                ends_batch,
+            }
+        };
+        if replayable {
+            state.buffer.push_back(event.clone());
+            while state.buffer.len() > topic.buffer {
+                state.buffer.pop_front();
+            }
+            if topic.kind == Kind::Heads && matches!(event.event, "current" | "apply") {
+                state.latest_head = Some(Event {
+                    event: "current",
+                    ends_batch: true,
+                    ..event.clone()
+                });
+            }
+        }
+        state
+            .clients
+            .retain(|_, client| match client.tx.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    // Dropping the sender ends the client's stream once it drains what it has: then the error event.
+                    client.lagged.store(true, Ordering::SeqCst);
+                    CUT_OFF.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+    }
 }
 
 #[derive(Deserialize)]
@@ -736,15 +761,19 @@ async fn subscribe_once(
                     Kind::Heads => {
                         let changes: Vec<Change<'_>> = serde_json::from_str(value.get())
                             .map_err(|e| format!("unexpected head change: {e}"))?;
-                        for change in changes {
-                            let name = match change.kind.as_str() {
-                                "current" => "current",
-                                "apply" => "apply",
-                                "revert" => "revert",
-                                _ => continue,
-                            };
-                            publish(topic, name, shaped(topic.kind, change.val.get()), true);
-                        }
+                        let events = changes
+                            .into_iter()
+                            .filter_map(|change| {
+                                let name = match change.kind.as_str() {
+                                    "current" => "current",
+                                    "apply" => "apply",
+                                    "revert" => "revert",
+                                    _ => return None,
+                                };
+                                Some((name, shaped(topic.kind, change.val.get())))
+                            })
+                            .collect();
+                        publish_all(topic, events, true);
                     }
                     Kind::Mpool => publish(topic, "mpool", shaped(topic.kind, value.get()), true),
                     Kind::Blocks => publish(topic, "block", shaped(topic.kind, value.get()), true),

@@ -7,6 +7,11 @@
 //! before it is forwarded; what the node sends back (replies, `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`)
 //! goes to the client as it came. Filters and subscriptions are capped per connection, usable only on the
 //! connection that made them, and uninstalled on the node when the connection ends.
+//!
+//! The channel methods whose values every client shares (`ChainNotify`, `MpoolSub`, `SyncIncomingBlocks`) are not
+//! forwarded: the gateway serves them from its own single subscription to the node (the one its event streams ride
+//! on), so a thousand clients following the head cost the node one subscription. Their channel ids are the
+//! gateway's own, from [`FANNED_CHANNEL_BASE`] up, apart from the small ids the node gives the channels it serves.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -35,12 +40,26 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// (`[FullNode] MaxConcurrentCalls`) until its reply comes.
 const IN_FLIGHT: usize = 64;
 
-/// How long a client may take to accept one message; one that takes longer (it stopped reading) is cut off, so it
-/// cannot hold its connection, its node socket and its slots by never reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How long the node gets to take the uninstalls of a closing connection's filters.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The first channel id the gateway gives a channel it serves itself; the node counts its own from 1. Below 2^53,
+/// so that JavaScript clients read it exactly.
+pub const FANNED_CHANNEL_BASE: u64 = 1 << 40;
+
+/// A channel the gateway serves from its shared subscription: its values, then `None` when it ends.
+type FannedStream =
+    futures_util::stream::LocalBoxStream<'static, (u64, Option<crate::streams::Event>)>;
+
+/// A channel the gateway serves itself, by channel id.
+struct Fanned {
+    /// The JSON text of the id of the request that opened it, which `xrpc.cancel` names.
+    request: String,
+    /// Ends its stream.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// Head changes of one node notification, gathered until the last of them.
+    pending: Vec<String>,
+}
 
 /// Lotus JSON-RPC over WebSocket.
 ///
@@ -153,7 +172,7 @@ async fn upgrade(
     rpc::require_some_permission(&caller, had_token)?;
     // One client may hold only so many connections (and streams) at once; the gateway only so many sockets.
     let holders: Vec<String> = ip.iter().chain(token_key.iter()).cloned().collect();
-    let held = state.streams.hold(holders)?;
+    let held = state.streams.hold(holders.clone())?;
     let open = state.limits.sockets.fetch_add(1, Ordering::SeqCst);
     let counted = Counted(state.clone().into_inner());
     if open >= state.limits.max_sockets {
@@ -179,6 +198,7 @@ async fn upgrade(
         state: state.clone(),
         keys: RateKeys::for_token(token.as_deref()),
         ip: ip.clone(),
+        holders: holders.clone(),
         own_bucket: state
             .limits
             .per_token
@@ -190,7 +210,11 @@ async fn upgrade(
         watched: HashMap::new(),
         filters: HashMap::new(),
         in_flight: HashMap::new(),
+        fanned: HashMap::new(),
+        opened: Vec::new(),
+        next_channel: FANNED_CHANNEL_BASE,
         last_heard: Instant::now(),
+        ending: None,
     };
     state.metrics.socket_opened();
     actix_web::rt::spawn(async move {
@@ -273,6 +297,8 @@ struct Connection {
     keys: RateKeys,
     /// The client address's bucket key: each call is charged to it, as over HTTP.
     ip: Option<String>,
+    /// What the connection's streams are counted against: its address and its token.
+    holders: Vec<String>,
     /// The connection's own rate bucket, at the per-token rate (else the per-address rate).
     own_bucket: Option<crate::ratelimit::Buckets>,
     session: actix_ws::Session,
@@ -282,7 +308,21 @@ struct Connection {
     filters: HashMap<String, Kind>,
     /// The calls in flight to the node, by the JSON text of their id, each holding a call slot.
     in_flight: HashMap<String, tokio::sync::OwnedSemaphorePermit>,
+    /// The channels the gateway serves itself, by channel id.
+    fanned: HashMap<u64, Fanned>,
+    /// Channels opened by the last message, for the serving loop to take up.
+    opened: Vec<FannedStream>,
+    next_channel: u64,
     last_heard: Instant,
+    /// Set when a reply of the gateway's own could not be delivered: the connection ends.
+    ending: Option<Ending>,
+}
+
+/// Why a reply of the gateway's own could not be delivered.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Gone,
+    Slow,
 }
 
 /// Why a connection ends.
@@ -304,10 +344,16 @@ enum End {
 impl Connection {
     async fn serve(mut self, mut stream: actix_ws::AggregatedMessageStream, upstream: Upstream) {
         let (mut up_tx, mut up_rx) = upstream.split();
+        let mut fanned = futures_util::stream::SelectAll::<FannedStream>::new();
         let mut closing = self.state.streams.closing();
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let end = loop {
+            match self.ending {
+                Some(Ending::Gone) => break End::Client,
+                Some(Ending::Slow) => break End::Slow,
+                None => {}
+            }
             tokio::select! {
                 message = stream.recv() => {
                     self.last_heard = Instant::now();
@@ -316,14 +362,16 @@ impl Connection {
                             if let Err(why) = self.on_client_message(text.as_bytes(), &mut up_tx).await {
                                 break End::Node(why);
                             }
+                            fanned.extend(self.opened.drain(..));
                         }
                         Some(Ok(AggregatedMessage::Binary(bytes))) => {
                             if let Err(why) = self.on_client_message(&bytes, &mut up_tx).await {
                                 break End::Node(why);
                             }
+                            fanned.extend(self.opened.drain(..));
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                            let _ = tokio::time::timeout(SEND_TIMEOUT, self.session.pong(&bytes)).await;
+                            let _ = tokio::time::timeout(self.send_timeout(), self.session.pong(&bytes)).await;
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
                         Some(Ok(AggregatedMessage::Close(_))) | None => break End::Client,
@@ -333,7 +381,7 @@ impl Connection {
                 message = up_rx.next() => match message {
                     Some(Ok(Message::Text(text))) => {
                         self.on_node_message(text.as_str());
-                        match tokio::time::timeout(SEND_TIMEOUT, self.session.text(text.as_str().to_owned())).await {
+                        match tokio::time::timeout(self.send_timeout(), self.session.text(text.as_str().to_owned())).await {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) => break End::Client,
                             Err(_) => break End::Slow,
@@ -343,7 +391,7 @@ impl Connection {
                         if let Ok(text) = std::str::from_utf8(&bytes) {
                             self.on_node_message(text);
                         }
-                        match tokio::time::timeout(SEND_TIMEOUT, self.session.binary(bytes)).await {
+                        match tokio::time::timeout(self.send_timeout(), self.session.binary(bytes)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) => break End::Client,
                             Err(_) => break End::Slow,
@@ -356,11 +404,16 @@ impl Connection {
                     Some(Err(e)) => break End::Node(e.to_string()),
                     None => break End::Node("closed".into()),
                 },
+                Some((channel, event)) = fanned.next(), if !fanned.is_empty() => {
+                    if let Err(end) = self.on_fanned(channel, event).await {
+                        break end;
+                    }
+                }
                 _ = ticker.tick() => {
                     if self.last_heard.elapsed() > PING_EVERY * 3 {
                         break End::Idle;
                     }
-                    match tokio::time::timeout(SEND_TIMEOUT, self.session.ping(b"")).await {
+                    match tokio::time::timeout(self.send_timeout(), self.session.ping(b"")).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break End::Client,
                         Err(_) => break End::Slow,
@@ -369,6 +422,9 @@ impl Connection {
                 _ = closing.changed() => break End::Shutdown,
             }
         };
+        // The shared subscriptions' channels go (the last client of one cancels it on the node).
+        drop(fanned);
+        self.fanned.clear();
         // The node forgets what the connection made: its filters are uninstalled (its subscriptions end with the
         // node's socket).
         let filters: Vec<(String, Kind)> = self.filters.drain().collect();
@@ -412,8 +468,8 @@ impl Connection {
             End::Slow => Some(CloseReason {
                 code: CloseCode::Policy,
                 description: Some(format!(
-                    "too slow: a message waited more than {} s to be taken",
-                    SEND_TIMEOUT.as_secs()
+                    "too slow: a message waited more than {} ms to be taken ([JsonRpc] SlowClientTimeout)",
+                    self.send_timeout().as_millis()
                 )),
             }),
             End::Shutdown => Some(CloseReason {
@@ -428,10 +484,21 @@ impl Connection {
         let _ = tokio::time::timeout(CLEANUP_TIMEOUT, self.session.close(reason)).await;
     }
 
-    /// Sends a reply of the gateway's own to the client.
+    /// How long the client may take to accept one message; one that takes longer (it stopped reading) is cut off,
+    /// so it cannot hold its connection, its node socket and its slots by never reading.
+    fn send_timeout(&self) -> Duration {
+        self.state.limits.slow_client_timeout
+    }
+
+    /// Sends a reply of the gateway's own to the client. A client that does not take it in time is marked, and the
+    /// connection ends once the message at hand is handled.
     async fn reply(&mut self, body: &impl serde::Serialize) {
         if let Ok(text) = serde_json::to_string(body) {
-            let _ = tokio::time::timeout(SEND_TIMEOUT, self.session.text(text)).await;
+            match tokio::time::timeout(self.send_timeout(), self.session.text(text)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => self.ending = self.ending.or(Some(Ending::Gone)),
+                Err(_) => self.ending = self.ending.or(Some(Ending::Slow)),
+            }
         }
     }
 
@@ -464,6 +531,17 @@ impl Connection {
         }
         // The protocol's own messages: the client cancelling a call or closing a channel it gave.
         let method = parsed.get("method").and_then(Value::as_str).unwrap_or("");
+        if method == "xrpc.cancel" {
+            let request = parsed
+                .get("params")
+                .and_then(|p| p.get(0))
+                .map(Value::to_string);
+            if let Some(channel) = request.and_then(|r| self.fanned_by_request(&r)) {
+                // A channel the gateway serves: it ends here, and the node is told nothing.
+                self.end_fanned(channel).await;
+                return Ok(());
+            }
+        }
         if method == "xrpc.cancel" || method == "xrpc.ch.close" {
             return up
                 .send(Message::text(parsed.to_string()))
@@ -550,6 +628,10 @@ impl Connection {
                 return Ok(false);
             }
         }
+        let held = self.filters.len() + self.fanned.len();
+        if let Some(kind) = crate::streams::Kind::of_method(method.name) {
+            return Ok(self.open_fanned(raw_id, id, kind, held).await);
+        }
         // Filters and subscriptions: capped, and only the connection's own are used or removed.
         let watch = match method.name {
             "Filecoin.EthNewFilter"
@@ -567,7 +649,7 @@ impl Connection {
                     .filter(|(w, _)| matches!(w, Watch::Make(_)))
                     .count();
                 let cap = self.state.limits.max_filters;
-                if self.filters.len() + making >= cap {
+                if held + making >= cap {
                     self.refuse(
                         id,
                         1,
@@ -653,6 +735,137 @@ impl Connection {
             .await
             .map_err(|e| e.to_string())?;
         Ok(true)
+    }
+
+    /// Opens a channel served from the gateway's shared subscription of `kind`; whether it opened.
+    async fn open_fanned(
+        &mut self,
+        raw_id: Option<Value>,
+        id: Option<Value>,
+        kind: crate::streams::Kind,
+        held: usize,
+    ) -> bool {
+        let cap = self.state.limits.max_filters;
+        let making = self
+            .watched
+            .values()
+            .filter(|(w, _)| matches!(w, Watch::Make(_)))
+            .count();
+        if held + making >= cap {
+            self.refuse(
+                id,
+                1,
+                format!(
+                    "this connection already has {cap} filters, subscriptions and channels, the most it may hold \
+                     ([JsonRpc] MaxFiltersPerConnection); cancel one first"
+                ),
+            )
+            .await;
+            return false;
+        }
+        let subscription = match self
+            .state
+            .streams
+            .subscribe(kind, None, self.holders.clone())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                self.refuse(id, 1, e.detail).await;
+                return false;
+            }
+        };
+        let request = raw_id.unwrap_or(Value::Null);
+        let request_key = request.to_string();
+        // A request id used again replaces the channel it opened before.
+        if let Some(old) = self.fanned_by_request(&request_key) {
+            self.end_fanned(old).await;
+        }
+        let channel = self.next_channel;
+        self.next_channel += 1;
+        // The reply comes before the first value, as from Lotus.
+        self.reply(&json!({"jsonrpc": "2.0", "id": request, "result": channel}))
+            .await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let values =
+            futures_util::stream::unfold(Some(subscription), move |subscription| async move {
+                let mut subscription = subscription?;
+                match subscription.next().await {
+                    Some(event) => Some(((channel, Some(event)), Some(subscription))),
+                    None => Some(((channel, None), None)),
+                }
+            })
+            .take_until(stopped);
+        self.opened.push(Box::pin(values));
+        self.fanned.insert(
+            channel,
+            Fanned {
+                request: request_key,
+                stop,
+                pending: Vec::new(),
+            },
+        );
+        true
+    }
+
+    fn fanned_by_request(&self, request: &str) -> Option<u64> {
+        self.fanned
+            .iter()
+            .find(|(_, f)| f.request == request)
+            .map(|(channel, _)| *channel)
+    }
+
+    /// Ends a channel the gateway serves, telling the client as Lotus does.
+    async fn end_fanned(&mut self, channel: u64) {
+        if let Some(fanned) = self.fanned.remove(&channel) {
+            let _ = fanned.stop.send(());
+            self.reply(&json!({"jsonrpc": "2.0", "method": "xrpc.ch.close", "params": [channel]}))
+                .await;
+        }
+    }
+
+    /// Passes on an event of a channel the gateway serves, as the node would have sent it.
+    async fn on_fanned(
+        &mut self,
+        channel: u64,
+        event: Option<crate::streams::Event>,
+    ) -> Result<(), End> {
+        let Some(fanned) = self.fanned.get_mut(&channel) else {
+            return Ok(());
+        };
+        let value = match event {
+            Some(event) => match event.event {
+                "current" | "apply" | "revert" => {
+                    fanned.pending.push(format!(
+                        "{{\"Type\":\"{}\",\"Val\":{}}}",
+                        event.event, event.data
+                    ));
+                    if !event.ends_batch {
+                        return Ok(());
+                    }
+                    format!("[{}]", std::mem::take(&mut fanned.pending).join(","))
+                }
+                "mpool" | "block" => event.data.to_string(),
+                "upstream_restored" | "missed" => return Ok(()),
+                // The node's subscription was lost, the client fell too far behind, or the gateway shuts down:
+                // the channel ends, as it would have with the node's connection.
+                _ => {
+                    self.end_fanned(channel).await;
+                    return Ok(());
+                }
+            },
+            None => {
+                self.end_fanned(channel).await;
+                return Ok(());
+            }
+        };
+        let text = format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"xrpc.ch.val\",\"params\":[{channel},{value}]}}"
+        );
+        match tokio::time::timeout(self.send_timeout(), self.session.text(text)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Client),
+            Err(_) => Err(End::Slow),
+        }
     }
 
     /// A batch on the socket is answered as over HTTP, call by call, in one reply; what needs the connection

@@ -171,6 +171,7 @@ async fn open(
                             json!({"detail": "the gateway is shutting down; reconnect with Last-Event-ID"})
                                 .to_string(),
                         ),
+                        ends_batch: true,
                     };
                     frame(&event)
                 }

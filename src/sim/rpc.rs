@@ -87,6 +87,8 @@ enum Call {
     AuthNew(Vec<String>),
     /// A method whose result is a channel: it needs a WebSocket connection.
     Channel(ChannelKind),
+    /// `EthUnsubscribe`: ends a subscription of the connection.
+    EthUnsubscribe(String),
 }
 
 /// The channel methods the simulated node implements.
@@ -98,6 +100,9 @@ pub(super) enum ChannelKind {
     MpoolSub,
     /// `SyncIncomingBlocks`: every new block header.
     SyncIncomingBlocks,
+    /// `EthSubscribe`: `eth_subscription` notifications, for `newHeads` a header per new head; `logs` and
+    /// `newPendingTransactions` are accepted and send nothing (the simulated chain has no Ethereum transactions).
+    EthSubscribe { new_heads: bool },
 }
 
 /// What a request asks for, once checked.
@@ -106,6 +111,8 @@ pub(super) enum Outcome {
     Reply(StatusCode, Value),
     /// A channel to open; the reply carries its id.
     Channel { id: Value, kind: ChannelKind },
+    /// An Ethereum subscription of the connection to end; the reply says whether it was one.
+    EthUnsubscribe { id: Value, subscription: String },
 }
 
 /// The positional parameters of one request, decoded with Lotus's error messages.
@@ -258,6 +265,37 @@ fn parse(method: &str, values: &[Value]) -> Result<Option<Call>, Failure> {
         "SyncIncomingBlocks" => p
             .expect(0)
             .map(|_| Call::Channel(ChannelKind::SyncIncomingBlocks)),
+        "EthSubscribe" => {
+            if values.is_empty() || values.len() > 2 {
+                Err(Failure::new(
+                    INVALID_PARAMS,
+                    format!(
+                        "wrong param count (method '{method}'): {} != 1 or 2",
+                        values.len()
+                    ),
+                ))
+            } else {
+                match values[0].as_str() {
+                    Some("newHeads") => {
+                        Ok(Call::Channel(ChannelKind::EthSubscribe { new_heads: true }))
+                    }
+                    Some("logs" | "newPendingTransactions") => {
+                        Ok(Call::Channel(ChannelKind::EthSubscribe {
+                            new_heads: false,
+                        }))
+                    }
+                    _ => Err(Failure::method(format!(
+                        "unsupported event type: {}",
+                        values[0]
+                    ))),
+                }
+            }
+        }
+        "EthUnsubscribe" => p.expect(1).and_then(|_| {
+            Ok(Call::EthUnsubscribe(
+                p.decode(0, "ethtypes.EthSubscriptionID")?,
+            ))
+        }),
         _ => return Ok(None),
     };
     call.map(Some)
@@ -323,6 +361,7 @@ fn execute(shared: &Shared, call: Call) -> Result<Value, Failure> {
         }
         // `dispatch` hands channel calls to the transport; this is only a safe answer should one get here.
         Call::Channel(_) => Err("channel methods need a websocket connection".to_owned()),
+        Call::EthUnsubscribe(_) => Ok(json!(false)),
     };
     result.map_err(Failure::method)
 }
@@ -332,6 +371,14 @@ fn execute(shared: &Shared, call: Call) -> Result<Value, Failure> {
 pub(super) fn handle_one(shared: &Shared, perms: PermSet, request: &Value) -> (StatusCode, Value) {
     match dispatch(shared, perms, request) {
         Outcome::Reply(status, body) => (status, body),
+        Outcome::Channel {
+            id,
+            kind: ChannelKind::EthSubscribe { .. },
+        } => {
+            // Lotus's answer when the connection cannot take calls back.
+            let failure = Failure::method("connection doesn't support callbacks");
+            (failure.status(), error_reply(id, failure))
+        }
         Outcome::Channel { id, .. } => {
             let method = request.get("method").and_then(Value::as_str).unwrap_or("");
             let failure = Failure::new(
@@ -340,6 +387,11 @@ pub(super) fn handle_one(shared: &Shared, perms: PermSet, request: &Value) -> (S
             );
             (failure.status(), error_reply(id, failure))
         }
+        // Over HTTP there is no subscription of the connection to end.
+        Outcome::EthUnsubscribe { id, .. } => (
+            StatusCode::OK,
+            json!({"jsonrpc": "2.0", "result": false, "id": id}),
+        ),
     }
 }
 
@@ -399,7 +451,8 @@ pub(super) fn dispatch(shared: &Shared, perms: PermSet, request: &Value) -> Outc
                     )),
                 }
             }
-            Some(Call::Channel(kind)) => Ok(Err(kind)),
+            Some(Call::Channel(kind)) => Ok(Err(Ok(kind))),
+            Some(Call::EthUnsubscribe(subscription)) => Ok(Err(Err(subscription))),
             Some(call) => execute(shared, call).map(Ok),
         }
     })();
@@ -408,7 +461,8 @@ pub(super) fn dispatch(shared: &Shared, perms: PermSet, request: &Value) -> Outc
             StatusCode::OK,
             json!({"jsonrpc": "2.0", "result": shared.written(value), "id": id}),
         ),
-        Ok(Err(kind)) => Outcome::Channel { id, kind },
+        Ok(Err(Ok(kind))) => Outcome::Channel { id, kind },
+        Ok(Err(Err(subscription))) => Outcome::EthUnsubscribe { id, subscription },
         Err(failure) => Outcome::Reply(failure.status(), error_reply(id, failure)),
     }
 }

@@ -123,6 +123,7 @@ pub(super) async fn handle(
         perms,
         session,
         channels: HashMap::new(),
+        subscriptions: HashMap::new(),
         next_channel: 0,
     };
     actix_web::rt::spawn(connection.serve(id, stream, end, ended));
@@ -145,6 +146,8 @@ struct Connection {
     session: Session,
     /// The open channels by the JSON text of the request id that opened them, with what cancels each.
     channels: HashMap<String, oneshot::Sender<()>>,
+    /// The open Ethereum subscriptions by id, with what ends each.
+    subscriptions: HashMap<String, oneshot::Sender<()>>,
     next_channel: u64,
 }
 
@@ -173,6 +176,7 @@ impl Connection {
         };
         // Dropping the cancel handles ends the channels without `xrpc.ch.close`: the connection is going.
         self.channels.clear();
+        self.subscriptions.clear();
         self.shared.sockets.forget(id);
         let close = match stop {
             Stop::Node(Ending::Close) => Some(Some(CloseCode::Away.into())),
@@ -257,6 +261,16 @@ impl Connection {
                     self.open(id, kind);
                 }
             }
+            Outcome::EthUnsubscribe { id, subscription } => {
+                let ended = match self.subscriptions.remove(&subscription) {
+                    Some(end) => end.send(()).is_ok(),
+                    None => false,
+                };
+                if answered {
+                    self.reply(json!({"jsonrpc": "2.0", "result": ended, "id": id}))
+                        .await;
+                }
+            }
         }
     }
 
@@ -264,9 +278,21 @@ impl Connection {
     fn open(&mut self, id: Value, kind: ChannelKind) {
         self.next_channel += 1;
         let (cancel, cancelled) = oneshot::channel();
-        // A request id used again replaces the older channel, which ends.
-        self.channels.insert(id.to_string(), cancel);
+        let subscription = match kind {
+            // An Ethereum subscription ends with `EthUnsubscribe`, by its id.
+            ChannelKind::EthSubscribe { .. } => {
+                let subscription = super::groups::subscription_id(&self.shared);
+                self.subscriptions.insert(subscription.clone(), cancel);
+                Some(subscription)
+            }
+            // A request id used again replaces the older channel, which ends.
+            _ => {
+                self.channels.insert(id.to_string(), cancel);
+                None
+            }
+        };
         let channel = Channel {
+            subscription,
             subscriber: (kind == ChannelKind::ChainNotify).then(|| Subscriber::new(&self.shared)),
             _open: OpenChannel::new(&self.shared),
             heads: self.shared.heads.subscribe(),
@@ -287,6 +313,8 @@ struct Channel {
     session: Session,
     /// The id of the request that opened it.
     request: Value,
+    /// An Ethereum subscription's id, which its reply and notifications carry instead of a channel id.
+    subscription: Option<String>,
     id: u64,
     kind: ChannelKind,
     /// Subscribed before the head is read, so that no later head is missed.
@@ -329,7 +357,11 @@ impl Channel {
         if let Some(delay) = self.shared.stall() {
             tokio::time::sleep(delay).await;
         }
-        let reply = json!({"jsonrpc": "2.0", "result": self.id, "id": self.request});
+        let result = match &self.subscription {
+            Some(subscription) => json!(subscription),
+            None => json!(self.id),
+        };
+        let reply = json!({"jsonrpc": "2.0", "result": result, "id": self.request});
         if self.send(reply).await.is_err() {
             return;
         }
@@ -347,7 +379,8 @@ impl Channel {
             let head = tokio::select! {
                 cancel = &mut cancelled => {
                     // Cancelled by the client: acknowledged. The connection ending drops the sender instead.
-                    if cancel.is_ok() {
+                    // (`EthUnsubscribe` has its reply.)
+                    if cancel.is_ok() && self.subscription.is_none() {
                         self.subscriber.take();
                         let id = self.id;
                         let _ = self
@@ -397,6 +430,18 @@ impl Channel {
                 }
                 // Pool updates are sent as they come, above.
                 ChannelKind::MpoolSub => Ok(()),
+                ChannelKind::EthSubscribe { new_heads: false } => Ok(()),
+                ChannelKind::EthSubscribe { new_heads: true } => {
+                    let notification = json!({
+                        "jsonrpc": "2.0",
+                        "method": "eth_subscription",
+                        "params": {
+                            "subscription": self.subscription,
+                            "result": super::groups::new_heads_header(&head),
+                        },
+                    });
+                    self.send(notification).await
+                }
             };
             if sent.is_err() {
                 return;

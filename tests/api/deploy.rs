@@ -223,6 +223,59 @@ fn sigterm_lets_a_slow_request_finish_then_exits_zero() {
     assert!(exit.success(), "exit status {exit:?}");
 }
 
+#[test]
+fn sigterm_closes_websockets_with_a_close_frame_and_exits_zero() {
+    use tokio_tungstenite::tungstenite::{self, protocol::frame::coding::CloseCode, Message};
+    let sim = sim_thread();
+    let port = free_port();
+    let mut cmd = lotus_rest();
+    cmd.args(["run", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LOTUS_REST_FULLNODE_APIINFO", &sim.url);
+    let mut gw = Running::start(cmd);
+    gw.wait_for("listening on", true);
+    let (mut ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/rpc/v1")).unwrap();
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"Filecoin.ChainNotify","params":[],"id":1}"#,
+    ))
+    .unwrap();
+    // The channel opens and its first value (the current head) comes.
+    let mut values = 0;
+    while values < 1 {
+        if let Message::Text(text) = ws.read().unwrap() {
+            if text.contains("xrpc.ch.val") {
+                values += 1;
+            }
+        }
+    }
+    let start = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let frame = loop {
+        match ws.read() {
+            Ok(Message::Close(frame)) => break frame,
+            Ok(_) => {}
+            Err(e) => panic!("the socket ended without a close frame: {e}"),
+        }
+    };
+    let frame = frame.expect("a close frame with a reason");
+    assert_eq!(frame.code, CloseCode::Away, "{frame:?}");
+    assert!(frame.reason.contains("shutting down"), "{frame:?}");
+    let exit = loop {
+        if let Some(status) = gw.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the gateway did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
 /// The value of one sample line of the Prometheus text, 0 when absent.
 fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     metrics

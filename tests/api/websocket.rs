@@ -151,9 +151,40 @@ async fn calls_on_the_socket_are_checked_as_over_http() {
     assert!(p["detail"].as_str().unwrap().contains("WebSocket"), "{p}");
 }
 
+/// Waits until `done` holds, for at most 10 s.
+async fn until(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads channel values of `channel` until `n` have come; each is checked by `check`.
+async fn values(ws: &mut Socket, channel: &Value, n: usize, check: impl Fn(&Value)) {
+    let mut seen = 0;
+    while seen < n {
+        let m = next(ws).await;
+        if m["method"] == "xrpc.ch.val" && m["params"][0] == *channel {
+            check(&m["params"][1]);
+            seen += 1;
+        }
+    }
+}
+
+/// Reads until the `xrpc.ch.close` of `channel`.
+async fn closed(ws: &mut Socket, channel: &Value) {
+    loop {
+        let m = next(ws).await;
+        if m["method"] == "xrpc.ch.close" && m["params"][0] == *channel {
+            return;
+        }
+    }
+}
+
 #[actix_web::test]
-async fn channels_deliver_values_until_cancelled() {
-    // The gateway's own head stream is off, so that the node's only subscriptions are the client's.
+async fn channels_are_fanned_out_over_one_node_subscription_until_cancelled() {
+    // The gateway's own head follower is off, so that the node's only ChainNotify subscriptions are the ones the
+    // clients' channels cause.
     let h = Harness::with(Options {
         block_time: Duration::from_millis(300),
         vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
@@ -161,43 +192,93 @@ async fn channels_deliver_values_until_cancelled() {
     })
     .await;
     let read = h.token_up_to(Perm::Read);
-    let mut ws = connect(&h, Some(&read)).await.unwrap();
-    send(
-        &mut ws,
-        json!({"jsonrpc": "2.0", "method": "Filecoin.ChainNotify", "params": [], "id": 7}),
-    )
-    .await;
-    let opened = next(&mut ws).await;
+    let mut a = connect(&h, Some(&read)).await.unwrap();
+    let mut b = connect(&h, Some(&read)).await.unwrap();
+    let notify = |id: u64| json!({"jsonrpc": "2.0", "method": "Filecoin.ChainNotify", "params": [], "id": id});
+    send(&mut a, notify(7)).await;
+    let opened = next(&mut a).await;
     assert_eq!(opened["id"], 7, "{opened}");
-    let channel = opened["result"].clone();
-    // The current head, then new ones.
-    let mut values = 0;
-    while values < 2 {
-        let m = next(&mut ws).await;
-        if m["method"] == "xrpc.ch.val" {
-            assert_eq!(m["params"][0], channel, "{m}");
-            assert!(m["params"][1][0]["Val"]["Height"].as_i64().is_some(), "{m}");
-            values += 1;
+    let channel_a = opened["result"].clone();
+    assert!(
+        channel_a.as_u64().unwrap() >= lotus_rest::routes::rpc_ws::FANNED_CHANNEL_BASE,
+        "{opened}"
+    );
+    // Lotus's framing: the current head first, then batches of changes.
+    let mut first = true;
+    let mut last_height = 0;
+    let mut seen = 0;
+    while seen < 3 {
+        let m = next(&mut a).await;
+        if m["method"] != "xrpc.ch.val" {
+            continue;
         }
+        assert_eq!(m["params"][0], channel_a, "{m}");
+        let changes = m["params"][1].as_array().expect("a list of head changes");
+        assert!(!changes.is_empty(), "{m}");
+        if first {
+            assert_eq!(changes[0]["Type"], "current", "{m}");
+            first = false;
+        } else {
+            assert_eq!(changes[0]["Type"], "apply", "{m}");
+        }
+        let height = changes[0]["Val"]["Height"].as_i64().expect("a tipset");
+        assert!(height >= last_height, "{m}");
+        last_height = height;
+        seen += 1;
     }
+    send(&mut b, notify(1)).await;
+    let channel_b = reply(&mut b, 1).await["result"].clone();
+    values(&mut b, &channel_b, 2, |v| {
+        assert!(v[0]["Val"]["Height"].as_i64().is_some(), "{v}")
+    })
+    .await;
+    // Two clients, one subscription on the node.
     assert_eq!(h.sim.subscribers(), 1);
+    // The first to cancel gets its channel closed; the node's subscription stays for the other.
     send(
-        &mut ws,
+        &mut a,
         json!({"jsonrpc": "2.0", "method": "xrpc.cancel", "params": [7]}),
     )
     .await;
-    loop {
-        let m = next(&mut ws).await;
-        if m["method"] == "xrpc.ch.close" {
-            assert_eq!(m["params"][0], channel, "{m}");
-            break;
-        }
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while h.sim.subscribers() > 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    closed(&mut a, &channel_a).await;
+    values(&mut b, &channel_b, 1, |_| {}).await;
+    assert_eq!(h.sim.subscribers(), 1);
+    // The last one out: the node sees the cancel.
+    send(
+        &mut b,
+        json!({"jsonrpc": "2.0", "method": "xrpc.cancel", "params": [1]}),
+    )
+    .await;
+    closed(&mut b, &channel_b).await;
+    until(|| h.sim.subscribers() == 0).await;
     assert_eq!(h.sim.subscribers(), 0, "the node saw the cancel");
+    // The other shared channels: new block headers, and the message pool's updates.
+    send(
+        &mut a,
+        json!({"jsonrpc": "2.0", "method": "Filecoin.SyncIncomingBlocks", "params": [], "id": 8}),
+    )
+    .await;
+    let blocks = reply(&mut a, 8).await["result"].clone();
+    values(&mut a, &blocks, 2, |v| {
+        assert!(v["Miner"].is_string() && v["Height"].is_i64(), "{v}")
+    })
+    .await;
+    send(
+        &mut a,
+        json!({"jsonrpc": "2.0", "method": "Filecoin.MpoolSub", "params": [], "id": 9}),
+    )
+    .await;
+    let mpool = reply(&mut a, 9).await["result"].clone();
+    assert!(mpool.as_u64().is_some(), "{mpool}");
+    // Closing the socket releases what it held: the node's block subscription ends when its last client goes.
+    drop(a);
+    drop(b);
+    until(|| h.sim.channels() == 0).await;
+    assert_eq!(
+        h.sim.channels(),
+        0,
+        "the node's channels were all cancelled"
+    );
     // Over HTTP, a channel method is refused and says where to call it.
     let r = h
         .http
@@ -214,6 +295,160 @@ async fn channels_deliver_values_until_cancelled() {
             .contains("WebSocket"),
         "{body}"
     );
+}
+
+#[actix_web::test]
+async fn eth_subscribe_delivers_new_heads_until_unsubscribed() {
+    let h = Harness::with(Options {
+        block_time: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let mut ws = connect(&h, None).await.unwrap();
+    // As ethers' WebSocketProvider asks it, by its Ethereum name.
+    let r = call(&mut ws, 1, "eth_subscribe", json!(["newHeads"])).await;
+    let subscription = r["result"].clone();
+    assert!(
+        subscription.as_str().is_some_and(|s| s.starts_with("0x")),
+        "{r}"
+    );
+    let channels = h.sim.channels();
+    let mut numbers = Vec::new();
+    while numbers.len() < 2 {
+        let m = next(&mut ws).await;
+        if m["method"] == "eth_subscription" {
+            assert!(m.get("id").is_none(), "a notification: {m}");
+            assert_eq!(m["params"]["subscription"], subscription, "{m}");
+            let number = m["params"]["result"]["number"].as_str().unwrap();
+            numbers.push(i64::from_str_radix(number.trim_start_matches("0x"), 16).unwrap());
+        }
+    }
+    assert!(numbers[1] > numbers[0], "{numbers:?}");
+    // Another connection cannot end it.
+    let mut other = connect(&h, None).await.unwrap();
+    let r = call(&mut other, 1, "eth_unsubscribe", json!([subscription])).await;
+    assert_eq!(r["error"]["message"], "filter not found", "{r}");
+    let r = call(&mut ws, 2, "eth_unsubscribe", json!([subscription])).await;
+    assert_eq!(r["result"], true, "{r}");
+    until(|| h.sim.channels() < channels).await;
+    assert_eq!(h.sim.channels(), channels - 1, "the node ended it");
+    // Subscriptions go with their connection too.
+    let r = call(&mut ws, 3, "eth_subscribe", json!(["newHeads"])).await;
+    assert!(r["result"].is_string(), "{r}");
+    assert_eq!(h.sim.channels(), channels);
+    drop(ws);
+    until(|| h.sim.channels() < channels).await;
+    assert_eq!(h.sim.channels(), channels - 1);
+    // Over HTTP it is refused, and reaches nothing.
+    h.sim.reset_calls();
+    let r = h
+        .http
+        .post(format!("{}/rpc/v1", h.base))
+        .json(
+            &json!({"jsonrpc": "2.0", "method": "eth_subscribe", "params": ["newHeads"], "id": 1}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WebSocket"),
+        "{body}"
+    );
+    assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+}
+
+#[actix_web::test]
+async fn a_client_that_stops_reading_is_cut_off_and_releases_everything() {
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_JSONRPC_SLOWCLIENTTIMEOUT", "1s".into()),
+            ("LOTUS_REST_FULLNODE_MAXCONCURRENTCALLS", "4".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    // A client with a small receive buffer that sends and never reads.
+    let url = format!("{}/rpc/v1", h.base.replacen("http", "ws", 1));
+    let addr: std::net::SocketAddr = h.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {read}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+    let batch = Value::Array(
+        (0..100)
+            .map(|i| json!({"jsonrpc": "2.0", "method": "Filecoin.ChainHead", "params": [], "id": i}))
+            .collect(),
+    );
+    // Each reply is over 100 KiB; together far more than the sockets' buffers hold.
+    let text = batch.to_string();
+    let sender = tokio::spawn(async move {
+        for _ in 0..200 {
+            if tokio::time::timeout(Duration::from_secs(5), ws.send(Message::text(text.clone())))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        ws
+    });
+    let open = || {
+        let metrics = h.metrics_text();
+        async move {
+            let text = metrics.await;
+            text.lines()
+                .find(|l| l.starts_with("lotus_rest_websocket_connections "))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(-1)
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen_open = false;
+    loop {
+        let n = open().await;
+        seen_open |= n == 1;
+        if seen_open && n == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the connection was not cut off ({n} open)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Its node calls slots are free: a REST read at the head still reaches the node.
+    let r = h.get("/v1/node/version", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // What it left unread ends with a close frame saying why.
+    let mut ws = sender.await.unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Close(frame)) => return frame,
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the backlog drains");
+    let frame = close.expect("a close frame");
+    assert_eq!(
+        frame.code,
+        tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Policy
+    );
+    assert!(frame.reason.contains("SlowClientTimeout"), "{frame:?}");
 }
 
 #[actix_web::test]

@@ -26,6 +26,56 @@ fn new_filter(shared: &Shared) -> Value {
     json!(id)
 }
 
+/// A new subscription id, from the same counter as filter ids (Lotus's are random 32-byte hashes).
+pub(crate) fn subscription_id(shared: &Shared) -> String {
+    let mut state = lock(&shared.groups.eth);
+    state.next += 1;
+    format!("0x{:064x}", state.next)
+}
+
+/// A 32-byte hash standing for a tipset key, as Lotus derives the Ethereum block hash from it.
+fn block_hash(cids: &[crate::lotus::types::Cid]) -> String {
+    let mut hasher = blake2b_simd::Params::new().hash_length(32).to_state();
+    for cid in cids {
+        hasher.update(cid.root.as_bytes());
+    }
+    format!("0x{}", hasher.finalize().to_hex())
+}
+
+/// The header an `eth_subscribe("newHeads")` notification carries for a tipset.
+pub(crate) fn new_heads_header(tipset: &crate::lotus::types::TipSet) -> Value {
+    let zero32 = format!("0x{}", "0".repeat(64));
+    let parents = tipset
+        .blocks
+        .first()
+        .map(|b| b.parents.clone())
+        .unwrap_or_default();
+    let timestamp = tipset.blocks.first().map(|b| b.timestamp).unwrap_or(0);
+    json!({
+        "hash": block_hash(&tipset.cids),
+        "parentHash": block_hash(&parents),
+        "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
+        "miner": "0x0000000000000000000000000000000000000000",
+        "stateRoot": zero32,
+        "transactionsRoot": zero32,
+        "receiptsRoot": zero32,
+        "logsBloom": format!("0x{}", "0".repeat(512)),
+        "difficulty": "0x0",
+        "totalDifficulty": "0x0",
+        "number": format!("{:#x}", tipset.height),
+        "gasLimit": "0x2540be400",
+        "gasUsed": "0x0",
+        "timestamp": format!("{timestamp:#x}"),
+        "extraData": "0x",
+        "mixHash": zero32,
+        "nonce": "0x0000000000000000",
+        "baseFeePerGas": "0x64",
+        "size": "0x0",
+        "transactions": [],
+        "uncles": []
+    })
+}
+
 fn filter_id(p: &Params) -> Result<String, Failure> {
     p.expect(1)?;
     p.decode::<String>(0, "ethtypes.EthFilterID")

@@ -12,6 +12,8 @@ use super::Shared;
 
 mod chain_x;
 mod eth;
+
+pub(crate) use eth::{new_heads_header, subscription_id};
 mod market;
 mod miners;
 mod mpool;
