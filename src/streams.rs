@@ -322,6 +322,11 @@ impl Hub {
         })?;
         let topic = self.topics[kind.index()].clone();
         let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Without a subscription running, the head known from an earlier one is stale: a new client starts with the
+        // `current` of the subscription it starts.
+        if state.upstream.is_none() {
+            state.latest_head = None;
+        }
         // Room for what is replayed on top of the queue a client may fall behind by.
         let (tx, rx) = mpsc::channel(self.settings.client_queue + self.settings.buffer + 2);
         match last_event_id {

@@ -252,6 +252,26 @@ async fn channels_are_fanned_out_over_one_node_subscription_until_cancelled() {
     closed(&mut b, &channel_b).await;
     until(|| h.sim.subscribers() == 0).await;
     assert_eq!(h.sim.subscribers(), 0, "the node saw the cancel");
+    // A later channel starts from the head of now, not the one the ended subscription saw last.
+    let seen_last = last_height;
+    until(|| h.sim.head().height > seen_last + 1).await;
+    let now = h.sim.head().height;
+    send(&mut b, notify(2)).await;
+    let again = reply(&mut b, 2).await["result"].clone();
+    values(&mut b, &again, 1, |v| {
+        assert_eq!(v[0]["Type"], "current", "{v}");
+        assert!(
+            v[0]["Val"]["Height"].as_i64().unwrap() >= now,
+            "{v} (head {now})"
+        );
+    })
+    .await;
+    send(
+        &mut b,
+        json!({"jsonrpc": "2.0", "method": "xrpc.cancel", "params": [2]}),
+    )
+    .await;
+    closed(&mut b, &again).await;
     // The other shared channels: new block headers, and the message pool's updates.
     send(
         &mut a,

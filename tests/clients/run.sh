@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Generates a TypeScript and a Python client from the committed OpenAPI document (openapi/openapi.json) and runs the
-# same smoke checks with each against a running lotus-rest (e.g. `lotus-rest demo`).
+# same smoke checks with each against a running lotus-rest (e.g. `lotus-rest demo`); then real WebSocket clients
+# (ethers, viem, js-lotus-client; websocket/clients.mjs) against its ws://.../rpc/v1.
 #
 # Usage: tests/clients/run.sh BASE_URL ADMIN_TOKEN
 #   BASE_URL     the gateway, e.g. http://127.0.0.1:3453
 #   ADMIN_TOKEN  a node admin token (the demo prints it as `admin token:`)
 #
 # Needs node 20+ with npm, and python 3.11+ with venv; installs the rest from the npm registry (npm ci, pinned by
-# typescript/package-lock.json) and PyPI (python/requirements.txt, into python/.venv). Fails on a generator warning,
+# typescript/package-lock.json and websocket/package-lock.json) and PyPI (python/requirements.txt, into
+# python/.venv). Fails on a generator warning,
 # a type error, or a failed check.
 set -euo pipefail
 
@@ -83,5 +85,12 @@ MYPYPATH=build/lotus-rest-client mypy --strict --follow-imports=silent --cache-d
 step "[py] smoke test against $base_url"
 PYTHONPATH=build/lotus-rest-client python smoke.py "$base_url" "$admin_token"
 
+# ---- Real WebSocket clients: ethers, viem and js-lotus-client on ws://.../rpc/v1 ----
+cd "$here/websocket"
+step "[ws] npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+step "[ws] ethers, viem and js-lotus-client against ${base_url/http/ws}/rpc/v1"
+node clients.mjs "$base_url" "$admin_token"
+
 current="done"
-echo "==> both clients generated, type-checked and passed their smoke tests against $base_url"
+echo "==> both clients generated, type-checked and passed their smoke tests, and the WebSocket clients passed theirs, against $base_url"
