@@ -8,8 +8,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -136,8 +135,14 @@ pub struct Authorized<P: Permission, U: Target = Node> {
 
 /// The upstream a route calls, whose tokens it accepts: the full node, or the miner.
 pub trait Target {
-    /// How tokens for this upstream are checked, and the client that can verify them by asking.
-    fn parts(state: &crate::AppState) -> (&AuthConfig, &crate::upstream::Client);
+    const UPSTREAM: Upstream;
+}
+
+/// Which upstream a route calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    Node,
+    Miner,
 }
 
 /// Routes of the full node: tokens of the node (or the gateway's own).
@@ -146,21 +151,25 @@ pub struct Node;
 pub struct Miner;
 
 impl Target for Node {
-    fn parts(state: &crate::AppState) -> (&AuthConfig, &crate::upstream::Client) {
-        (&state.auth, &state.node)
-    }
+    const UPSTREAM: Upstream = Upstream::Node;
 }
 
 impl Target for Miner {
-    fn parts(state: &crate::AppState) -> (&AuthConfig, &crate::upstream::Client) {
-        (&state.miner_auth, &state.miner)
-    }
+    const UPSTREAM: Upstream = Upstream::Miner;
 }
 
 /// A request to a miner route whose caller holds permission `P` for the miner.
 pub type MinerAuthorized<P> = Authorized<P, Miner>;
 
 impl<P: Permission, U: Target> Authorized<P, U> {
+    /// A caller found to hold `P`: only the request extractor ([`crate::extract`]) makes one, once it has checked.
+    pub(crate) fn checked(caller: Caller) -> Self {
+        Authorized {
+            caller,
+            _perm: PhantomData,
+        }
+    }
+
     pub fn perm(&self) -> Perm {
         P::PERM
     }
@@ -229,52 +238,6 @@ impl AuthConfig {
             AuthMode::Passthrough => caller_token,
             AuthMode::Own => self.upstream_token.clone(),
         }
-    }
-}
-
-impl<P: Permission + 'static, U: Target + 'static> FromRequest for Authorized<P, U> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<crate::AppState>>().cloned();
-        let token = bearer_token(req);
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state is missing"))?;
-            if state.limits.public && P::PERM > Perm::Read {
-                return Err(ApiError::new(
-                    crate::error::Code::OperationDisabled,
-                    format!(
-                        "this operation needs the '{}' permission and is disabled here: this gateway is public and serves read operations only",
-                        P::PERM
-                    ),
-                ));
-            }
-            let token = token?;
-            let anonymous = token.is_none();
-            let bucket = token.as_deref().map(crate::ratelimit::token_key);
-            let (auth, upstream) = U::parts(&state);
-            let caller = auth.authenticate(token, upstream, &state.metrics).await?;
-            // Charged to the token once it is verified: a token that fails verification has no bucket, and one
-            // token written in several ways has one.
-            if let Some(key) = bucket {
-                crate::ratelimit::charge_token(&state.limits, &req, &key)?;
-            }
-            if anonymous && !caller.perms.contains(P::PERM) {
-                return Err(ApiError::unauthorized(format!(
-                    "this operation needs the '{}' permission and anonymous access does not grant it: send a Lotus token as \"Authorization: Bearer <token>\"",
-                    P::PERM
-                )));
-            }
-            if !caller.perms.contains(P::PERM) {
-                return Err(ApiError::forbidden(P::PERM, caller.perms));
-            }
-            Ok(Authorized {
-                caller,
-                _perm: PhantomData,
-            })
-        })
     }
 }
 

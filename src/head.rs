@@ -195,7 +195,7 @@ async fn subscribe(
                     .find(|c| c.kind == "current" || c.kind == "apply");
                 if let Some(change) = newest {
                     if let Ok(h) =
-                        serde_json::from_str::<crate::routes::params::HeightOnly>(change.val.get())
+                        serde_json::from_str::<crate::lotus::types::HeightOnly>(change.val.get())
                     {
                         on_height(h.height);
                     }

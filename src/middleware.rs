@@ -40,7 +40,7 @@ pub async fn access_log(
     let path = req.path().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let metrics = req
-        .app_data::<web::Data<crate::AppState>>()
+        .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| s.metrics.clone());
     let in_flight = metrics.clone().map(InFlight::new);
     let mut res = next.call(req).await?;
@@ -339,7 +339,7 @@ pub async fn rate_limit(
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     use crate::ratelimit::{RouteWeight, TokenBudget, Verdict};
     use actix_web::HttpMessage;
-    let Some(state) = req.app_data::<web::Data<crate::AppState>>().cloned() else {
+    let Some(state) = req.app_data::<web::Data<crate::state::AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let limits = &state.limits;

@@ -104,15 +104,14 @@ pub fn token_key(token: &str) -> String {
 
 /// Charges a REST request's weight (see [`RouteWeight`]) to the verified token's bucket.
 pub fn charge_token(
-    limits: &crate::Limits,
+    buckets: Option<&Buckets>,
     req: &actix_web::HttpRequest,
     key: &str,
 ) -> Result<(), crate::error::ApiError> {
     use actix_web::HttpMessage;
-    let (Some(buckets), Some(RouteWeight(weight))) = (
-        &limits.per_token,
-        req.extensions().get::<RouteWeight>().copied(),
-    ) else {
+    let (Some(buckets), Some(RouteWeight(weight))) =
+        (buckets, req.extensions().get::<RouteWeight>().copied())
+    else {
         return Ok(());
     };
     match buckets.take(key, f64::from(weight)) {

@@ -7,8 +7,8 @@ use actix_web::{web, HttpServer};
 
 use crate::auth::{AuthConfig, AuthMode, Secret, Verifier, VerifyCache};
 use crate::settings::{SecretSource, Settings};
+use crate::state::{AppState, Network};
 use crate::upstream::{Client, ClientOptions};
-use crate::{AppState, Network};
 
 /// How many token verdicts of the node are remembered at most.
 const VERIFY_CACHE_CAPACITY: usize = 10_000;
@@ -107,11 +107,11 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         miner_auth,
         network: Network::new(settings.address_network),
         metrics,
-        head: crate::HeadTracker::default(),
+        head: crate::state::HeadTracker::default(),
         head_feed,
-        lists: crate::routes::page::ListCache::new(settings.cache_entries > 0),
+        lists: crate::state::ListCache::new(settings.cache_entries > 0),
         streams: std::sync::Arc::new(crate::streams::Hub::new(settings.streams.clone(), node_ws)),
-        limits: crate::Limits {
+        limits: crate::state::Limits {
             per_token: (settings.rate_per_token > 0.0).then(|| {
                 crate::ratelimit::Buckets::new(
                     settings.rate_per_token,
@@ -124,7 +124,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
                     (settings.rate_per_ip * settings.burst_seconds).max(3.0),
                 )
             }),
-            weights: crate::Limits::weights_from(&crate::openapi()),
+            weights: crate::state::Limits::weights_from(&crate::app::openapi()),
             max_lookback: settings.max_lookback,
             public: settings.public,
             max_batch: settings.max_batch,
@@ -136,7 +136,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             max_filters: settings.max_filters,
             slow_client_timeout: settings.slow_client_timeout,
         },
-        readiness: crate::Readiness::new(settings.node_max_sync_lag),
+        readiness: crate::state::Readiness::new(settings.node_max_sync_lag),
     })
 }
 
@@ -189,7 +189,7 @@ pub fn serve_with_workers(
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
-    let spec = web::Data::new(crate::openapi_with(
+    let spec = web::Data::new(crate::app::openapi_with(
         settings.anonymous.contains(crate::auth::Perm::Read),
     ));
     learn_network(state.clone());
@@ -204,13 +204,13 @@ pub fn serve_with_workers(
             );
         }
     }
-    let http = crate::HttpOptions {
+    let http = crate::app::HttpOptions {
         max_body_bytes: settings.max_body_bytes,
         cors_origins: settings.cors_origins.clone(),
         max_header_bytes: settings.max_header_bytes,
     };
     let streams = state.streams.clone();
-    let server = HttpServer::new(move || crate::app(state.clone(), spec.clone(), &http))
+    let server = HttpServer::new(move || crate::app::app(state.clone(), spec.clone(), &http))
         .disable_signals()
         .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)
         .client_request_timeout(settings.client_request_timeout)

@@ -224,3 +224,10 @@ pub struct NodeVersion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
 }
+
+/// The `Height` of a tipset reply, read without decoding the rest.
+#[derive(Debug, Deserialize)]
+pub struct HeightOnly {
+    #[serde(rename = "Height")]
+    pub height: i64,
+}

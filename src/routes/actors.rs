@@ -11,7 +11,7 @@ use super::params;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{Actor, BigInt};
-use crate::AppState;
+use crate::state::AppState;
 
 const ADDRESS_EXAMPLE: &str = "f01234";
 

@@ -15,7 +15,7 @@ use super::params;
 use crate::auth::{Admin, Authorized, Read, Write};
 use crate::error::ApiError;
 use crate::lotus::types::{BlockHeader, BlockMessages, Cid, Message, MessageReceipt, TipSet};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The CID used in examples.
 const CID_EXAMPLE: &str = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxkdeqrqf42c";

@@ -11,7 +11,7 @@ use super::extract::InstancePath;
 use super::params;
 use crate::auth::{Authorized, Read, Sign};
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// A tipset of an EC chain a certificate finalizes (`gpbft.TipSet`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -12,7 +12,7 @@ use super::send::{OutgoingMessage, SendSpec};
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{BigInt, Message};
-use crate::AppState;
+use crate::state::AppState;
 
 /// A message whose gas to estimate.
 #[derive(Debug, Deserialize, ToSchema)]

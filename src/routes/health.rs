@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Code};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The answer of the health endpoints.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use super::body::Body;
 use super::extract::SubsystemPath;
 use crate::auth::{Admin, Authorized, Write};
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The levels a subsystem can log at.
 pub const LEVELS: [&str; 7] = ["debug", "info", "warn", "error", "dpanic", "panic", "fatal"];

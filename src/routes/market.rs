@@ -16,7 +16,7 @@ use crate::auth::{Authorized, Read, Sign};
 use crate::error::ApiError;
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{BigInt, Cid};
-use crate::AppState;
+use crate::state::AppState;
 
 /// A participant's funds in the storage market actor.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -16,7 +16,7 @@ use crate::auth::{Authorized, Read, Sign, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{Cid, Message, MsgLookup, SignedMessage};
-use crate::AppState;
+use crate::state::AppState;
 
 /// A message with its nonce and gas values given, as a client writes it: amounts in attoFIL or with a unit.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -20,7 +20,7 @@ use crate::lotus::miner::*;
 use crate::lotus::types::{
     BeaconEntry, BigInt, ChainEpoch, Cid, ElectionProof, PoStProof, SignedMessage, Ticket,
 };
-use crate::AppState;
+use crate::state::AppState;
 
 /// What a block is made of: Lotus's `BlockTemplate`, the miner being the one in the path.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

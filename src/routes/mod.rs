@@ -148,7 +148,7 @@ pub fn lotus_json(body: Arc<str>, immutable: bool) -> HttpResponse {
 
 /// A read method of the node, its result passed through; `immutable` says whether it can ever change.
 pub async fn read(
-    state: &crate::AppState,
+    state: &crate::state::AppState,
     caller: &crate::auth::Caller,
     method: &str,
     params: serde_json::Value,
@@ -164,7 +164,7 @@ pub async fn read(
 /// A read method of the node at the tipset `at` selects, its result passed through: `params` is given the tipset
 /// key and makes the method's parameters.
 pub async fn read_at(
-    state: &crate::AppState,
+    state: &crate::state::AppState,
     caller: &crate::auth::Caller,
     at: &params::AtTipset,
     method: &str,

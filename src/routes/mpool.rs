@@ -14,7 +14,7 @@ use super::params;
 use crate::auth::{Admin, Authorized, Read, Write};
 use crate::error::ApiError;
 use crate::lotus::types::{Cid, SignedMessage};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The pool changes between tipsets: a first page always reads it afresh rather than from the lists kept for
 /// paging.

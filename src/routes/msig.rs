@@ -17,7 +17,7 @@ use crate::auth::{Authorized, Caller, Read, Sign};
 use crate::error::{ApiError, Code};
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{BigInt, SignedMessage};
-use crate::AppState;
+use crate::state::AppState;
 /// A transaction of a multisig wallet waiting for approvals (an entry of `Filecoin.MsigGetPending`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]

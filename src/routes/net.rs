@@ -13,7 +13,7 @@ use super::page::{self, Page, PageOf, Shape};
 use super::params::AtTipset;
 use crate::auth::{Admin, Authorized, Read, Write};
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 const PEER_EXAMPLE: &str = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf";
 

@@ -11,7 +11,7 @@ use super::params;
 use crate::auth::{Admin, Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::NodeVersion;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The node's version.
 ///

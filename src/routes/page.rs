@@ -20,14 +20,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::params::{AtTipset, HeightOnly};
 use crate::auth::Caller;
 use crate::error::{ApiError, Code};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 100;
 /// The largest page size.
 pub const MAX_LIMIT: usize = 1000;
-/// How many whole lists the gateway keeps for paging.
-pub const CACHED_LISTS: usize = 64;
 
 /// Which page of a list to return.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -79,42 +77,6 @@ pub enum Shape {
     /// A JSON object keyed by numeric ID (a deal, an allocation, a claim): as [`Shape::Map`], the key added as a
     /// number. A key that is not a number is the node's error, never served in the numeric field.
     Ids(&'static str),
-}
-
-type Items = Arc<Vec<Box<RawValue>>>;
-
-/// Whole lists kept for paging, keyed by method and parameters at a concrete tipset; none are kept when caching
-/// is off (`[Cache] Entries = 0`), and each page then reads its list again at the same tipset.
-pub struct ListCache(Option<quick_cache::sync::Cache<String, Items>>);
-
-impl ListCache {
-    pub fn new(enabled: bool) -> Self {
-        ListCache(enabled.then(|| quick_cache::sync::Cache::new(CACHED_LISTS)))
-    }
-
-    fn get(&self, key: &str) -> Option<Items> {
-        self.0.as_ref()?.get(key)
-    }
-
-    fn insert(&self, key: String, items: Items) {
-        if let Some(cache) = &self.0 {
-            cache.insert(key, items);
-        }
-    }
-
-    /// Forgets one list.
-    pub fn remove(&self, key: &str) {
-        if let Some(cache) = &self.0 {
-            cache.remove(key);
-        }
-    }
-
-    /// Keeps only the lists whose key passes `keep`.
-    pub fn retain(&self, keep: impl Fn(&String, &Items) -> bool) {
-        if let Some(cache) = &self.0 {
-            cache.retain(keep);
-        }
-    }
 }
 
 fn fingerprint(text: &str) -> u64 {

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::error::{ApiError, Code};
 use crate::lotus::address::{parse_cid, Address};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Checks a CID given in the path or query.
 pub fn cid(name: &str, value: &str) -> Result<Value, ApiError> {
@@ -94,7 +94,7 @@ pub const TIPSET_METHODS: [&str; 4] = [
 ];
 
 /// How many epochs back the chain is final: a height that deep always maps to the same tipset.
-pub const FINALITY: i64 = 900;
+pub use crate::lotus::history::FINALITY;
 
 /// A tipset key to read state at, and whether what is read there can ever change.
 pub struct Resolved {
@@ -103,12 +103,7 @@ pub struct Resolved {
     pub immutable: bool,
 }
 
-/// The `Height` of a tipset reply, read without decoding the rest.
-#[derive(Deserialize)]
-pub struct HeightOnly {
-    #[serde(rename = "Height")]
-    pub height: i64,
-}
+pub use crate::lotus::types::HeightOnly;
 
 /// What a height that is a null round selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]

@@ -20,7 +20,7 @@ use crate::lotus::address::Address;
 use crate::lotus::amount::Amount;
 use crate::lotus::paych::{SignedVoucher, VoucherSpec};
 use crate::lotus::types::{BigInt, Cid};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Who controls a channel and which way it pays (Lotus's `api.PaychStatus`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

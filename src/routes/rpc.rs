@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use crate::auth::{bearer_token, Caller};
 use crate::error::{ApiError, Code};
+use crate::state::AppState;
 use crate::upstream::UpstreamError;
-use crate::AppState;
 
 /// A JSON-RPC request id: a number or a string.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -27,8 +27,8 @@ use tokio_tungstenite::tungstenite::Message;
 use super::rpc::{self, JsonRpcRequest, RateKeys};
 use crate::auth::Caller;
 use crate::error::{ApiError, Code};
+use crate::state::AppState;
 use crate::upstream::UpstreamError;
-use crate::AppState;
 
 /// A ping to a quiet client this often; one that has sent nothing (not even a pong) for three times as long is gone.
 const PING_EVERY: Duration = Duration::from_secs(30);

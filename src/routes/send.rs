@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Code};
 use crate::lotus::amount::Amount;
 use crate::lotus::types::{Message, SignedMessage};
-use crate::AppState;
+use crate::state::AppState;
 
 /// How the node may spend on gas when it signs and pushes a message.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

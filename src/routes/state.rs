@@ -19,7 +19,7 @@ use super::{lotus_json, lotus_json_uncached};
 use crate::auth::{Authorized, Read};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::{BeaconEntry, BigInt, Cid, Message, MessageReceipt, MsgLookup};
-use crate::AppState;
+use crate::state::AppState;
 
 const CID_EXAMPLE: &str = "bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4";
 

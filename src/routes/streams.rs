@@ -10,8 +10,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{BlockHeader, SignedMessage, TipSet};
+use crate::state::AppState;
 use crate::streams::{Event, Kind};
-use crate::AppState;
 
 const NDJSON: &str = "application/x-ndjson";
 const SSE: &str = "text/event-stream";

@@ -13,7 +13,7 @@ use super::params;
 use crate::auth::{Admin, Authorized, Read, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::{BlockHeader, Cid, TipSet};
-use crate::AppState;
+use crate::state::AppState;
 
 /// One of the node's sync workers.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

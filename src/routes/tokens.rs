@@ -12,8 +12,8 @@ use super::body::Body;
 use super::messages::field_error;
 use crate::auth::{Admin, Authorized, Caller, Perm, Read};
 use crate::error::{ApiError, Code};
+use crate::state::AppState;
 use crate::upstream::Client;
-use crate::AppState;
 
 /// The permissions a new token grants.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -17,7 +17,7 @@ use crate::auth::{Authorized, Read};
 use crate::error::ApiError;
 use crate::lotus::types::{ChainEpoch, Cid};
 use crate::lotus::verifreg::{Allocation, Claim};
-use crate::AppState;
+use crate::state::AppState;
 
 /// An allocation with its ID, as the lists give it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

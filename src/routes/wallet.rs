@@ -13,7 +13,7 @@ use crate::auth::{Admin, Authorized, Read, Sign, Write};
 use crate::error::{ApiError, Code};
 use crate::lotus::types::{BigInt, Signature, SignedMessage};
 use crate::lotus::wallet::{KeyInfo, KeyType};
-use crate::AppState;
+use crate::state::AppState;
 
 /// A key address of the wallet.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

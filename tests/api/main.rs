@@ -10,6 +10,7 @@ mod deploy;
 mod errors;
 mod exposure;
 mod faults;
+mod layers;
 mod limits;
 mod modes;
 mod permissions;

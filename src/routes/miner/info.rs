@@ -24,7 +24,7 @@ use crate::routes::messages::field_error;
 use crate::routes::page::{self, Page};
 use crate::routes::tokens::{self, NewToken, Token, TokenToVerify, Verification};
 use crate::routes::{accepted, accepted_empty, decode, lotus_json_uncached};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The message of the JSON-RPC error behind `e`, in lower case; empty when the miner sent none.
 fn rpc_message(e: &ApiError) -> String {

@@ -23,7 +23,7 @@ use crate::routes::extract::{BatchPath, ReservationPath, SectorPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted, accepted_empty, created, no_content};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The largest number of sector numbers one request may list.
 pub const MAX_SECTORS_PER_REQUEST: usize = 10_000;

@@ -17,7 +17,7 @@ use crate::routes::extract::{SectorLocationPath, SectorPath, StorageIdPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::{decode_after, encode_after, list_fingerprint, Page};
 use crate::routes::{accepted_empty, created, lotus_json_uncached, no_content};
-use crate::AppState;
+use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared checks

@@ -17,7 +17,7 @@ use crate::routes::extract::{JobPath, SchedRequestPath, WorkerPath};
 use crate::routes::messages::field_error;
 use crate::routes::page::Page;
 use crate::routes::{accepted, accepted_empty, lotus_json_uncached, no_content};
-use crate::AppState;
+use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas

@@ -1,0 +1,108 @@
+//! The gateway application: every documented route, declared once, made into the actix app and the OpenAPI
+//! document.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{web, App};
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+
+use crate::state::AppState;
+use crate::{error, middleware, routes, shape};
+
+/// HTTP options of the app that come from the settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS; empty turns CORS off, `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// The largest request head accepted.
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            max_body_bytes: 1 << 20,
+            cors_origins: Vec::new(),
+            max_header_bytes: 16384,
+        }
+    }
+}
+
+/// Declares every documented route, once: the app and the OpenAPI document are both made from this.
+fn api<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.service(routes::health::healthz)
+        .service(routes::health::readyz)
+        .service(routes::health::get_metrics)
+        .service(routes::rpc::post_rpc_v1)
+        .service(routes::rpc::post_rpc_v0)
+        .service(routes::rpc_ws::get_rpc_v1)
+        .service(routes::rpc_ws::get_rpc_v0)
+        .service(routes::catalog::list_methods)
+        .service(scope::scope("/v1").configure(routes::v1))
+}
+
+/// The OpenAPI document of the gateway.
+/// The OpenAPI document of the gateway with the default settings (anonymous callers may read), as committed.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi_with(true)
+}
+
+/// The OpenAPI document; `anonymous_read` says whether callers without a token may use the read operations.
+pub fn openapi_with(anonymous_read: bool) -> utoipa::openapi::OpenApi {
+    let (_, spec) = api(App::new().into_utoipa_app()).split_for_parts();
+    crate::openapi::finish(spec, anonymous_read)
+}
+
+/// The gateway application: routes, documentation, error shaping and access logs.
+pub fn app(
+    state: web::Data<AppState>,
+    spec: web::Data<utoipa::openapi::OpenApi>,
+    http: &HttpOptions,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, _) = api(App::new().into_utoipa_app()).split_for_parts();
+    let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+        .url("/openapi.json", spec.as_ref().clone());
+    let query_rules = web::Data::new(middleware::QueryRules::from_spec(&spec));
+    let shapes = web::Data::new(shape::Shapes::from_spec(&spec));
+    app.app_data(state)
+        .app_data(query_rules)
+        .app_data(shapes)
+        .app_data(spec)
+        .app_data(web::PathConfig::default().error_handler(error::extractors::path))
+        .app_data(web::QueryConfig::default().error_handler(error::extractors::query))
+        .app_data(web::PayloadConfig::new(http.max_body_bytes))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(http.max_body_bytes)
+                .error_handler(error::extractors::json),
+        )
+        .service(swagger)
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(middleware::not_found))
+        .wrap(actix_web::middleware::from_fn(shape::conform))
+        .wrap(actix_web::middleware::from_fn(middleware::etag))
+        .wrap(actix_web::middleware::from_fn(middleware::rate_limit))
+        .wrap(actix_web::middleware::from_fn(middleware::strict_query))
+        .wrap(actix_web::middleware::from_fn(middleware::header_limit))
+        .app_data(web::Data::new(middleware::HeaderLimit(
+            http.max_header_bytes,
+        )))
+        .wrap(middleware::problems())
+        .wrap(actix_web::middleware::Condition::new(
+            !http.cors_origins.is_empty(),
+            middleware::cors(&http.cors_origins),
+        ))
+        .wrap(actix_web::middleware::from_fn(middleware::access_log))
+}
