@@ -689,6 +689,14 @@ async fn subscribe_once(
     .await
     .map_err(|_| "connecting timed out".to_string())?
     .map_err(|e| format!("cannot connect: {e}"))?;
+    // The last client may have left while this connected: then there is nothing to subscribe for.
+    if !matches!(
+        cancelled.try_recv(),
+        Err(oneshot::error::TryRecvError::Empty)
+    ) {
+        let _ = ws.close(None).await;
+        return Ok(Ended::Cancelled);
+    }
     let call = json!({"jsonrpc": "2.0", "method": topic.kind.method(), "params": [], "id": 1});
     ws.send(Message::text(call.to_string()))
         .await

@@ -592,9 +592,25 @@ async fn connecting_subscribing_and_leaving_leaves_nothing_behind() {
                 .unwrap_or(-1)
         }
     };
-    while (h.sim.subscribers() > 0 || open().await != 0) && std::time::Instant::now() < deadline {
+    // The gateway's own subscriptions to the node wind down too (one cancelled while it was still connecting
+    // subscribes not at all).
+    let subscribing = || {
+        let metrics = h.metrics_text();
+        async move {
+            let text = metrics.await;
+            text.lines()
+                .find(|l| l.starts_with("lotus_rest_streams{what=\"upstream_subscriptions\"} "))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(-1)
+        }
+    };
+    while (h.sim.subscribers() > 0 || open().await != 0 || subscribing().await != 0)
+        && std::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(subscribing().await, 0);
     assert_eq!(h.sim.subscribers(), 0);
     assert_eq!(open().await, 0);
     let mut ws = connect(&h, Some(&read)).await.unwrap();
