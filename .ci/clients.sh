@@ -6,12 +6,8 @@ cd "$(dirname "$0")/.."
 bin=${1:-target/debug/lotus-rest}
 port=${CLIENTS_PORT:-3996}
 work=$(mktemp -d)
-"$bin" demo --listen "127.0.0.1:$port" >"$work/demo.out" 2>"$work/demo.err" &
-demo=$!
-trap 'kill $demo 2>/dev/null || true; wait $demo 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-admin=$(sed -n 's/^ *admin token: *//p' "$work/demo.out")
-bash tests/clients/run.sh "http://127.0.0.1:$port" "$admin"
+. .ci/demo.sh
+DEMO_PID=""
+trap 'if [ -n "$DEMO_PID" ]; then kill "$DEMO_PID" 2>/dev/null || true; wait "$DEMO_PID" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+start_demo "$bin" "$port" "$work"
+bash tests/clients/run.sh "http://127.0.0.1:$port" "$ADMIN_TOKEN"

@@ -10,16 +10,12 @@ port=${SCHEMATHESIS_PORT:-3999}
 command -v st >/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r .ci/requirements.txt
 
 work=$(mktemp -d)
-"$bin" demo --listen "127.0.0.1:$port" >"$work/demo.out" 2>"$work/demo.err" &
-demo=$!
-trap 'kill $demo 2>/dev/null || true; wait $demo 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
-admin=$(sed -n 's/^ *admin token: *//p' "$work/demo.out")
-miner_admin=$(sed -n 's/^ *miner admin token: *//p' "$work/demo.out")
+. .ci/demo.sh
+DEMO_PID=""
+trap 'if [ -n "$DEMO_PID" ]; then kill "$DEMO_PID" 2>/dev/null || true; wait "$DEMO_PID" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+start_demo "$bin" "$port" "$work"
+admin=$ADMIN_TOKEN
+miner_admin=$MINER_ADMIN_TOKEN
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
 # The live streams never end, so a request to them can only time out; tests/api/streams.rs checks them instead.
