@@ -1,6 +1,9 @@
 //! Prometheus metrics: requests by route, method and status with latency; upstream calls by Lotus method with
-//! latency and errors; requests in flight; token verification cache hits. Each gateway has its own registry.
+//! latency and errors; requests in flight; token verification cache hits; the node's head and sync lag; the streams,
+//! the sockets and their caps; the callers refused by the rate limits. Each gateway has its own registry.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus::{
@@ -28,7 +31,28 @@ pub struct Metrics {
     streams: IntGaugeVec,
     sockets: IntGauge,
     socket_calls: IntCounterVec,
+    streams_max: IntGauge,
+    sockets_max: IntGauge,
+    node_up: IntGauge,
+    node_head_height: IntGaugeVec,
+    node_sync_lag: IntGaugeVec,
+    /// The timestamp of the newest head known, in seconds since the epoch; 0 while none is known.
+    node_head_timestamp: AtomicU64,
+    rate_limited: IntCounterVec,
+    rate_limited_callers: IntGaugeVec,
+    /// Held while the counters mirrored from elsewhere are brought up to date, so that two scrapes at once do not
+    /// both add the same difference.
+    mirroring: Mutex<()>,
 }
+
+/// The label values of a series without labels, for the gauges that appear only once they have a value.
+const NO_LABELS: [&str; 0] = [];
+
+/// How long a scrape waits for the node's head when the gateway is not following it from the node's stream.
+const HEAD_WAIT: Duration = Duration::from_secs(2);
+
+/// The window of `rate_limited_callers`: callers refused within the last minute.
+pub const RATE_LIMITED_WINDOW: Duration = Duration::from_secs(60);
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -124,8 +148,65 @@ impl Metrics {
             &["method", "outcome"],
         )
         .expect("valid metric");
+        let streams_max = IntGauge::new(
+            "streams_max",
+            "The most live streams the gateway serves at once ([Streams] MaxStreams)",
+        )
+        .expect("valid metric");
+        let sockets_max = IntGauge::new(
+            "websocket_connections_max",
+            "The most JSON-RPC WebSocket connections the gateway holds at once ([JsonRpc] MaxSockets)",
+        )
+        .expect("valid metric");
+        let node_up = IntGauge::new(
+            "node_up",
+            "1 when the node's head was known at this scrape (from the node's ChainNotify stream the gateway \
+             follows, or a ChainHead the node answered within 2 s), 0 otherwise",
+        )
+        .expect("valid metric");
+        let node_head_height = IntGaugeVec::new(
+            Opts::new(
+                "node_head_height",
+                "The height of the newest head of the node known to the gateway",
+            ),
+            &[],
+        )
+        .expect("valid metric");
+        let node_sync_lag = IntGaugeVec::new(
+            Opts::new(
+                "node_sync_lag_seconds",
+                "How far the timestamp of the newest head of the node known to the gateway is behind the gateway's \
+                 clock, in seconds (as /readyz measures it); it grows while the node is unreachable",
+            ),
+            &[],
+        )
+        .expect("valid metric");
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests and JSON-RPC calls refused by a rate limit, by limit (address or token)",
+            ),
+            &["limit"],
+        )
+        .expect("valid metric");
+        let rate_limited_callers = IntGaugeVec::new(
+            Opts::new(
+                "rate_limited_callers",
+                "Distinct client addresses or tokens refused by a rate limit within the last minute, by limit \
+                 (address or token); at most 10000",
+            ),
+            &["limit"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(cache.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(streams_max.clone()),
+            Box::new(sockets_max.clone()),
+            Box::new(node_up.clone()),
+            Box::new(node_head_height.clone()),
+            Box::new(node_sync_lag.clone()),
+            Box::new(rate_limited.clone()),
+            Box::new(rate_limited_callers.clone()),
             Box::new(sockets.clone()),
             Box::new(socket_calls.clone()),
             Box::new(streams.clone()),
@@ -154,6 +235,64 @@ impl Metrics {
             streams,
             sockets,
             socket_calls,
+            streams_max,
+            sockets_max,
+            node_up,
+            node_head_height,
+            node_sync_lag,
+            node_head_timestamp: AtomicU64::new(0),
+            rate_limited,
+            rate_limited_callers,
+            mirroring: Mutex::new(()),
+        }
+    }
+
+    /// Brings up to date what is read at scrape time: the node's head, the streams and sockets and their caps, the
+    /// cache, the rate limits.
+    pub async fn refresh(state: &crate::AppState) {
+        let m = &state.metrics;
+        m.set_cache_entries(state.node.cached_entries());
+        m.set_streams(
+            state.streams.open_streams(),
+            state.streams.queued_events(),
+            state.streams.upstream_subscriptions(),
+            state.streams.cut_off(),
+        );
+        m.streams_max
+            .set(gauge(state.streams.settings().max_streams));
+        m.sockets_max.set(gauge(state.limits.max_sockets));
+        {
+            let _mirroring = m.mirroring.lock().unwrap_or_else(|e| e.into_inner());
+            for (limit, buckets) in [
+                ("address", &state.limits.per_ip),
+                ("token", &state.limits.per_token),
+            ] {
+                let Some(buckets) = buckets else { continue };
+                let counter = m.rate_limited.with_label_values(&[limit]);
+                counter.inc_by(buckets.refused().saturating_sub(counter.get()));
+                m.rate_limited_callers
+                    .with_label_values(&[limit])
+                    .set(gauge(buckets.callers_refused_within(RATE_LIMITED_WINDOW)));
+            }
+        }
+        m.set_node_head(node_head(state).await, unix_now());
+    }
+
+    /// Records the node's head at a scrape, as (height, timestamp), or that it is not known now (`None`): the lag
+    /// is then that of the newest head known before, which grows with the clock.
+    pub fn set_node_head(&self, head: Option<(i64, u64)>, now: u64) {
+        self.node_up.set(i64::from(head.is_some()));
+        if let Some((height, timestamp)) = head {
+            self.node_head_height
+                .with_label_values(&NO_LABELS)
+                .set(height);
+            self.node_head_timestamp.store(timestamp, Ordering::Relaxed);
+        }
+        let timestamp = self.node_head_timestamp.load(Ordering::Relaxed);
+        if timestamp > 0 {
+            self.node_sync_lag
+                .with_label_values(&NO_LABELS)
+                .set(gauge(now.saturating_sub(timestamp)));
         }
     }
 
@@ -240,12 +379,87 @@ impl Metrics {
             .inc();
     }
 
-    /// The metrics in Prometheus's text format.
+    /// The metrics in Prometheus's text format (see [`Metrics::refresh`] for what is read at scrape time).
     pub fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
             .expect("text encoding cannot fail");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+fn gauge(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// The node's head as (height, timestamp of its first block): the one the gateway follows from the node's stream,
+/// else a `ChainHead` (shared with `/readyz`, read at most every 2 s), waited for at most [`HEAD_WAIT`].
+async fn node_head(state: &crate::AppState) -> Option<(i64, u64)> {
+    #[derive(serde::Deserialize)]
+    struct Block {
+        #[serde(rename = "Timestamp")]
+        timestamp: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "Height")]
+        height: i64,
+        #[serde(rename = "Blocks")]
+        blocks: Vec<Block>,
+    }
+    state.node.url()?;
+    let head = match state.head_feed.head() {
+        Some(head) => head,
+        None => actix_web::rt::time::timeout(
+            HEAD_WAIT,
+            state
+                .readiness
+                .head(&state.node, state.auth.upstream_token.as_deref()),
+        )
+        .await
+        .ok()?
+        .ok()?,
+    };
+    let head: Head = serde_json::from_str(&head).ok()?;
+    Some((head.height, head.blocks.first()?.timestamp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line<'a>(text: &'a str, series: &str) -> Option<&'a str> {
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .map(|l| l[series.len()..].trim())
+    }
+
+    #[test]
+    fn the_node_gauges_appear_once_a_head_is_known_and_the_lag_grows_without_one() {
+        let m = Metrics::new();
+        m.set_node_head(None, 1_000);
+        let text = m.render();
+        assert_eq!(line(&text, "lotus_rest_node_up"), Some("0"));
+        assert_eq!(line(&text, "lotus_rest_node_head_height"), None, "{text}");
+        assert_eq!(line(&text, "lotus_rest_node_sync_lag_seconds"), None);
+        m.set_node_head(Some((42, 970)), 1_000);
+        let text = m.render();
+        assert_eq!(line(&text, "lotus_rest_node_up"), Some("1"));
+        assert_eq!(line(&text, "lotus_rest_node_head_height"), Some("42"));
+        assert_eq!(line(&text, "lotus_rest_node_sync_lag_seconds"), Some("30"));
+        // The node stops answering: the newest head known ages with the clock.
+        m.set_node_head(None, 1_100);
+        let text = m.render();
+        assert_eq!(line(&text, "lotus_rest_node_up"), Some("0"));
+        assert_eq!(line(&text, "lotus_rest_node_head_height"), Some("42"));
+        assert_eq!(line(&text, "lotus_rest_node_sync_lag_seconds"), Some("130"));
     }
 }

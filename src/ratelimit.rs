@@ -1,8 +1,9 @@
 //! Rate limits per token and per client IP: token buckets whose cost per request is the weight of the Lotus
 //! methods the route calls (as the Lotus Gateway weighs them: chain 2, state 3, others 1).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A bucket's state.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,10 @@ pub struct Buckets {
     /// The buckets of the keys seen most recently, at most [`MAX_KEYS`]: a key not seen for long is forgotten,
     /// in constant time, and comes back with a full bucket (which it would have by then anyway, or nearly).
     buckets: Mutex<quick_cache::unsync::Cache<String, Bucket>>,
+    /// Requests and calls refused, since start.
+    refused: AtomicU64,
+    /// The keys refused most recently, and when, at most [`MAX_REFUSED_KEYS`]: who is being limited.
+    refused_keys: Mutex<quick_cache::unsync::Cache<String, Instant>>,
 }
 
 impl std::fmt::Debug for Buckets {
@@ -39,13 +44,33 @@ impl std::fmt::Debug for Buckets {
 /// Keys kept at most.
 const MAX_KEYS: usize = 100_000;
 
+/// Refused keys remembered at most, for [`Buckets::callers_refused_within`].
+pub const MAX_REFUSED_KEYS: usize = 10_000;
+
 impl Buckets {
     pub fn new(rate: f64, burst: f64) -> Self {
         Buckets {
             rate,
             burst: burst.max(1.0),
             buckets: Mutex::new(quick_cache::unsync::Cache::new(MAX_KEYS)),
+            refused: AtomicU64::new(0),
+            refused_keys: Mutex::new(quick_cache::unsync::Cache::new(MAX_REFUSED_KEYS)),
         }
+    }
+
+    /// Requests and calls refused by these buckets since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// How many keys (client addresses, tokens) were refused within the last `window`; at most
+    /// [`MAX_REFUSED_KEYS`].
+    pub fn callers_refused_within(&self, window: Duration) -> usize {
+        let now = Instant::now();
+        let keys = self.refused_keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter()
+            .filter(|(_, at)| now.duration_since(**at) <= window)
+            .count()
     }
 
     /// Takes `cost` units from `key`'s bucket, if it holds them.
@@ -56,11 +81,20 @@ impl Buckets {
             tokens: self.burst,
             updated: now,
         };
-        match buckets.get_mut_or_insert_with(key, || Ok::<_, ()>(fresh)) {
+        let verdict = match buckets.get_mut_or_insert_with(key, || Ok::<_, ()>(fresh)) {
             Ok(Some(mut bucket)) => Self::judge(&mut bucket, now, self.rate, self.burst, cost),
             // Not admitted (which cannot happen at one item a key): judged on a fresh bucket.
             _ => Self::judge(&mut fresh.clone(), now, self.rate, self.burst, cost),
+        };
+        drop(buckets);
+        if let Verdict::Limited { .. } = verdict {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            self.refused_keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key.to_string(), now);
         }
+        verdict
     }
 
     fn judge(bucket: &mut Bucket, now: Instant, rate: f64, burst: f64, cost: f64) -> Verdict {
@@ -176,6 +210,26 @@ mod tests {
         assert!(matches!(b.take("b", 3.0), Verdict::Allowed { remaining } if remaining == 2.0));
         std::thread::sleep(std::time::Duration::from_millis(150));
         assert!(matches!(b.take("a", 1.0), Verdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn refusals_are_counted_with_the_callers_refused() {
+        let b = Buckets::new(1.0, 1.0);
+        assert_eq!(
+            (
+                b.refused(),
+                b.callers_refused_within(Duration::from_secs(60))
+            ),
+            (0, 0)
+        );
+        for key in ["a", "a", "a", "b", "b", "c"] {
+            b.take(key, 1.0);
+        }
+        // "a" was refused twice and "b" once; "c" was served.
+        assert_eq!(b.refused(), 3);
+        assert_eq!(b.callers_refused_within(Duration::from_secs(60)), 2);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(b.callers_refused_within(Duration::from_millis(10)), 0);
     }
 
     #[test]

@@ -62,13 +62,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    state.metrics.set_cache_entries(state.node.cached_entries());
-    state.metrics.set_streams(
-        state.streams.open_streams(),
-        state.streams.queued_events(),
-        state.streams.upstream_subscriptions(),
-        state.streams.cut_off(),
-    );
+    crate::metrics::Metrics::refresh(&state).await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
