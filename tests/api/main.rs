@@ -13,6 +13,7 @@ mod faults;
 mod layers;
 mod limits;
 mod modes;
+mod monitoring;
 mod permissions;
 mod properties;
 mod routes;
