@@ -40,16 +40,12 @@ pub struct Metrics {
     node_head_timestamp: AtomicU64,
     rate_limited: IntCounterVec,
     rate_limited_callers: IntGaugeVec,
-    /// Held while the counters mirrored from elsewhere are brought up to date, so that two scrapes at once do not
-    /// both add the same difference.
+    /// Held while the counters mirrored from elsewhere are brought up to date.
     mirroring: Mutex<()>,
 }
 
 /// The label values of a series without labels, for the gauges that appear only once they have a value.
 const NO_LABELS: [&str; 0] = [];
-
-/// How long a scrape waits for the node's head when the gateway is not following it from the node's stream.
-const HEAD_WAIT: Duration = Duration::from_secs(2);
 
 /// The window of `rate_limited_callers`: callers refused within the last minute.
 pub const RATE_LIMITED_WINDOW: Duration = Duration::from_secs(60);
@@ -247,40 +243,35 @@ impl Metrics {
         }
     }
 
-    /// Brings up to date what is read at scrape time: the node's head, the streams and sockets and their caps, the
-    /// cache, the rate limits.
-    pub async fn refresh(state: &crate::AppState) {
-        let m = &state.metrics;
-        m.set_cache_entries(state.node.cached_entries());
-        m.set_streams(
-            state.streams.open_streams(),
-            state.streams.queued_events(),
-            state.streams.upstream_subscriptions(),
-            state.streams.cut_off(),
-        );
-        m.streams_max
-            .set(gauge(state.streams.settings().max_streams));
-        m.sockets_max.set(gauge(state.limits.max_sockets));
-        {
-            let _mirroring = m.mirroring.lock().unwrap_or_else(|e| e.into_inner());
-            for (limit, buckets) in [
-                ("address", &state.limits.per_ip),
-                ("token", &state.limits.per_token),
-            ] {
-                let Some(buckets) = buckets else { continue };
-                let counter = m.rate_limited.with_label_values(&[limit]);
-                counter.inc_by(buckets.refused().saturating_sub(counter.get()));
-                m.rate_limited_callers
-                    .with_label_values(&[limit])
-                    .set(gauge(buckets.callers_refused_within(RATE_LIMITED_WINDOW)));
-            }
-        }
-        m.set_node_head(node_head(state).await, unix_now());
+    /// Records the caps of the streams and WebSocket connections (`[Streams] MaxStreams`, `[JsonRpc] MaxSockets`).
+    pub fn set_caps(&self, max_streams: usize, max_sockets: usize) {
+        self.streams_max.set(gauge(max_streams));
+        self.sockets_max.set(gauge(max_sockets));
+    }
+
+    /// Records what a rate limit (`address` or `token`) has refused since start, and how many callers it refused
+    /// within [`RATE_LIMITED_WINDOW`].
+    pub fn set_rate_limited(&self, limit: &str, refused: u64, callers: usize) {
+        // Two scrapes at once must not both add the same difference.
+        let _mirroring = self.mirroring.lock().unwrap_or_else(|e| e.into_inner());
+        let counter = self.rate_limited.with_label_values(&[limit]);
+        counter.inc_by(refused.saturating_sub(counter.get()));
+        self.rate_limited_callers
+            .with_label_values(&[limit])
+            .set(gauge(callers));
     }
 
     /// Records the node's head at a scrape, as (height, timestamp), or that it is not known now (`None`): the lag
     /// is then that of the newest head known before, which grows with the clock.
-    pub fn set_node_head(&self, head: Option<(i64, u64)>, now: u64) {
+    pub fn set_node_head(&self, head: Option<(i64, u64)>) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        self.set_node_head_at(head, now);
+    }
+
+    fn set_node_head_at(&self, head: Option<(i64, u64)>, now: u64) {
         self.node_up.set(i64::from(head.is_some()));
         if let Some((height, timestamp)) = head {
             self.node_head_height
@@ -379,7 +370,7 @@ impl Metrics {
             .inc();
     }
 
-    /// The metrics in Prometheus's text format (see [`Metrics::refresh`] for what is read at scrape time).
+    /// The metrics in Prometheus's text format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new()
@@ -391,45 +382,6 @@ impl Metrics {
 
 fn gauge(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-/// The node's head as (height, timestamp of its first block): the one the gateway follows from the node's stream,
-/// else a `ChainHead` (shared with `/readyz`, read at most every 2 s), waited for at most [`HEAD_WAIT`].
-async fn node_head(state: &crate::AppState) -> Option<(i64, u64)> {
-    #[derive(serde::Deserialize)]
-    struct Block {
-        #[serde(rename = "Timestamp")]
-        timestamp: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[serde(rename = "Height")]
-        height: i64,
-        #[serde(rename = "Blocks")]
-        blocks: Vec<Block>,
-    }
-    state.node.url()?;
-    let head = match state.head_feed.head() {
-        Some(head) => head,
-        None => actix_web::rt::time::timeout(
-            HEAD_WAIT,
-            state
-                .readiness
-                .head(&state.node, state.auth.upstream_token.as_deref()),
-        )
-        .await
-        .ok()?
-        .ok()?,
-    };
-    let head: Head = serde_json::from_str(&head).ok()?;
-    Some((head.height, head.blocks.first()?.timestamp))
 }
 
 #[cfg(test)]
@@ -445,18 +397,18 @@ mod tests {
     #[test]
     fn the_node_gauges_appear_once_a_head_is_known_and_the_lag_grows_without_one() {
         let m = Metrics::new();
-        m.set_node_head(None, 1_000);
+        m.set_node_head_at(None, 1_000);
         let text = m.render();
         assert_eq!(line(&text, "lotus_rest_node_up"), Some("0"));
         assert_eq!(line(&text, "lotus_rest_node_head_height"), None, "{text}");
         assert_eq!(line(&text, "lotus_rest_node_sync_lag_seconds"), None);
-        m.set_node_head(Some((42, 970)), 1_000);
+        m.set_node_head_at(Some((42, 970)), 1_000);
         let text = m.render();
         assert_eq!(line(&text, "lotus_rest_node_up"), Some("1"));
         assert_eq!(line(&text, "lotus_rest_node_head_height"), Some("42"));
         assert_eq!(line(&text, "lotus_rest_node_sync_lag_seconds"), Some("30"));
         // The node stops answering: the newest head known ages with the clock.
-        m.set_node_head(None, 1_100);
+        m.set_node_head_at(None, 1_100);
         let text = m.render();
         assert_eq!(line(&text, "lotus_rest_node_up"), Some("0"));
         assert_eq!(line(&text, "lotus_rest_node_head_height"), Some("42"));

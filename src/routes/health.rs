@@ -62,10 +62,70 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    crate::metrics::Metrics::refresh(&state).await;
+    let metrics = &state.metrics;
+    metrics.set_cache_entries(state.node.cached_entries());
+    metrics.set_streams(
+        state.streams.open_streams(),
+        state.streams.queued_events(),
+        state.streams.upstream_subscriptions(),
+        state.streams.cut_off(),
+    );
+    metrics.set_caps(
+        state.streams.settings().max_streams,
+        state.limits.max_sockets,
+    );
+    for (limit, buckets) in [
+        ("address", &state.limits.per_ip),
+        ("token", &state.limits.per_token),
+    ] {
+        if let Some(buckets) = buckets {
+            metrics.set_rate_limited(
+                limit,
+                buckets.refused(),
+                buckets.callers_refused_within(crate::metrics::RATE_LIMITED_WINDOW),
+            );
+        }
+    }
+    metrics.set_node_head(node_head(&state).await);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
+}
+
+/// How long a scrape waits for the node's head when the gateway is not following it from the node's stream.
+const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The node's head for the metrics, as (height, timestamp of its first block): the one the gateway follows from the
+/// node's stream, else a `ChainHead` (shared with `/readyz`, read at most every 2 s), waited for at most
+/// [`HEAD_WAIT`]; `None` when the node does not answer in time.
+async fn node_head(state: &AppState) -> Option<(i64, u64)> {
+    #[derive(serde::Deserialize)]
+    struct Block {
+        #[serde(rename = "Timestamp")]
+        timestamp: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "Height")]
+        height: i64,
+        #[serde(rename = "Blocks")]
+        blocks: Vec<Block>,
+    }
+    state.node.url()?;
+    let head = match state.head_feed.head() {
+        Some(head) => head,
+        None => actix_web::rt::time::timeout(
+            HEAD_WAIT,
+            state
+                .readiness
+                .head(&state.node, state.auth.upstream_token.as_deref()),
+        )
+        .await
+        .ok()?
+        .ok()?,
+    };
+    let head: Head = serde_json::from_str(&head).ok()?;
+    Some((head.height, head.blocks.first()?.timestamp))
 }
 
 /// Whether the node answers and is in sync.
