@@ -49,13 +49,10 @@ echo
 step "the demo's /metrics passes promtool check metrics"
 if [ -x "$bin" ]; then
   work=$(mktemp -d)
-  "$bin" demo --listen "127.0.0.1:$port" >"$work/demo.out" 2>"$work/demo.err" &
-  demo=$!
-  trap 'kill $demo 2>/dev/null || true; wait $demo 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+  . .ci/demo.sh
+  DEMO_PID=""
+  trap 'if [ -n "$DEMO_PID" ]; then kill "$DEMO_PID" 2>/dev/null || true; wait "$DEMO_PID" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+  start_demo "$bin" "$port" "$work"
   base="http://127.0.0.1:$port"
   curl -fsS "$base/readyz" >/dev/null
   curl -fsS "$base/v1/chain/head" >/dev/null
