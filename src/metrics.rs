@@ -30,6 +30,7 @@ pub struct Metrics {
     cache_entries: IntGauge,
     streams: IntGaugeVec,
     sockets: IntGauge,
+    socket_subscriptions: IntGauge,
     socket_calls: IntCounterVec,
     streams_max: IntGauge,
     sockets_max: IntGauge,
@@ -136,6 +137,11 @@ impl Metrics {
             "JSON-RPC WebSocket connections open",
         )
         .expect("valid metric");
+        let socket_subscriptions = IntGauge::new(
+            "websocket_subscriptions",
+            "Channels (ChainNotify, ...), Ethereum subscriptions and filters held by JSON-RPC WebSocket connections",
+        )
+        .expect("valid metric");
         let socket_calls = IntCounterVec::new(
             Opts::new(
                 "websocket_calls_total",
@@ -180,7 +186,8 @@ impl Metrics {
         let rate_limited = IntCounterVec::new(
             Opts::new(
                 "rate_limited_total",
-                "Requests and JSON-RPC calls refused by a rate limit, by limit (address or token)",
+                "Requests and JSON-RPC calls refused by a rate limit, by limit (address, token, or a WebSocket connection's \
+                 own)",
             ),
             &["limit"],
         )
@@ -204,6 +211,7 @@ impl Metrics {
             Box::new(rate_limited.clone()),
             Box::new(rate_limited_callers.clone()),
             Box::new(sockets.clone()),
+            Box::new(socket_subscriptions.clone()),
             Box::new(socket_calls.clone()),
             Box::new(streams.clone()),
             Box::new(cache_entries.clone()),
@@ -230,6 +238,7 @@ impl Metrics {
             cache_entries,
             streams,
             sockets,
+            socket_subscriptions,
             socket_calls,
             streams_max,
             sockets_max,
@@ -293,6 +302,16 @@ impl Metrics {
 
     pub fn socket_closed(&self) {
         self.sockets.dec();
+    }
+
+    /// Records that WebSocket connections hold `delta` more (or fewer) channels, subscriptions and filters.
+    pub fn socket_subscriptions(&self, delta: i64) {
+        self.socket_subscriptions.add(delta);
+    }
+
+    /// Records a call refused by a WebSocket connection's own rate limit (`limit="connection"`).
+    pub fn connection_rate_limited(&self) {
+        self.rate_limited.with_label_values(&["connection"]).inc();
     }
 
     /// Records a call received on a WebSocket: `forwarded` to the node, or refused by the gateway.

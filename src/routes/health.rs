@@ -52,8 +52,10 @@ pub async fn healthz() -> HttpResponse {
 
 /// Prometheus metrics.
 ///
-/// Requests by route, method and status, latency histograms by route, upstream calls by Lotus method with latency
-/// and errors, requests in flight and token verification cache hits, in Prometheus's text format.
+/// In Prometheus's text format: requests by route, method and status, latency histograms by route, upstream calls
+/// by Lotus method with latency and errors, requests in flight, the node's reachability, head height and sync lag,
+/// the response and token verification caches, live streams and WebSocket connections with their caps, and rate
+/// limit refusals. The README lists every series with its labels.
 #[utoipa::path(
     tag = "Health",
     responses((status = 200, description = "The metrics", body = String,

@@ -215,6 +215,7 @@ async fn upgrade(
         next_channel: FANNED_CHANNEL_BASE,
         last_heard: Instant::now(),
         ending: None,
+        counted: 0,
     };
     state.metrics.socket_opened();
     actix_web::rt::spawn(async move {
@@ -316,6 +317,8 @@ struct Connection {
     last_heard: Instant,
     /// Set when a reply of the gateway's own could not be delivered: the connection ends.
     ending: Option<Ending>,
+    /// The channels, subscriptions and filters counted in the `websocket_subscriptions` gauge.
+    counted: usize,
 }
 
 /// Why a reply of the gateway's own could not be delivered.
@@ -349,6 +352,7 @@ impl Connection {
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let end = loop {
+            self.count_held();
             match self.ending {
                 Some(Ending::Gone) => break End::Client,
                 Some(Ending::Slow) => break End::Slow,
@@ -425,6 +429,10 @@ impl Connection {
         // The shared subscriptions' channels go (the last client of one cancels it on the node).
         drop(fanned);
         self.fanned.clear();
+        self.state
+            .metrics
+            .socket_subscriptions(-i64::try_from(self.counted).unwrap_or(0));
+        self.counted = 0;
         // The node forgets what the connection made: its filters are uninstalled (its subscriptions end with the
         // node's socket).
         let filters: Vec<(String, Kind)> = self.filters.drain().collect();
@@ -482,6 +490,16 @@ impl Connection {
             }),
         };
         let _ = tokio::time::timeout(CLEANUP_TIMEOUT, self.session.close(reason)).await;
+    }
+
+    /// Brings the `websocket_subscriptions` gauge up to date with what the connection holds.
+    fn count_held(&mut self) {
+        let held = self.filters.len() + self.fanned.len();
+        if held != self.counted {
+            let delta = i64::try_from(held).unwrap_or(0) - i64::try_from(self.counted).unwrap_or(0);
+            self.state.metrics.socket_subscriptions(delta);
+            self.counted = held;
+        }
     }
 
     /// How long the client may take to accept one message; one that takes longer (it stopped reading) is cut off,
@@ -619,6 +637,7 @@ impl Connection {
             if let crate::ratelimit::Verdict::Limited { retry_after_secs } = bucket.take("", weight)
             {
                 let wait = retry_after_secs.ceil().max(1.0) as u64;
+                self.state.metrics.connection_rate_limited();
                 self.refuse(
                     id,
                     -32005,

@@ -234,6 +234,7 @@ async fn channels_are_fanned_out_over_one_node_subscription_until_cancelled() {
     .await;
     // Two clients, one subscription on the node.
     assert_eq!(h.sim.subscribers(), 1);
+    assert_eq!(subscriptions_gauge(&h).await, 2);
     // The first to cancel gets its channel closed; the node's subscription stays for the other.
     send(
         &mut a,
@@ -494,6 +495,7 @@ async fn filters_belong_to_their_connection_are_capped_and_go_with_it() {
     let refused = next(&mut a).await;
     assert_eq!(refused["error"]["code"], -32600, "{refused}");
     assert_eq!(h.sim.eth_filters(), 16);
+    assert_eq!(subscriptions_gauge(&h).await, 16);
     let over = call(&mut a, 16, "Filecoin.EthNewFilter", json!([{}])).await;
     assert!(
         over["error"]["message"]
@@ -552,6 +554,18 @@ async fn filters_belong_to_their_connection_are_capped_and_go_with_it() {
         0,
         "the node forgot the connection's filters"
     );
+    assert_eq!(subscriptions_gauge(&h).await, 0);
+}
+
+/// `lotus_rest_websocket_subscriptions`, as `/metrics` tells it.
+async fn subscriptions_gauge(h: &Harness) -> i64 {
+    h.metrics_text()
+        .await
+        .lines()
+        .find(|l| l.starts_with("lotus_rest_websocket_subscriptions "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .expect("the gauge is exported")
 }
 
 #[actix_web::test]
