@@ -101,33 +101,50 @@ const HEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// node's stream, else a `ChainHead` (shared with `/readyz`, read at most every 2 s), waited for at most
 /// [`HEAD_WAIT`]; `None` when the node does not answer in time.
 async fn node_head(state: &AppState) -> Option<(i64, u64)> {
-    #[derive(serde::Deserialize)]
-    struct Block {
-        #[serde(rename = "Timestamp")]
-        timestamp: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[serde(rename = "Height")]
-        height: i64,
-        #[serde(rename = "Blocks")]
-        blocks: Vec<Block>,
-    }
     state.node.url()?;
-    let head = match state.head_feed.head() {
-        Some(head) => head,
-        None => actix_web::rt::time::timeout(
-            HEAD_WAIT,
-            state
-                .readiness
-                .head(&state.node, state.auth.upstream_token.as_deref()),
-        )
+    let head = actix_web::rt::time::timeout(HEAD_WAIT, current_head(state))
         .await
         .ok()?
-        .ok()?,
-    };
+        .ok()?;
     let head: Head = serde_json::from_str(&head).ok()?;
-    Some((head.height, head.blocks.first()?.timestamp))
+    Some((head.height, head.timestamp()?))
+}
+
+/// The node's head: the one the gateway follows from the node's stream; else one `ChainHead`, shared by concurrent
+/// callers and kept for a moment ([`crate::state::READY_FOR`]), so that probes and scrapes cost the node one call
+/// in that time at most, however many come.
+async fn current_head(state: &AppState) -> Result<std::sync::Arc<str>, String> {
+    match state.head_feed.head() {
+        Some(head) => Ok(head),
+        None => {
+            state
+                .readiness
+                .head(&state.node, state.auth.upstream_token.as_deref())
+                .await
+        }
+    }
+}
+
+/// A tipset's height and its blocks' timestamps, read without decoding the rest.
+#[derive(serde::Deserialize)]
+struct Head {
+    #[serde(rename = "Height")]
+    height: i64,
+    #[serde(rename = "Blocks")]
+    blocks: Vec<Block>,
+}
+
+#[derive(serde::Deserialize)]
+struct Block {
+    #[serde(rename = "Timestamp")]
+    timestamp: u64,
+}
+
+impl Head {
+    /// The timestamp of the tipset's first block.
+    fn timestamp(&self) -> Option<u64> {
+        self.blocks.first().map(|b| b.timestamp)
+    }
 }
 
 /// Whether the node answers and is in sync.
@@ -146,33 +163,12 @@ async fn node_head(state: &AppState) -> Option<(i64, u64)> {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct Block {
-        #[serde(rename = "Timestamp")]
-        timestamp: u64,
-    }
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[serde(rename = "Height")]
-        height: i64,
-        #[serde(rename = "Blocks")]
-        blocks: Vec<Block>,
-    }
     let not_ready =
         |why: String| ApiError::new(Code::UpstreamUnavailable, format!("not ready: node: {why}"));
-    // The head the gateway follows from the node's stream; else one ChainHead, shared by concurrent probes and
-    // kept for a moment: probes cost the node one call every READY_FOR at most, however many come.
-    let head = match state.head_feed.head() {
-        Some(head) => head,
-        None => state
-            .readiness
-            .head(&state.node, state.auth.upstream_token.as_deref())
-            .await
-            .map_err(not_ready)?,
-    };
+    let head = current_head(&state).await.map_err(not_ready)?;
     let head: Head = serde_json::from_str(&head)
         .map_err(|e| not_ready(format!("the ChainHead reply is not a tipset: {e}")))?;
-    let timestamp = head.blocks.first().map(|b| b.timestamp).unwrap_or_default();
+    let timestamp = head.timestamp().unwrap_or_default();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

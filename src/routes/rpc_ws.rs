@@ -492,9 +492,38 @@ impl Connection {
         let _ = tokio::time::timeout(CLEANUP_TIMEOUT, self.session.close(reason)).await;
     }
 
+    /// The filters, subscriptions and channels the connection holds (those being made not counted).
+    fn held(&self) -> usize {
+        self.filters.len() + self.fanned.len()
+    }
+
+    /// Refuses a call that would make one more filter, subscription or channel when the connection holds (or is
+    /// making) `[JsonRpc] MaxFiltersPerConnection` already; whether it refused.
+    async fn refuse_if_full(&mut self, id: &Option<Value>) -> bool {
+        let making = self
+            .watched
+            .values()
+            .filter(|(w, _)| matches!(w, Watch::Make(_)))
+            .count();
+        let cap = self.state.limits.max_filters;
+        if self.held() + making < cap {
+            return false;
+        }
+        self.refuse(
+            id.clone(),
+            1,
+            format!(
+                "this connection already has {cap} filters, subscriptions and channels, the most it may hold \
+                 ([JsonRpc] MaxFiltersPerConnection); uninstall or cancel one first"
+            ),
+        )
+        .await;
+        true
+    }
+
     /// Brings the `websocket_subscriptions` gauge up to date with what the connection holds.
     fn count_held(&mut self) {
-        let held = self.filters.len() + self.fanned.len();
+        let held = self.held();
         if held != self.counted {
             let delta = i64::try_from(held).unwrap_or(0) - i64::try_from(self.counted).unwrap_or(0);
             self.state.metrics.socket_subscriptions(delta);
@@ -647,9 +676,8 @@ impl Connection {
                 return Ok(false);
             }
         }
-        let held = self.filters.len() + self.fanned.len();
         if let Some(kind) = crate::streams::Kind::of_method(method.name) {
-            return Ok(self.open_fanned(raw_id, id, kind, held).await);
+            return Ok(self.open_fanned(raw_id, id, kind).await);
         }
         // Filters and subscriptions: capped, and only the connection's own are used or removed.
         let watch = match method.name {
@@ -662,22 +690,7 @@ impl Connection {
                 } else {
                     Kind::Filter
                 };
-                let making = self
-                    .watched
-                    .values()
-                    .filter(|(w, _)| matches!(w, Watch::Make(_)))
-                    .count();
-                let cap = self.state.limits.max_filters;
-                if held + making >= cap {
-                    self.refuse(
-                        id,
-                        1,
-                        format!(
-                            "this connection already has {cap} filters and subscriptions, the most it may hold \
-                             ([JsonRpc] MaxFiltersPerConnection); uninstall one first"
-                        ),
-                    )
-                    .await;
+                if self.refuse_if_full(&id).await {
                     return Ok(false);
                 }
                 Some((Watch::Make(kind), None))
@@ -762,24 +775,8 @@ impl Connection {
         raw_id: Option<Value>,
         id: Option<Value>,
         kind: crate::streams::Kind,
-        held: usize,
     ) -> bool {
-        let cap = self.state.limits.max_filters;
-        let making = self
-            .watched
-            .values()
-            .filter(|(w, _)| matches!(w, Watch::Make(_)))
-            .count();
-        if held + making >= cap {
-            self.refuse(
-                id,
-                1,
-                format!(
-                    "this connection already has {cap} filters, subscriptions and channels, the most it may hold \
-                     ([JsonRpc] MaxFiltersPerConnection); cancel one first"
-                ),
-            )
-            .await;
+        if self.refuse_if_full(&id).await {
             return false;
         }
         let subscription = match self

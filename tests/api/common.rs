@@ -329,6 +329,18 @@ impl Harness {
         self.get("/metrics", None).await.text
     }
 
+    /// The value of one series of `/metrics`, named as it is written there (`lotus_rest_streams{what="open"}`);
+    /// `None` when it is not exported.
+    pub async fn gauge(&self, series: &str) -> Option<i64> {
+        self.metrics_text().await.lines().find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(reqwest::Method::GET, path, token).await
     }

@@ -210,17 +210,7 @@ fn sigterm_lets_a_slow_request_finish_then_exits_zero() {
         took >= Duration::from_millis(1400),
         "the request was not slow: {took:?}"
     );
-    let exit = loop {
-        if let Some(status) = gw.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the gateway did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(exit.success(), "exit status {exit:?}");
+    exits_zero_within_15_s(&mut gw, start);
 }
 
 #[test]
@@ -263,6 +253,11 @@ fn sigterm_closes_websockets_with_a_close_frame_and_exits_zero() {
     let frame = frame.expect("a close frame with a reason");
     assert_eq!(frame.code, CloseCode::Away, "{frame:?}");
     assert!(frame.reason.contains("shutting down"), "{frame:?}");
+    exits_zero_within_15_s(&mut gw, start);
+}
+
+/// Waits for the gateway to exit, at most 15 s after `start`, and checks that it exited with 0.
+fn exits_zero_within_15_s(gw: &mut Running, start: Instant) {
     let exit = loop {
         if let Some(status) = gw.child.try_wait().unwrap() {
             break status;

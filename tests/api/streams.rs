@@ -286,12 +286,9 @@ async fn a_slow_client_is_cut_off_and_memory_stays_bounded() {
             let e = fast.next().await.unwrap();
             assert_eq!(e.event, "apply");
             if produced % 500 == 0 {
-                let metrics = h.get("/metrics", None).await.text;
-                let queued: usize = metrics
-                    .lines()
-                    .find(|l| l.starts_with("lotus_rest_streams{what=\"queued_events\"}"))
-                    .and_then(|l| l.rsplit(' ').next())
-                    .and_then(|v| v.parse().ok())
+                let queued = h
+                    .gauge("lotus_rest_streams{what=\"queued_events\"}")
+                    .await
                     .expect("the queued events gauge");
                 assert!(
                     queued <= 2 * (8 + 8 + 2),

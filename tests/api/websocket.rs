@@ -422,16 +422,10 @@ async fn a_client_that_stops_reading_is_cut_off_and_releases_everything() {
         }
         ws
     });
-    let open = || {
-        let metrics = h.metrics_text();
-        async move {
-            let text = metrics.await;
-            text.lines()
-                .find(|l| l.starts_with("lotus_rest_websocket_connections "))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<i64>().ok())
-                .unwrap_or(-1)
-        }
+    let open = || async {
+        h.gauge("lotus_rest_websocket_connections")
+            .await
+            .unwrap_or(-1)
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut seen_open = false;
@@ -559,12 +553,8 @@ async fn filters_belong_to_their_connection_are_capped_and_go_with_it() {
 
 /// `lotus_rest_websocket_subscriptions`, as `/metrics` tells it.
 async fn subscriptions_gauge(h: &Harness) -> i64 {
-    h.metrics_text()
+    h.gauge("lotus_rest_websocket_subscriptions")
         .await
-        .lines()
-        .find(|l| l.starts_with("lotus_rest_websocket_subscriptions "))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
         .expect("the gauge is exported")
 }
 
@@ -595,29 +585,17 @@ async fn connecting_subscribing_and_leaving_leaves_nothing_behind() {
     }
     // Every socket and the node's subscriptions are released (and the per-client cap of 5 never got in the way).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let open = || {
-        let metrics = h.metrics_text();
-        async move {
-            let text = metrics.await;
-            text.lines()
-                .find(|l| l.starts_with("lotus_rest_websocket_connections "))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<i64>().ok())
-                .unwrap_or(-1)
-        }
+    let open = || async {
+        h.gauge("lotus_rest_websocket_connections")
+            .await
+            .unwrap_or(-1)
     };
     // The gateway's own subscriptions to the node wind down too (one cancelled while it was still connecting
     // subscribes not at all).
-    let subscribing = || {
-        let metrics = h.metrics_text();
-        async move {
-            let text = metrics.await;
-            text.lines()
-                .find(|l| l.starts_with("lotus_rest_streams{what=\"upstream_subscriptions\"} "))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<i64>().ok())
-                .unwrap_or(-1)
-        }
+    let subscribing = || async {
+        h.gauge("lotus_rest_streams{what=\"upstream_subscriptions\"}")
+            .await
+            .unwrap_or(-1)
     };
     while (h.sim.subscribers() > 0 || open().await != 0 || subscribing().await != 0)
         && std::time::Instant::now() < deadline
