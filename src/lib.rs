@@ -2,7 +2,7 @@
 //!
 //! The modules, from the bottom up: `lotus` (what the gateway knows of Lotus; it imports nothing else of the
 //! crate), `sim` (the simulated node, on `lotus` alone), then `error`, `metrics`, `upstream`, `shape`, `streams`,
-//! `head`, `auth`, `ratelimit`, `settings`; `state` (what every handler can reach), `extract` (what a handler takes
+//! `hangup`, `head`, `auth`, `ratelimit`, `settings`; `state` (what every handler can reach), `extract` (what a handler takes
 //! from a request), `routes`, `middleware`, `openapi`, `app` (the routes and middleware made into one application)
 //! and `server`. Each imports only from below it.
 
@@ -11,6 +11,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod hangup;
 pub mod head;
 pub mod lotus;
 pub mod metrics;

@@ -211,6 +211,7 @@ pub fn serve_with_workers(
     };
     let streams = state.streams.clone();
     let server = HttpServer::new(move || crate::app::app(state.clone(), spec.clone(), &http))
+        .on_connect(crate::hangup::on_connect)
         .disable_signals()
         .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)
         .client_request_timeout(settings.client_request_timeout)

@@ -127,7 +127,12 @@ async fn open(
     let ticker = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     // SSE starts with the reconnection delay for EventSource; both forms then carry events and heartbeats.
     let opening = (!ndjson).then(|| web::Bytes::from_static(b"retry: 2000\n\n"));
+    // The stream ends, and frees its place, as soon as its client closes the connection.
+    let hangup = req
+        .conn_data::<crate::hangup::ConnectionFd>()
+        .map(|fd| crate::hangup::Watcher::new(*fd));
     struct Open {
+        hangup: Option<crate::hangup::Watcher>,
         subscription: crate::streams::Subscription,
         ticker: tokio::time::Interval,
         closing: tokio::sync::watch::Receiver<bool>,
@@ -136,6 +141,7 @@ async fn open(
     }
     let body = futures_util::stream::unfold(
         Open {
+            hangup,
             subscription,
             ticker,
             closing,
@@ -150,6 +156,7 @@ async fn open(
                 return None;
             }
             let chunk = tokio::select! {
+                _ = crate::hangup::gone(s.hangup.as_ref()) => return None,
                 event = s.subscription.next() => match event {
                     Some(event) => {
                         if event.event == "error" {

@@ -81,6 +81,72 @@ fn sim_thread() -> SimThread {
     rx.recv().unwrap()
 }
 
+/// A stream whose client closes its TLS connection frees its place at once, not at its next heartbeat (an hour
+/// here, and the head does not move): the only place is free again for the next client.
+#[test]
+fn a_closed_https_stream_frees_its_place_at_once() {
+    use std::io::Read;
+    let sim = sim_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki("streams");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, &pki.cert_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    let port = free_port();
+    let mut cmd = lotus_rest();
+    cmd.args([
+        "run",
+        "--listen",
+        &format!("/ip4/127.0.0.1/tcp/{port}/https"),
+    ])
+    .env("LOTUS_REST_FULLNODE_APIINFO", &sim.url)
+    .env("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false")
+    .env("LOTUS_REST_API_TLSCERTFILE", &cert)
+    .env("LOTUS_REST_API_TLSKEYFILE", &key)
+    .env("LOTUS_REST_STREAMS_MAXSTREAMS", "1")
+    .env("LOTUS_REST_STREAMS_HEARTBEAT", "1h");
+    let gw = Running::start(cmd);
+    gw.wait_for("listening on", true);
+    let url = format!("https://localhost:{port}/v1/streams/heads");
+    let client = || {
+        reqwest::blocking::Client::builder()
+            .tls_backend_rustls()
+            .tls_certs_only([reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()])
+            .http1_only()
+            .build()
+            .unwrap()
+    };
+    for round in 0..3 {
+        // Each round on a connection of its own, closed when the stream is dropped.
+        let mut stream = client().get(&url).send().unwrap();
+        assert_eq!(stream.status(), 200, "round {round}");
+        let mut first = [0u8; 64];
+        let n = stream.read(&mut first).unwrap();
+        assert!(n > 0, "round {round}: the stream starts");
+        let refused = client().get(&url).send().unwrap();
+        assert_eq!(
+            refused.status(),
+            503,
+            "round {round}: the one place is taken"
+        );
+        drop(stream);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let res = client().get(&url).send().unwrap();
+            if res.status() == 200 {
+                break;
+            }
+            assert_eq!(res.status(), 503);
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the place is still held 10 s after its client left"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 #[test]
 fn https_serves_and_reloads_its_certificate_on_sighup() {
     let sim = sim_thread();

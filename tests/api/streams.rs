@@ -105,7 +105,7 @@ impl Reader {
 }
 
 fn options(vars: Vec<(&'static str, String)>) -> Options {
-    // A short heartbeat also lets the gateway notice quickly that a client went away.
+    // A short heartbeat keeps idle streams talking, as a client behind a proxy would need.
     let mut all = vec![
         ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".to_string()),
         ("LOTUS_REST_STREAMS_HEARTBEAT", "200ms".to_string()),
@@ -395,4 +395,40 @@ async fn streams_need_read_and_are_limited() {
     wait_for("the stream to close", || h.sim.channels() == 0).await;
     // A place is free again.
     let _again = Reader::open(&h, "/v1/streams/blocks", false, None).await;
+}
+
+/// A client that closes its connection frees its stream's place at once, not at the next heartbeat or event
+/// (neither comes within the test: a heartbeat an hour, the head still): SSE and NDJSON, the open-streams gauge
+/// back to 0 and the node's subscription cancelled.
+#[actix_web::test]
+async fn a_stream_frees_its_place_as_soon_as_its_client_leaves() {
+    let h = Harness::with(Options {
+        vars: vec![
+            ("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into()),
+            ("LOTUS_REST_STREAMS_HEARTBEAT", "1h".into()),
+            ("LOTUS_REST_STREAMS_MAXSTREAMS", "1".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    for ndjson in [false, true, false] {
+        let mut one = Reader::open(&h, "/v1/streams/heads", ndjson, None).await;
+        assert_eq!(one.next().await.unwrap().event, "current");
+        let open = r#"lotus_rest_streams{what="open"}"#;
+        assert_eq!(h.gauge(open).await, Some(1));
+        let r = h
+            .get("/v1/streams/heads", Some(&h.token_up_to(Perm::Read)))
+            .await;
+        r.problem(503, "upstream_unavailable");
+        drop(one);
+        let deadline = Instant::now() + PATIENCE;
+        while h.gauge(open).await != Some(0) {
+            assert!(
+                Instant::now() < deadline,
+                "the stream still open after its client left"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        wait_for("the node's subscription to end", || h.sim.channels() == 0).await;
+    }
 }
