@@ -9,7 +9,8 @@
 //! Settings (environment): BENCH_CONNECTIONS (64), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
 //! BENCH_COALESCE_CLIENTS (256), BENCH_IDLE_CONNECTIONS (1000), BENCH_MAX_REQUESTS (per scenario, 5000000),
 //! BENCH_THREADS (load generator threads; default: the number of CPUs), BENCH_TOKEN (1: send a read token instead
-//! of calling anonymously), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
+//! of calling anonymously), BENCH_STREAMS (SSE clients held at once, 10000), BENCH_STREAM_EVENTS (head events sent
+//! to them, 5), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
 //! one access line per request).
 
 use std::fs::File;
@@ -51,6 +52,8 @@ struct Config {
     threads: usize,
     token: bool,
     log_level: String,
+    streams: usize,
+    stream_events: usize,
 }
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -75,6 +78,8 @@ impl Config {
             max_requests: env_num("BENCH_MAX_REQUESTS", 5_000_000u64).max(1),
             threads: env_num("BENCH_THREADS", cpus).clamp(1, 64),
             token: std::env::var("BENCH_TOKEN").is_ok_and(|v| v == "1"),
+            streams: env_num("BENCH_STREAMS", 10_000usize).clamp(0, 50_000),
+            stream_events: env_num("BENCH_STREAM_EVENTS", 5usize).clamp(1, 100),
             log_level: std::env::var("RUST_LOG")
                 .ok()
                 .filter(|v| !v.is_empty())
@@ -761,6 +766,15 @@ fn start_gateway(
         .env("LOTUS_REST_FULLNODE_APIINFO", sim.url())
         .env("LOTUS_REST_AUTH_SECRETFILE", secret_path)
         .env("RUST_LOG", &cfg.log_level)
+        // Every stream of the streams scenario comes from this one address; the cap is what is measured.
+        .env(
+            "LOTUS_REST_STREAMS_MAXSTREAMS",
+            cfg.streams.max(1).to_string(),
+        )
+        .env(
+            "LOTUS_REST_STREAMS_MAXPERCLIENT",
+            cfg.streams.max(1).to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
@@ -784,12 +798,46 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// What nginx serves at one path: the JSON-RPC body it sends the node in place of the client's request (a REST
+/// read translated, as the gateway does), or `None` to pass the request through as it came (`/rpc/v1`).
+struct Location {
+    path: String,
+    body: Option<String>,
+}
+
+fn nginx_location(l: &Location) -> String {
+    match &l.body {
+        Some(body) => format!(
+            r#"        location = {path} {{
+            proxy_pass http://lotus/rpc/v1;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_method POST;
+            proxy_set_header Content-Type application/json;
+            proxy_set_body '{body}';
+        }}
+"#,
+            path = l.path
+        ),
+        None => format!(
+            r#"        location = {path} {{
+            proxy_pass http://lotus;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+"#,
+            path = l.path
+        ),
+    }
+}
+
 fn start_nginx(
     nginx: &Path,
     sim: &SimHandle,
     dir: &Path,
     workers: usize,
     keepalive: usize,
+    locations: &[Location],
 ) -> Result<(ChildGuard, SocketAddr), String> {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -816,18 +864,11 @@ http {{
     }}
     server {{
         listen {addr};
-        location = /v1/chain/head {{
-            proxy_pass http://lotus/rpc/v1;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_method POST;
-            proxy_set_header Content-Type application/json;
-            proxy_set_body '{CHAIN_HEAD_RPC}';
-        }}
-    }}
+{locations}    }}
 }}
 "#,
         upstream = sim.addr(),
+        locations = locations.iter().map(nginx_location).collect::<String>(),
     );
     let conf_path = dir.join("nginx.conf");
     std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
@@ -913,13 +954,188 @@ async fn open_idle(addr: SocketAddr, request: &[u8], n: usize) -> (Vec<Conn>, us
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Live streams: many SSE clients on /v1/streams/heads.
+
+/// What the streams scenario measured.
+struct StreamsMeasured {
+    clients: usize,
+    failed: usize,
+    rss_before_kib: Option<u64>,
+    rss_held_kib: Option<u64>,
+    /// For each head event, how long after the first client each client got it, in nanoseconds (all events).
+    spread: Histogram,
+    events: usize,
+    missing: u64,
+    /// From closing every client to the gateway's open-streams gauge at 0.
+    released: Option<Duration>,
+}
+
+/// One SSE client: the times it saw each `apply` event, in order.
+async fn sse_client(
+    addr: SocketAddr,
+    request: Arc<Vec<u8>>,
+    opened: tokio::sync::mpsc::Sender<()>,
+    seen: Arc<std::sync::Mutex<Vec<Vec<Instant>>>>,
+    index: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> io::Result<()> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    stream.write_all(&request).await?;
+    let mut buf = vec![0u8; 4096];
+    let mut text = Vec::new();
+    let mut started = false;
+    loop {
+        let n = tokio::select! {
+            n = stream.read(&mut buf) => n?,
+            _ = stop.changed() => return Ok(()),
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the stream ended",
+            ));
+        }
+        let now = Instant::now();
+        text.extend_from_slice(&buf[..n]);
+        // Count the events of this read; keep an unfinished line for the next one.
+        while let Some(end) = text.windows(2).position(|w| w == b"\n\n") {
+            let frame: Vec<u8> = text.drain(..end + 2).collect();
+            if !started && frame.windows(16).any(|w| w == b"event: current\n") {
+                started = true;
+                let _ = opened.send(()).await;
+            } else if frame.windows(14).any(|w| w == b"event: apply\n") {
+                seen.lock().unwrap()[index].push(now);
+            }
+        }
+    }
+}
+
+/// The gateway's `lotus_rest_streams{what="open"}` gauge.
+async fn open_streams(gw: SocketAddr, token: Option<&str>) -> Option<u64> {
+    let reply = probe(gw, &get_request(gw, "/metrics", token)).await.ok()?;
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
+    text.lines().find_map(|l| {
+        l.strip_prefix("lotus_rest_streams{what=\"open\"} ")?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|v| v as u64)
+    })
+}
+
+async fn streams_scenario(
+    cfg: &Config,
+    gw: SocketAddr,
+    gw_pid: u32,
+    sim: &SimHandle,
+    token: Option<&str>,
+) -> StreamsMeasured {
+    let n = cfg.streams;
+    let request = Arc::new(
+        format!(
+            "GET /v1/streams/heads HTTP/1.1\r\nHost: {gw}\r\nAccept: text/event-stream\r\n{}\r\n",
+            token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"))
+        )
+        .into_bytes(),
+    );
+    let rss_before_kib = vm_kib(gw_pid, "VmRSS:");
+    let seen = Arc::new(std::sync::Mutex::new(vec![Vec::new(); n]));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel(1024);
+    let mut tasks = Vec::with_capacity(n);
+    let mut clients = 0;
+    let mut failed = 0;
+    // In batches, so that the listen backlog is never the limit.
+    for start in (0..n).step_by(500) {
+        let batch = (start..n.min(start + 500)).collect::<Vec<_>>();
+        for &i in &batch {
+            tasks.push(tokio::spawn(sse_client(
+                gw,
+                request.clone(),
+                opened_tx.clone(),
+                seen.clone(),
+                i,
+                stop_rx.clone(),
+            )));
+        }
+        for _ in &batch {
+            match tokio::time::timeout(REQUEST_TIMEOUT, opened_rx.recv()).await {
+                Ok(Some(())) => clients += 1,
+                _ => failed += 1,
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_held_kib = vm_kib(gw_pid, "VmRSS:");
+    // Head events, each reaching every client; the spread is measured from the first client to get it.
+    let mut spread = Histogram::new();
+    let mut missing = 0;
+    for _ in 0..cfg.stream_events {
+        sim.advance();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    {
+        let seen = seen.lock().unwrap();
+        for event in 0..cfg.stream_events {
+            let times: Vec<Instant> = seen.iter().filter_map(|t| t.get(event).copied()).collect();
+            missing += (clients - times.len().min(clients)) as u64;
+            if let Some(first) = times.iter().min() {
+                for t in &times {
+                    spread.record(t.duration_since(*first).as_nanos() as u64);
+                }
+            }
+        }
+    }
+    // Every client closes its connection at once; how long until the gateway has freed every place?
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let closed = Instant::now();
+    let mut released = None;
+    while closed.elapsed() < Duration::from_secs(30) {
+        if open_streams(gw, token).await == Some(0) {
+            released = Some(closed.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    StreamsMeasured {
+        clients,
+        failed,
+        rss_before_kib,
+        rss_held_kib,
+        spread,
+        events: cfg.stream_events,
+        missing,
+        released,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Output.
+
+/// A kind of route measured through the gateway and through nginx.
+struct Pair {
+    gw_key: &'static str,
+    nginx_key: &'static str,
+    what: String,
+    path: String,
+    /// The body of a POST; a GET without one.
+    body: Option<String>,
+    /// What nginx sends the node (see [`Location`]).
+    nginx_body: Option<String>,
+    note: &'static str,
+}
 
 struct Row {
     key: &'static str,
     label: String,
     conns: usize,
     outcome: Result<Measured, String>,
+    /// The nginx row doing the same work, compared in the "vs nginx" columns.
+    versus: Option<&'static str>,
 }
 
 fn fmt_latency(nanos: u64) -> String {
@@ -953,7 +1169,6 @@ fn print_table(rows: &[Row]) {
             .and_then(|r| r.outcome.as_ref().ok())
     };
     let base_a = find("a");
-    let base_d = find("d");
     let header = [
         "scenario",
         "conns",
@@ -963,8 +1178,8 @@ fn print_table(rows: &[Row]) {
         "errors",
         "req/s vs a",
         "p99 vs a",
-        "req/s vs d",
-        "p99 vs d",
+        "req/s vs nginx",
+        "p99 vs nginx",
         "upstream calls/s",
         "CPU load/proxy/upstream/other",
         "proxy CPU/req",
@@ -989,8 +1204,11 @@ fn print_table(rows: &[Row]) {
                     },
                     fmt_ratio(m.rps, base_a.map(|b| b.rps)),
                     fmt_ratio(m.p99 as f64, base_a.map(|b| b.p99 as f64)),
-                    fmt_ratio(m.rps, base_d.map(|b| b.rps)),
-                    fmt_ratio(m.p99 as f64, base_d.map(|b| b.p99 as f64)),
+                    fmt_ratio(m.rps, row.versus.and_then(find).map(|b| b.rps)),
+                    fmt_ratio(
+                        m.p99 as f64,
+                        row.versus.and_then(find).map(|b| b.p99 as f64),
+                    ),
                     fmt_rate(m.upstream_calls_per_s),
                     format!(
                         "{:.0}%/{}/{:.0}%/{:.0}%",
@@ -1152,7 +1370,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             path.display(),
             nginx_version(path)
         ),
-        None => println!("nginx: not installed (row d is skipped)"),
+        None => println!("nginx: not installed (its rows are skipped)"),
     }
     println!();
 
@@ -1205,6 +1423,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         label: label0.into(),
         conns: n,
         outcome: Ok(ceiling),
+        versus: None,
     });
 
     // (a) The upstream directly.
@@ -1226,99 +1445,147 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         label: label.into(),
         conns: n,
         outcome,
+        versus: None,
     });
 
-    // (b) The REST route.
+    // Each kind of route through the gateway, then nginx doing the same work: a REST read translated into its
+    // JSON-RPC call (`proxy_set_body`), or `/rpc/v1` passed through (`proxy_pass`).
     let gw_procs = ProxyProcs::Pid(gw_pid);
-    let label = "b lotus-rest GET /v1/chain/head";
-    let outcome = match probe(gw, &head_get).await {
-        Ok(r) if r.status == 200 => {
-            Ok(run_load(cfg, gw, head_get.clone(), n, &sim, &gw_procs, r.body.len()).await)
-        }
-        Ok(r) => Err(format!("probe answered {}", r.status)),
-        Err(e) => Err(format!("probe failed: {e}")),
-    };
-    report(label, &outcome);
-    rows.push(Row {
-        key: "b",
-        label: label.into(),
-        conns: n,
-        outcome,
-    });
-
-    // (c) JSON-RPC through the gateway.
-    let label = "c lotus-rest POST /rpc/v1 ChainHead";
-    let outcome = match probe(gw, &rpc_post(gw)).await {
-        Ok(r) if r.status == 404 => Err("n/a (endpoint not built)".to_string()),
-        Ok(r) if r.status == 200 => {
-            Ok(run_load(cfg, gw, rpc_post(gw), n, &sim, &gw_procs, r.body.len()).await)
-        }
-        Ok(r) => Err(format!(
-            "probe answered {}: {}",
-            r.status,
-            String::from_utf8_lossy(&r.body)
-        )),
-        Err(e) => Err(format!("probe failed: {e}")),
-    };
-    report(label, &outcome);
-    rows.push(Row {
-        key: "c",
-        label: label.into(),
-        conns: n,
-        outcome,
-    });
-
-    // (d) nginx translating the same REST read into the JSON-RPC call.
-    let label = "d nginx GET /v1/chain/head -> POST ChainHead";
-    let outcome = match &nginx {
-        None => Err("n/a (install nginx)".to_string()),
+    let actor = "t01000";
+    let pairs: Vec<Pair> = vec![
+        Pair {
+            gw_key: "b",
+            nginx_key: "d",
+            what: "GET /v1/chain/head".into(),
+            path: "/v1/chain/head".into(),
+            body: None,
+            nginx_body: Some(CHAIN_HEAD_RPC.into()),
+            note: "",
+        },
+        Pair {
+            gw_key: "g",
+            nginx_key: "h",
+            what: "GET /v1/actors/{address}".into(),
+            path: format!("/v1/actors/{actor}"),
+            body: None,
+            nginx_body: Some(format!(
+                r#"{{"jsonrpc":"2.0","method":"Filecoin.StateGetActor","params":["{actor}",[]],"id":1}}"#
+            )),
+            note: " (state at the head)",
+        },
+        Pair {
+            gw_key: "i",
+            nginx_key: "j",
+            what: "GET /v1/miners".into(),
+            path: "/v1/miners".into(),
+            body: None,
+            nginx_body: Some(
+                r#"{"jsonrpc":"2.0","method":"Filecoin.StateListMiners","params":[[]],"id":1}"#
+                    .into(),
+            ),
+            note: " (a list)",
+        },
+        Pair {
+            gw_key: "e",
+            nginx_key: "k",
+            what: "GET /v1/blocks/{cid}".into(),
+            path: format!("/v1/blocks/{}", block.1),
+            body: None,
+            nginx_body: Some(format!(
+                r#"{{"jsonrpc":"2.0","method":"Filecoin.ChainGetBlock","params":[{{"/":"{}"}}],"id":1}}"#,
+                block.1
+            )),
+            note: " (immutable)",
+        },
+        Pair {
+            gw_key: "c",
+            nginx_key: "l",
+            what: "POST /rpc/v1 ChainHead".into(),
+            path: "/rpc/v1".into(),
+            body: Some(CHAIN_HEAD_RPC.into()),
+            nginx_body: None,
+            note: "",
+        },
+    ];
+    let mut nginx_proc = match &nginx {
+        None => None,
         Some(path) => {
             let nginx_dir = dir.path().join("nginx");
             std::fs::create_dir_all(&nginx_dir).map_err(|e| e.to_string())?;
-            let (mut guard, addr) = start_nginx(path, &sim, &nginx_dir, gw_workers, 64)?;
-            let request = get_request(addr, "/v1/chain/head", token);
-            let ready = wait_ready(addr, &request, "nginx").await;
-            let outcome = match ready {
-                Ok(r) => {
-                    guard.check_running()?;
-                    let procs = ProxyProcs::WithChildren(guard.pid());
-                    Ok(run_load(cfg, addr, request, n, &sim, &procs, r.body.len()).await)
-                }
-                Err(e) => {
-                    let log = std::fs::read_to_string(nginx_dir.join("nginx-error.log"))
-                        .unwrap_or_default();
-                    Err(format!("nginx failed: {e} {}", log.trim()))
-                }
-            };
-            drop(guard);
-            outcome
+            let locations: Vec<Location> = pairs
+                .iter()
+                .map(|p| Location {
+                    path: p.path.clone(),
+                    body: p.nginx_body.clone(),
+                })
+                .collect();
+            let (guard, addr) = start_nginx(path, &sim, &nginx_dir, gw_workers, 64, &locations)?;
+            Some((guard, addr, nginx_dir))
         }
     };
-    report(label, &outcome);
-    rows.push(Row {
-        key: "d",
-        label: label.into(),
-        conns: n,
-        outcome,
-    });
-
-    // (e) An immutable read: a block below the head.
-    let label = "e lotus-rest GET /v1/blocks/{cid} (immutable)";
-    let block_get = get_request(gw, &format!("/v1/blocks/{}", block.1), token);
-    let outcome = match probe(gw, &block_get).await {
-        Ok(r) if r.status == 200 => {
-            Ok(run_load(cfg, gw, block_get, n, &sim, &gw_procs, r.body.len()).await)
-        }
-        Ok(r) => Err(format!("probe answered {}", r.status)),
-        Err(e) => Err(format!("probe failed: {e}")),
-    };
-    report(label, &outcome);
-    rows.push(Row {
-        key: "e",
-        label: label.into(),
-        conns: n,
-        outcome,
-    });
+    for pair in &pairs {
+        let request = |addr| match &pair.body {
+            Some(body) => post_request(addr, &pair.path, body, token),
+            None => get_request(addr, &pair.path, token),
+        };
+        let label = format!("{} lotus-rest {}{}", pair.gw_key, pair.what, pair.note);
+        let outcome = match probe(gw, &request(gw)).await {
+            Ok(r) if r.status == 200 => {
+                Ok(run_load(cfg, gw, request(gw), n, &sim, &gw_procs, r.body.len()).await)
+            }
+            Ok(r) => Err(format!(
+                "probe answered {}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )),
+            Err(e) => Err(format!("probe failed: {e}")),
+        };
+        report(&label, &outcome);
+        rows.push(Row {
+            key: pair.gw_key,
+            label,
+            conns: n,
+            outcome,
+            versus: Some(pair.nginx_key),
+        });
+        let label = format!(
+            "{} nginx {}{}",
+            pair.nginx_key,
+            pair.what,
+            if pair.nginx_body.is_some() {
+                " -> JSON-RPC"
+            } else {
+                " (proxy_pass)"
+            }
+        );
+        let outcome = match &mut nginx_proc {
+            None => Err("n/a (install nginx)".to_string()),
+            Some((guard, addr, nginx_dir)) => {
+                let addr = *addr;
+                match wait_ready(addr, &request(addr), "nginx").await {
+                    Ok(r) => {
+                        guard.check_running()?;
+                        let procs = ProxyProcs::WithChildren(guard.pid());
+                        Ok(run_load(cfg, addr, request(addr), n, &sim, &procs, r.body.len()).await)
+                    }
+                    Err(e) => {
+                        let log = std::fs::read_to_string(nginx_dir.join("nginx-error.log"))
+                            .unwrap_or_default();
+                        Err(format!("nginx failed: {e} {}", log.trim()))
+                    }
+                }
+            }
+        };
+        report(&label, &outcome);
+        rows.push(Row {
+            key: pair.nginx_key,
+            label,
+            conns: n,
+            outcome,
+            versus: Some(pair.nginx_key),
+        });
+    }
+    drop(nginx_proc);
 
     // (f) Many clients reading the head at once.
     let label = "f lotus-rest GET /v1/chain/head, many clients";
@@ -1344,7 +1611,15 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         label: label.into(),
         conns: many,
         outcome,
+        versus: Some("d"),
     });
+
+    // Live streams.
+    let streams = if cfg.streams > 0 {
+        Some(streams_scenario(cfg, gw, gw_pid, &sim, token).await)
+    } else {
+        None
+    };
 
     // Memory: idle keep-alive connections.
     gateway.check_running()?;
@@ -1377,6 +1652,41 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         },
         mib(peak_rss)
     );
+    if let Some(m) = &streams {
+        let per = match (m.rss_before_kib, m.rss_held_kib) {
+            (Some(a), Some(b)) if m.clients > 0 => {
+                format!(
+                    ", {:.1} KiB per stream",
+                    b.saturating_sub(a) as f64 / m.clients as f64
+                )
+            }
+            _ => String::new(),
+        };
+        println!(
+            "live streams: {} SSE clients on /v1/streams/heads{}: RSS {} before, {} holding them{per}; {} head events \
+             reached every client within {} of the first client (p99; p50 {}, max {}){}; after every client closed \
+             its connection, the open-streams gauge was 0 in {}",
+            m.clients,
+            if m.failed > 0 {
+                format!(" ({} could not be opened)", m.failed)
+            } else {
+                String::new()
+            },
+            mib(m.rss_before_kib),
+            mib(m.rss_held_kib),
+            m.events,
+            fmt_latency(m.spread.quantile(0.99)),
+            fmt_latency(m.spread.quantile(0.50)),
+            fmt_latency(m.spread.quantile(1.0)),
+            if m.missing > 0 {
+                format!(", {} deliveries missing", m.missing)
+            } else {
+                String::new()
+            },
+            m.released
+                .map_or("more than 30 s".into(), |d| fmt_latency(d.as_nanos() as u64)),
+        );
+    }
     if let Some((rps, head_calls)) = coalescing {
         println!(
             "coalesced head reads (f): {} responses/s to {many} clients took {} upstream Filecoin.ChainHead calls/s \

@@ -41,6 +41,20 @@ pub struct JsonRpcRequest {
     pub id: Option<Value>,
 }
 
+/// A call as it arrives over HTTP, read only as far as the gateway needs to check it: the parameters stay the
+/// client's own bytes, forwarded as they came (or parsed, for the methods whose tipset the lookback cap checks).
+#[derive(Debug, Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    method: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(default)]
+    id: Option<Value>,
+}
+
 /// A JSON-RPC error.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JsonRpcError {
@@ -141,7 +155,12 @@ pub fn charge(
 
 /// The rate-limit weight of a call: its method's, or 1 for a method the gateway does not know.
 pub fn weight_of(call: &JsonRpcRequest) -> u32 {
-    let canonical = crate::lotus::methods::resolve_alias(&call.method).unwrap_or(&call.method);
+    method_weight(&call.method)
+}
+
+/// The rate-limit weight of a method by the name a client gave it (an Ethereum alias weighs what it stands for).
+fn method_weight(name: &str) -> u32 {
+    let canonical = crate::lotus::methods::resolve_alias(name).unwrap_or(name);
     crate::ratelimit::method_weight(canonical)
 }
 
@@ -193,27 +212,52 @@ pub fn admit(
     keys: &RateKeys,
     req: &JsonRpcRequest,
 ) -> Result<(&'static crate::lotus::methods::Method, Value), Refusal> {
-    let id = req.id.as_ref().unwrap_or(&Value::Null);
+    let method = admit_method(
+        state,
+        caller,
+        keys,
+        &req.jsonrpc,
+        &req.method,
+        req.id.as_ref(),
+    )?;
+    let params = if req.params.is_null() {
+        json!([])
+    } else {
+        req.params.clone()
+    };
+    if !params.is_array() {
+        return Err(Refusal::new(-32602, "params must be an array"));
+    }
+    Ok((method, params))
+}
+
+/// [`admit`] but for the parameters: the method a call may invoke, or why not.
+fn admit_method(
+    state: &AppState,
+    caller: &Caller,
+    keys: &RateKeys,
+    jsonrpc: &str,
+    name: &str,
+    id: Option<&Value>,
+) -> Result<&'static crate::lotus::methods::Method, Refusal> {
+    let id = id.unwrap_or(&Value::Null);
     if !(id.is_null() || id.is_string() || id.is_i64() || id.is_u64()) {
         return Err(Refusal::new(
             -32600,
             "invalid request: id must be a number or a string",
         ));
     }
-    if req.jsonrpc != "2.0" {
+    if jsonrpc != "2.0" {
         return Err(Refusal::new(
             -32600,
             "invalid request: jsonrpc must be \"2.0\"",
         ));
     }
-    let short = req.method.strip_prefix("Filecoin.").unwrap_or(&req.method);
+    let short = name.strip_prefix("Filecoin.").unwrap_or(name);
     // Ethereum-style aliases (eth_chainId...) are checked and forwarded as the method they stand for.
-    let canonical = crate::lotus::methods::resolve_alias(&req.method).unwrap_or(&req.method);
+    let canonical = crate::lotus::methods::resolve_alias(name).unwrap_or(name);
     let Some(method) = state.node.method(canonical) else {
-        return Err(Refusal::new(
-            -32601,
-            format!("method '{}' not found", req.method),
-        ));
+        return Err(Refusal::new(-32601, format!("method '{name}' not found")));
     };
     if !caller.perms.contains(method.perm) {
         return Err(Refusal::new(
@@ -242,15 +286,7 @@ pub fn admit(
             fault: Some(err),
         });
     }
-    let params = if req.params.is_null() {
-        json!([])
-    } else {
-        req.params.clone()
-    };
-    if !params.is_array() {
-        return Err(Refusal::new(-32602, "params must be an array"));
-    }
-    Ok((method, params))
+    Ok(method)
 }
 
 /// Calls one method for the caller over HTTP, or says why not, in Lotus's words.
@@ -260,18 +296,65 @@ pub async fn call_one(
     keys: &RateKeys,
     req: JsonRpcRequest,
 ) -> (JsonRpcResponse, Option<ApiError>) {
-    let (method, params) = match admit(state, caller, keys, &req) {
-        Ok(admitted) => admitted,
-        Err(r) => {
-            // An id that is not a number or a string cannot be echoed.
-            let id = req
-                .id
-                .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
-                .unwrap_or(Value::Null);
-            return (error_reply(id, r.code, r.message), r.fault);
-        }
+    match admit(state, caller, keys, &req) {
+        Ok((method, params)) => forward(state, caller, method, &req.method, req.id, params).await,
+        Err(r) => refused(req.id, r),
+    }
+}
+
+/// The reply to a refused call: its error, with the client's id when it can be echoed.
+fn refused(id: Option<Value>, r: Refusal) -> (JsonRpcResponse, Option<ApiError>) {
+    // An id that is not a number or a string cannot be echoed.
+    let id = id
+        .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
+        .unwrap_or(Value::Null);
+    (error_reply(id, r.code, r.message), r.fault)
+}
+
+/// One call read as an [`Envelope`]: checked as [`call_one`] does, its parameters forwarded as the client's bytes.
+async fn call_envelope(
+    state: &AppState,
+    caller: &Caller,
+    keys: &RateKeys,
+    call: Envelope<'_>,
+) -> (JsonRpcResponse, Option<ApiError>) {
+    let admitted = admit_method(
+        state,
+        caller,
+        keys,
+        &call.jsonrpc,
+        &call.method,
+        call.id.as_ref(),
+    );
+    let method = match admitted {
+        Ok(method) => method,
+        Err(r) => return refused(call.id, r),
     };
-    let id = req.id.unwrap_or(Value::Null);
+    let params: &RawValue = call.params.unwrap_or_else(|| no_params());
+    if params.get() == "null" {
+        return forward(state, caller, method, &call.method, call.id, no_params()).await;
+    }
+    if !params.get().starts_with('[') {
+        return refused(call.id, Refusal::new(-32602, "params must be an array"));
+    }
+    forward(state, caller, method, &call.method, call.id, params).await
+}
+
+/// `[]`, the parameters of a call that has none.
+fn no_params() -> &'static RawValue {
+    serde_json::from_str("[]").expect("[] is JSON")
+}
+
+/// Sends an admitted call to the node and makes its reply, or says why it is not sent.
+async fn forward<P: Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    method: &'static crate::lotus::methods::Method,
+    asked: &str,
+    id: Option<Value>,
+    params: P,
+) -> (JsonRpcResponse, Option<ApiError>) {
+    let id = id.unwrap_or(Value::Null);
     if needs_websocket(method.name) || CONNECTION_METHODS.contains(&method.name) {
         let why = if CONNECTION_METHODS.contains(&method.name) {
             "it keeps state on the connection that made it: call it over the WebSocket endpoint (ws://.../rpc/v1)"
@@ -283,8 +366,7 @@ pub async fn call_one(
                 id,
                 -32601,
                 format!(
-                    "method '{}' not supported in this mode (no out channel support): {why}",
-                    req.method
+                    "method '{asked}' not supported in this mode (no out channel support): {why}"
                 ),
             ),
             None,
@@ -446,68 +528,47 @@ async fn rpc(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
+    // A single call, the common case, is read as an envelope: its parameters are forwarded as they came.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let call: Envelope = match serde_json::from_slice(&body) {
+            Ok(call) => call,
+            Err(e) => return Ok(unreadable(e)),
+        };
+        let weight = method_weight(&call.method);
+        let (caller, keys) = match enter(&req, &state, token, weight, call.id.clone()).await? {
+            Ok(entered) => entered,
+            Err(limited) => return Ok(limited),
+        };
+        let notification = call.id.is_none();
+        let (reply, fault) = call_envelope(&state, &caller, &keys, call).await;
+        return Ok(single(reply, fault, notification));
+    }
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return Ok(HttpResponse::BadRequest().json(error_reply(
-                Value::Null,
-                -32700,
-                format!("parse error: {e}"),
-            )))
-        }
+        Err(e) => return Ok(unreadable(e)),
     };
     let body: JsonRpcBody = match serde_json::from_value(parsed) {
         Ok(b) => b,
-        Err(e) => {
-            return Ok(HttpResponse::BadRequest().json(error_reply(
-                Value::Null,
-                -32600,
-                format!(
-                    "invalid request: expected a JSON-RPC request object or an array of them ({e})"
-                ),
-            )))
-        }
+        Err(e) => return Ok(unreadable(e)),
     };
     if let JsonRpcBody::Batch(calls) = &body {
         if let Some(why) = batch_length_refusal(calls.len(), state.limits.max_batch) {
             return Ok(HttpResponse::BadRequest().json(error_reply(Value::Null, -32600, why)));
         }
     }
-    // The client address pays for the whole request before its token is looked at: a flood of forged tokens
-    // is limited before any is verified.
     let (weight, first_id) = match &body {
-        JsonRpcBody::Single(call) => (weight_of(call), call.id.clone().unwrap_or(Value::Null)),
-        JsonRpcBody::Batch(calls) => (calls.iter().map(weight_of).sum(), Value::Null),
+        JsonRpcBody::Single(call) => (weight_of(call), call.id.clone()),
+        JsonRpcBody::Batch(calls) => (calls.iter().map(weight_of).sum(), None),
     };
-    let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
-    if let Some(wait) = charge(state.limits.per_ip.as_ref(), ip.as_deref(), weight) {
-        return Ok(rate_limited(first_id, wait, "this client address"));
-    }
-    let keys = RateKeys {
-        token: token.as_deref().map(crate::ratelimit::token_key),
+    let (caller, keys) = match enter(&req, &state, token, weight, first_id).await? {
+        Ok(entered) => entered,
+        Err(limited) => return Ok(limited),
     };
-    let had_token = token.is_some();
-    let caller = state
-        .auth
-        .authenticate(token, &state.node, &state.metrics)
-        .await?;
-    require_some_permission(&caller, had_token)?;
     match body {
         JsonRpcBody::Single(call) => {
             let notification = call.id.is_none();
             let (reply, fault) = call_one(&state, &caller, &keys, call).await;
-            let status = fault
-                .as_ref()
-                .map(|f| f.code.status())
-                .unwrap_or(actix_web::http::StatusCode::OK);
-            if notification && status.is_success() {
-                return Ok(HttpResponse::NoContent().finish());
-            }
-            let mut res = HttpResponse::build(status);
-            if let Some(secs) = fault.and_then(|f| f.retry_after) {
-                res.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
-            }
-            Ok(res.json(JsonRpcReply::Single(reply)))
+            Ok(single(reply, fault, notification))
         }
         JsonRpcBody::Batch(calls) => {
             // A few calls of a batch at a time, and its replies bounded as a whole: one request can neither
@@ -536,4 +597,67 @@ async fn rpc(
             Ok(HttpResponse::Ok().json(JsonRpcReply::Batch(replies)))
         }
     }
+}
+
+/// The answer to a body that is not JSON (-32700) or not JSON-RPC (-32600).
+fn unreadable(e: serde_json::Error) -> HttpResponse {
+    let reply = match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            error_reply(Value::Null, -32700, format!("parse error: {e}"))
+        }
+        _ => error_reply(
+            Value::Null,
+            -32600,
+            format!(
+                "invalid request: expected a JSON-RPC request object or an array of them ({e})"
+            ),
+        ),
+    };
+    HttpResponse::BadRequest().json(reply)
+}
+
+/// Charges the client address for a request's `weight` calls, then authenticates its token: the caller and the
+/// token's rate bucket, or the answer when the address is over its rate.
+async fn enter(
+    req: &HttpRequest,
+    state: &AppState,
+    token: Option<String>,
+    weight: u32,
+    first_id: Option<Value>,
+) -> Result<Result<(Caller, RateKeys), HttpResponse>, ApiError> {
+    // The client address pays for the whole request before its token is looked at: a flood of forged tokens
+    // is limited before any is verified.
+    let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
+    if let Some(wait) = charge(state.limits.per_ip.as_ref(), ip.as_deref(), weight) {
+        return Ok(Err(rate_limited(
+            first_id.unwrap_or(Value::Null),
+            wait,
+            "this client address",
+        )));
+    }
+    let keys = RateKeys::for_token(token.as_deref());
+    let had_token = token.is_some();
+    let caller = state
+        .auth
+        .authenticate(token, &state.node, &state.metrics)
+        .await?;
+    require_some_permission(&caller, had_token)?;
+    Ok(Ok((caller, keys)))
+}
+
+/// The HTTP answer to a single call: 204 for a notification that went through, else its reply with the status of
+/// its fault.
+fn single(reply: JsonRpcResponse, fault: Option<ApiError>, notification: bool) -> HttpResponse {
+    let status = fault
+        .as_ref()
+        .map(|f| f.code.status())
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    if notification && status.is_success() {
+        return HttpResponse::NoContent().finish();
+    }
+    let mut res = HttpResponse::build(status);
+    if let Some(secs) = fault.and_then(|f| f.retry_after) {
+        res.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+    }
+    res.json(JsonRpcReply::Single(reply))
 }
