@@ -10,7 +10,7 @@
 //! BENCH_COALESCE_CLIENTS (256), BENCH_IDLE_CONNECTIONS (1000), BENCH_MAX_REQUESTS (per scenario, 5000000),
 //! BENCH_THREADS (load generator threads; default: the number of CPUs), BENCH_TOKEN (1: send a read token instead
 //! of calling anonymously), BENCH_STREAMS (SSE clients held at once, 10000), BENCH_STREAM_EVENTS (head events sent
-//! to them, 5), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
+//! to them, 5), BENCH_ONLY (the rows to run besides 0 and a, by key, e.g. `c,l,streams`; default all), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
 //! one access line per request).
 
 use std::fs::File;
@@ -54,6 +54,14 @@ struct Config {
     log_level: String,
     streams: usize,
     stream_events: usize,
+    /// The rows to run (their keys), besides 0 and a; empty: all.
+    only: Vec<String>,
+}
+
+impl Config {
+    fn runs(&self, key: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|k| k == key)
+    }
 }
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -80,6 +88,12 @@ impl Config {
             token: std::env::var("BENCH_TOKEN").is_ok_and(|v| v == "1"),
             streams: env_num("BENCH_STREAMS", 10_000usize).clamp(0, 50_000),
             stream_events: env_num("BENCH_STREAM_EVENTS", 5usize).clamp(1, 100),
+            only: std::env::var("BENCH_ONLY")
+                .unwrap_or_default()
+                .split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect(),
             log_level: std::env::var("RUST_LOG")
                 .ok()
                 .filter(|v| !v.is_empty())
@@ -974,7 +988,7 @@ struct StreamsMeasured {
 async fn sse_client(
     addr: SocketAddr,
     request: Arc<Vec<u8>>,
-    opened: tokio::sync::mpsc::Sender<()>,
+    opened: tokio::sync::mpsc::Sender<bool>,
     seen: Arc<std::sync::Mutex<Vec<Vec<Instant>>>>,
     index: usize,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -1001,14 +1015,27 @@ async fn sse_client(
         // Count the events of this read; keep an unfinished line for the next one.
         while let Some(end) = text.windows(2).position(|w| w == b"\n\n") {
             let frame: Vec<u8> = text.drain(..end + 2).collect();
-            if !started && frame.windows(16).any(|w| w == b"event: current\n") {
-                started = true;
-                let _ = opened.send(()).await;
-            } else if frame.windows(14).any(|w| w == b"event: apply\n") {
+            if !started {
+                if !frame.starts_with(b"HTTP/1.1 200") && !contains(&frame, b"event: ") {
+                    let _ = opened.send(false).await;
+                    return Err(invalid(format!(
+                        "the stream was refused: {}",
+                        String::from_utf8_lossy(&frame[..frame.len().min(200)])
+                    )));
+                }
+                if contains(&frame, b"event: current\n") {
+                    started = true;
+                    let _ = opened.send(true).await;
+                }
+            } else if contains(&frame, b"event: apply\n") {
                 seen.lock().unwrap()[index].push(now);
             }
         }
     }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The gateway's `lotus_rest_streams{what="open"}` gauge.
@@ -1059,9 +1086,10 @@ async fn streams_scenario(
                 stop_rx.clone(),
             )));
         }
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
         for _ in &batch {
-            match tokio::time::timeout(REQUEST_TIMEOUT, opened_rx.recv()).await {
-                Ok(Some(())) => clients += 1,
+            match tokio::time::timeout_at(deadline, opened_rx.recv()).await {
+                Ok(Some(true)) => clients += 1,
                 _ => failed += 1,
             }
         }
@@ -1523,7 +1551,10 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             Some((guard, addr, nginx_dir))
         }
     };
-    for pair in &pairs {
+    for pair in pairs
+        .iter()
+        .filter(|p| cfg.runs(p.gw_key) || cfg.runs(p.nginx_key))
+    {
         let request = |addr| match &pair.body {
             Some(body) => post_request(addr, &pair.path, body, token),
             None => get_request(addr, &pair.path, token),
@@ -1591,6 +1622,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     let label = "f lotus-rest GET /v1/chain/head, many clients";
     let many = cfg.coalesce_clients;
     let outcome = match probe(gw, &head_get).await {
+        _ if !cfg.runs("f") => Err("not run (BENCH_ONLY)".to_string()),
         Ok(r) if r.status == 200 => Ok(run_load(
             cfg,
             gw,
@@ -1615,7 +1647,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     });
 
     // Live streams.
-    let streams = if cfg.streams > 0 {
+    let streams = if cfg.streams > 0 && cfg.runs("streams") {
         Some(streams_scenario(cfg, gw, gw_pid, &sim, token).await)
     } else {
         None

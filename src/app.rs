@@ -57,10 +57,58 @@ pub fn openapi_with(anonymous_read: bool) -> utoipa::openapi::OpenApi {
     crate::openapi::finish(spec, anonymous_read)
 }
 
+/// What the application of every HTTP worker shares, made once per server: the OpenAPI document, its JSON as
+/// served at `/openapi.json`, and the rules read from it.
+/// The document itself is not kept: only what is read from it, so that its memory is given back.
+#[derive(Clone)]
+pub struct Spec {
+    json: web::Bytes,
+    query_rules: web::Data<middleware::QueryRules>,
+    shapes: web::Data<shape::Shapes>,
+    allowed: web::Data<middleware::Allowed>,
+    catalogs: web::Data<routes::catalog::Catalogs>,
+}
+
+impl Spec {
+    pub fn new(doc: utoipa::openapi::OpenApi) -> Spec {
+        let value = serde_json::to_value(&doc).expect("the document is JSON");
+        let spec = Spec {
+            json: web::Bytes::from(serde_json::to_vec(&value).expect("the document is JSON")),
+            query_rules: web::Data::new(middleware::QueryRules::from_spec(&doc)),
+            shapes: web::Data::new(shape::Shapes::from_spec(&doc)),
+            allowed: web::Data::new(middleware::Allowed::from_spec(&doc)),
+            catalogs: web::Data::new(routes::catalog::Catalogs::from_spec(&value)),
+        };
+        drop((doc, value));
+        release_free_memory();
+        spec
+    }
+}
+
+/// The OpenAPI document, as JSON.
+async fn openapi_json(spec: web::Data<SpecJson>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.0.clone())
+}
+
+struct SpecJson(web::Bytes);
+
+/// Gives back to the system the memory freed after a worker's application was made: declaring the routes builds
+/// the whole OpenAPI document once more in each worker, only to drop it, and the allocator would otherwise keep
+/// those pages for the life of the process.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The gateway application: routes, documentation, error shaping and access logs.
 pub fn app(
     state: web::Data<AppState>,
-    spec: web::Data<utoipa::openapi::OpenApi>,
+    spec: &Spec,
     http: &HttpOptions,
 ) -> App<
     impl ServiceFactory<
@@ -71,15 +119,21 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, _) = api(App::new().into_utoipa_app()).split_for_parts();
+    let (app, doc) = api(App::new().into_utoipa_app()).split_for_parts();
+    drop(doc);
+    release_free_memory();
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-        .url("/openapi.json", spec.as_ref().clone());
-    let query_rules = web::Data::new(middleware::QueryRules::from_spec(&spec));
-    let shapes = web::Data::new(shape::Shapes::from_spec(&spec));
+        .config(utoipa_swagger_ui::Config::new(["/openapi.json"]));
     app.app_data(state)
-        .app_data(query_rules)
-        .app_data(shapes)
-        .app_data(spec)
+        .app_data(spec.query_rules.clone())
+        .app_data(spec.shapes.clone())
+        .app_data(spec.allowed.clone())
+        .app_data(spec.catalogs.clone())
+        .service(
+            web::resource("/openapi.json")
+                .app_data(web::Data::new(SpecJson(spec.json.clone())))
+                .get(openapi_json),
+        )
         .app_data(web::PathConfig::default().error_handler(error::extractors::path))
         .app_data(web::QueryConfig::default().error_handler(error::extractors::query))
         .app_data(web::PayloadConfig::new(http.max_body_bytes))

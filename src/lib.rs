@@ -28,5 +28,5 @@ pub mod streams;
 pub mod tls;
 pub mod upstream;
 
-pub use app::{app, openapi, openapi_with, HttpOptions};
+pub use app::{app, openapi, openapi_with, HttpOptions, Spec};
 pub use state::{AppState, HeadTracker, Limits, Network, Readiness, READY_FOR};

@@ -403,6 +403,20 @@ fn gauge(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
 }
 
+/// The route pattern a request matched (`/v1/blocks/{cid}`), the label of its metrics. Finding it walks the routes,
+/// so it is found once per request and kept in the request's extensions for every middleware that asks.
+pub fn route_of(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    #[derive(Clone)]
+    struct Matched(Option<String>);
+    if let Some(m) = req.extensions().get::<Matched>() {
+        return m.0.clone();
+    }
+    let found = req.match_pattern();
+    req.extensions_mut().insert(Matched(found.clone()));
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

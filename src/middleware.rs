@@ -38,7 +38,7 @@ pub async fn access_log(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = crate::metrics::route_of(req.request()).unwrap_or_else(|| "unmatched".into());
     let metrics = req
         .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| s.metrics.clone());
@@ -113,24 +113,36 @@ fn is_problem(res: &ServiceResponse<impl MessageBody>) -> bool {
         .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("application/json"))
 }
 
+/// The methods the spec lists for each route, for `Allow`.
+pub struct Allowed(std::collections::HashMap<String, String>);
+
+impl Allowed {
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Allowed {
+        let mut all = std::collections::HashMap::new();
+        for (pattern, item) in &spec.paths.paths {
+            let methods: Vec<&str> = [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, present)| present.then_some(name))
+            .collect();
+            if !methods.is_empty() {
+                all.insert(pattern.clone(), methods.join(", "));
+            }
+        }
+        Allowed(all)
+    }
+}
+
 /// The methods the spec lists for the route a request matched, for `Allow`.
 fn allowed_methods(req: &HttpRequest) -> Option<String> {
-    let pattern = req.match_pattern()?;
-    let spec = req.app_data::<web::Data<utoipa::openapi::OpenApi>>()?;
-    let item = spec.paths.paths.get(&pattern)?;
-    let mut methods = Vec::new();
-    for (name, present) in [
-        ("GET", item.get.is_some()),
-        ("PUT", item.put.is_some()),
-        ("POST", item.post.is_some()),
-        ("DELETE", item.delete.is_some()),
-        ("PATCH", item.patch.is_some()),
-    ] {
-        if present {
-            methods.push(name);
-        }
-    }
-    (!methods.is_empty()).then(|| methods.join(", "))
+    let pattern = crate::metrics::route_of(req)?;
+    let allowed = req.app_data::<web::Data<Allowed>>()?;
+    allowed.0.get(&pattern).cloned()
 }
 
 fn reshape<B: MessageBody + 'static>(
@@ -225,7 +237,7 @@ pub async fn strict_query(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     if !req.query_string().is_empty() {
-        let allowed = req.match_pattern().and_then(|pattern| {
+        let allowed = crate::metrics::route_of(req.request()).and_then(|pattern| {
             req.app_data::<web::Data<QueryRules>>()
                 .and_then(|rules| rules.0.get(&(pattern, req.method().clone())).cloned())
         });
@@ -343,7 +355,13 @@ pub async fn rate_limit(
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let limits = &state.limits;
-    let weight = match (&limits.per_token, &limits.per_ip, req.match_pattern()) {
+    let limited = limits.per_token.is_some() || limits.per_ip.is_some();
+    let pattern = if limited {
+        crate::metrics::route_of(req.request())
+    } else {
+        None
+    };
+    let weight = match (&limits.per_token, &limits.per_ip, pattern) {
         (None, None, _) | (_, _, None) => None,
         (_, _, Some(pattern)) => limits
             .weights

@@ -189,7 +189,7 @@ pub fn serve_with_workers(
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
-    let spec = web::Data::new(crate::app::openapi_with(
+    let spec = crate::app::Spec::new(crate::app::openapi_with(
         settings.anonymous.contains(crate::auth::Perm::Read),
     ));
     learn_network(state.clone());
@@ -210,7 +210,7 @@ pub fn serve_with_workers(
         max_header_bytes: settings.max_header_bytes,
     };
     let streams = state.streams.clone();
-    let server = HttpServer::new(move || crate::app::app(state.clone(), spec.clone(), &http))
+    let server = HttpServer::new(move || crate::app::app(state.clone(), &spec, &http))
         .on_connect(crate::hangup::on_connect)
         .disable_signals()
         .shutdown_timeout(settings.shutdown_grace.as_millis().div_ceil(1000) as u64)

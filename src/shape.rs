@@ -207,6 +207,10 @@ impl Shapes {
         };
         let mut shapes = HashMap::new();
         for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+            // JSON-RPC answers are the node's own, passed on as the node wrote them.
+            if path.starts_with("/rpc/") {
+                continue;
+            }
             for (verb, op) in item.as_object().into_iter().flatten() {
                 let Ok(method) = verb.to_uppercase().parse::<Method>() else {
                     continue;
@@ -312,9 +316,8 @@ pub async fn conform(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key = req
-        .match_pattern()
-        .zip(req.app_data::<web::Data<Shapes>>().cloned());
+    let key =
+        crate::metrics::route_of(req.request()).zip(req.app_data::<web::Data<Shapes>>().cloned());
     let method = req.method().clone();
     let res = next.call(req).await?;
     let Some((pattern, shapes)) = key else {

@@ -104,20 +104,48 @@ pub struct Event {
     /// Whether this event ends what the node sent in one notification: a `ChainNotify` value may carry several
     /// changes (a revert and its apply), which are events of their own here and one value again on a WebSocket.
     pub ends_batch: bool,
+    /// The event framed for SSE and for NDJSON, made once for every client that gets it.
+    framed: Arc<Framed>,
+}
+
+#[derive(Debug, Default)]
+struct Framed {
+    sse: std::sync::OnceLock<actix_web::web::Bytes>,
+    ndjson: std::sync::OnceLock<actix_web::web::Bytes>,
 }
 
 impl Event {
-    fn own(event: &'static str, data: Value) -> Event {
+    pub fn new(id: u64, event: &'static str, data: Arc<str>, ends_batch: bool) -> Event {
         Event {
-            id: 0,
+            id,
             event,
-            data: Arc::from(data.to_string()),
-            ends_batch: true,
+            data,
+            ends_batch,
+            framed: Arc::default(),
         }
     }
 
+    fn own(event: &'static str, data: Value) -> Event {
+        Event::new(0, event, Arc::from(data.to_string()), true)
+    }
+
     /// The event in SSE framing.
-    pub fn sse(&self) -> String {
+    pub fn sse(&self) -> actix_web::web::Bytes {
+        self.framed
+            .sse
+            .get_or_init(|| self.sse_text().into())
+            .clone()
+    }
+
+    /// The event as one line of NDJSON: `{"id":…,"event":…,"data":…}`.
+    pub fn ndjson(&self) -> actix_web::web::Bytes {
+        self.framed
+            .ndjson
+            .get_or_init(|| self.ndjson_text().into())
+            .clone()
+    }
+
+    fn sse_text(&self) -> String {
         let mut out = String::with_capacity(self.data.len() + 48);
         if self.id > 0 {
             out.push_str(&format!("id: {}\n", self.id));
@@ -130,8 +158,7 @@ impl Event {
         out
     }
 
-    /// The event as one line of NDJSON: `{"id":…,"event":…,"data":…}`.
-    pub fn ndjson(&self) -> String {
+    fn ndjson_text(&self) -> String {
         if self.id > 0 {
             format!(
                 "{{\"id\":{},\"event\":\"{}\",\"data\":{}}}\n",
@@ -539,33 +566,20 @@ fn publish_all(topic: &Topic, events: Vec<(&'static str, Arc<str>)>, replayable:
     let last = events.len().saturating_sub(1);
     for (n, (event, data)) in events.into_iter().enumerate() {
         let ends_batch = n == last;
-        let event = if replayable {
+        let id = if replayable {
             state.next_id += 1;
-            Event {
-                id: state.next_id,
-                event,
-                data,
-                ends_batch,
-            }
+            state.next_id
         } else {
-            Event {
-                id: 0,
-                event,
-                data,
-                ends_batch,
-            }
+            0
         };
+        let event = Event::new(id, event, data, ends_batch);
         if replayable {
             state.buffer.push_back(event.clone());
             while state.buffer.len() > topic.buffer {
                 state.buffer.pop_front();
             }
             if topic.kind == Kind::Heads && matches!(event.event, "current" | "apply") {
-                state.latest_head = Some(Event {
-                    event: "current",
-                    ends_batch: true,
-                    ..event.clone()
-                });
+                state.latest_head = Some(Event::new(event.id, "current", event.data.clone(), true));
             }
         }
         state

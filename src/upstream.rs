@@ -496,7 +496,7 @@ impl Client {
         if res.content_length().is_some_and(|len| len > limit as u64) {
             return Err(too_large());
         }
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(res.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = res.chunk().await.map_err(map_send)? {
             if bytes.len() + chunk.len() > limit {
                 return Err(too_large());

@@ -161,6 +161,15 @@ pub fn served_by(spec: &serde_json::Value, api: Api) -> BTreeMap<String, Vec<Rou
 }
 
 /// The whole catalogue of `api` for `spec`.
+/// The catalogue of each API (the node's, the miner's), made once from the spec.
+pub struct Catalogs([Catalog; 2]);
+
+impl Catalogs {
+    pub fn from_spec(spec: &serde_json::Value) -> Catalogs {
+        Catalogs([catalog(spec, Api::Node), catalog(spec, Api::Miner)])
+    }
+}
+
 pub fn catalog(spec: &serde_json::Value, api: Api) -> Catalog {
     let served = served_by(spec, api);
     let (table, why): (&[Method], Reason) = match api {
@@ -220,7 +229,7 @@ pub fn catalog(spec: &serde_json::Value, api: Api) -> Catalog {
 )]
 #[get("/v1/methods")]
 pub async fn list_methods(
-    spec: web::Data<utoipa::openapi::OpenApi>,
+    catalogs: web::Data<Catalogs>,
     query: web::Query<CatalogQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let permission = match query.permission.as_deref() {
@@ -231,18 +240,8 @@ pub async fn list_methods(
             ))
         })?),
     };
-    // The routes are the same for the life of the process: the catalogue is made once.
-    static CATALOGS: [std::sync::OnceLock<Catalog>; 2] =
-        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
     let api = query.api.unwrap_or_default();
-    let mut all = CATALOGS[api as usize]
-        .get_or_init(|| {
-            catalog(
-                &serde_json::to_value(spec.as_ref()).unwrap_or_default(),
-                api,
-            )
-        })
-        .clone();
+    let mut all = catalogs.0[api as usize].clone();
     all.methods.retain(|e| {
         query
             .group

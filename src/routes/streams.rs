@@ -167,23 +167,23 @@ async fn open(
                     None => return None,
                 },
                 _ = s.ticker.tick() => {
-                    if ndjson { "\n".to_string() } else { ": heartbeat\n\n".to_string() }
+                    web::Bytes::from_static(if ndjson { b"\n" } else { b": heartbeat\n\n" })
                 }
                 _ = wait_closing(&mut s.closing) => {
                     s.done = true;
-                    let event = Event {
-                        id: 0,
-                        event: "shutdown",
-                        data: std::sync::Arc::from(
+                    let event = Event::new(
+                        0,
+                        "shutdown",
+                        std::sync::Arc::from(
                             json!({"detail": "the gateway is shutting down; reconnect with Last-Event-ID"})
                                 .to_string(),
                         ),
-                        ends_batch: true,
-                    };
+                        true,
+                    );
                     frame(&event)
                 }
             };
-            Some((Ok(web::Bytes::from(chunk)), s))
+            Some((Ok(chunk), s))
         },
     );
     Ok(HttpResponse::Ok()
