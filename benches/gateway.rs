@@ -1099,9 +1099,22 @@ async fn streams_scenario(
     // Head events, each reaching every client; the spread is measured from the first client to get it.
     let mut spread = Histogram::new();
     let mut missing = 0;
-    for _ in 0..cfg.stream_events {
+    for event in 1..=cfg.stream_events {
         sim.advance();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Until every client has it (or 5 s).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline
+            && seen
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|t| t.len() >= event)
+                .count()
+                < clients
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     {
         let seen = seen.lock().unwrap();
