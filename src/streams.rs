@@ -175,6 +175,14 @@ struct Client {
     lagged: Arc<AtomicBool>,
 }
 
+/// Where a stream's event ids start: a random multiple of 2^32 below 2^52 (a whole number JavaScript holds
+/// exactly), different in each process. An id another replica gave, or this one before a restart, is then far from
+/// every id this process holds, and the client is told it missed events instead of being replayed the wrong ones.
+fn id_base() -> u64 {
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    (random % (1 << 20)) << 32
+}
+
 #[derive(Default)]
 struct TopicState {
     next_id: u64,
@@ -235,7 +243,10 @@ impl Hub {
             Arc::new(Topic {
                 kind,
                 buffer,
-                state: Mutex::new(TopicState::default()),
+                state: Mutex::new(TopicState {
+                    next_id: id_base(),
+                    ..TopicState::default()
+                }),
             })
         };
         Hub {

@@ -432,3 +432,33 @@ async fn a_stream_frees_its_place_as_soon_as_its_client_leaves() {
         wait_for("the node's subscription to end", || h.sim.channels() == 0).await;
     }
 }
+
+/// Two replicas number their events from starts of their own: a `Last-Event-ID` one gave is answered by the other
+/// with `missed` and the current head, never with a replay of its own events after that number.
+#[actix_web::test]
+async fn an_event_id_from_another_replica_is_not_replayed() {
+    let (one, other) = (
+        Harness::with(options(vec![])).await,
+        Harness::with(options(vec![])).await,
+    );
+    // The other replica holds events to replay.
+    let mut keeper = Reader::open(&other, "/v1/streams/heads", true, None).await;
+    keeper.next().await.unwrap();
+    let mut applied = 0;
+    while applied < 2 {
+        let before = other.sim.head().height;
+        other.sim.advance();
+        if other.sim.head().height != before {
+            applied += 1;
+            keeper.next().await.unwrap();
+        }
+    }
+    let mut first = Reader::open(&one, "/v1/streams/heads", false, None).await;
+    let given = first.next().await.unwrap();
+    assert!(given.id.is_some(), "{given:?}");
+    let mut moved = Reader::open(&other, "/v1/streams/heads", false, given.id).await;
+    let e = moved.next().await.unwrap();
+    assert_eq!(e.event, "missed", "{e:?}");
+    let e = moved.next().await.unwrap();
+    assert_eq!(e.event, "current", "{e:?}");
+}
