@@ -1663,14 +1663,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         versus: Some("d"),
     });
 
-    // Live streams.
-    let streams = if cfg.streams > 0 && cfg.runs("streams") {
-        Some(streams_scenario(cfg, gw, gw_pid, &sim, token).await)
-    } else {
-        None
-    };
-
-    // Memory: idle keep-alive connections.
+    // Memory: idle keep-alive connections (before the streams, whose connections would set the high-water mark).
     gateway.check_running()?;
     let loaded_rss = vm_kib(gw_pid, "VmRSS:");
     let (idle, failed) = open_idle(gw, &head_get, cfg.idle_connections).await;
@@ -1679,6 +1672,13 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     let held = idle.len();
     drop(idle);
     tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Live streams.
+    let streams = if cfg.streams > 0 && cfg.runs("streams") {
+        Some(streams_scenario(cfg, gw, gw_pid, &sim, token).await)
+    } else {
+        None
+    };
     let peak_rss = vm_kib(gw_pid, "VmHWM:");
     gateway.check_running()?;
     drop(gateway);
@@ -1689,8 +1689,8 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     println!();
     let mib = |k: Option<u64>| k.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
     println!(
-        "lotus-rest memory: idle RSS {} (before load); RSS {} after the scenarios; RSS {} holding {held} idle \
-         keep-alive connections{}; peak RSS (VmHWM) {}",
+        "lotus-rest memory: idle RSS {} (before load); RSS {} after the request scenarios; RSS {} holding {held} \
+         idle keep-alive connections{}; peak RSS (VmHWM, with the streams) {}",
         mib(idle_rss),
         mib(loaded_rss),
         mib(held_rss),
