@@ -81,16 +81,18 @@ fn sim_thread() -> SimThread {
     rx.recv().unwrap()
 }
 
-/// A stream whose client closes its TLS connection frees its place at once, not at its next heartbeat (an hour
-/// here, and the head does not move): the only place is free again for the next client.
-#[test]
-fn a_closed_https_stream_frees_its_place_at_once() {
-    use std::io::Read;
-    let sim = sim_thread();
-    let dir = tempfile::tempdir().unwrap();
-    let pki = pki("streams");
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
+/// `lotus-rest run` over HTTPS in front of `sim`, with `pki`'s certificate and key written to `dir`: the command (to
+/// add settings to), its port, and the certificate and key files.
+struct HttpsGateway {
+    cmd: std::process::Command,
+    port: u16,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+fn https_gateway(sim: &SimThread, dir: &std::path::Path, pki: &Pki) -> HttpsGateway {
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
     std::fs::write(&cert, &pki.cert_pem).unwrap();
     std::fs::write(&key, &pki.key_pem).unwrap();
     let port = free_port();
@@ -101,11 +103,28 @@ fn a_closed_https_stream_frees_its_place_at_once() {
         &format!("/ip4/127.0.0.1/tcp/{port}/https"),
     ])
     .env("LOTUS_REST_FULLNODE_APIINFO", &sim.url)
-    .env("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false")
     .env("LOTUS_REST_API_TLSCERTFILE", &cert)
-    .env("LOTUS_REST_API_TLSKEYFILE", &key)
-    .env("LOTUS_REST_STREAMS_MAXSTREAMS", "1")
-    .env("LOTUS_REST_STREAMS_HEARTBEAT", "1h");
+    .env("LOTUS_REST_API_TLSKEYFILE", &key);
+    HttpsGateway {
+        cmd,
+        port,
+        cert,
+        key,
+    }
+}
+
+/// A stream whose client closes its TLS connection frees its place at once, not at its next heartbeat (an hour
+/// here, and the head does not move): the only place is free again for the next client.
+#[test]
+fn a_closed_https_stream_frees_its_place_at_once() {
+    use std::io::Read;
+    let sim = sim_thread();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki("streams");
+    let HttpsGateway { mut cmd, port, .. } = https_gateway(&sim, dir.path(), &pki);
+    cmd.env("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false")
+        .env("LOTUS_REST_STREAMS_MAXSTREAMS", "1")
+        .env("LOTUS_REST_STREAMS_HEARTBEAT", "1h");
     let gw = Running::start(cmd);
     gw.wait_for("listening on", true);
     let url = format!("https://localhost:{port}/v1/streams/heads");
@@ -153,20 +172,12 @@ fn https_serves_and_reloads_its_certificate_on_sighup() {
     let sim = sim_thread();
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (pki("one"), pki("two"));
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, &first.cert_pem).unwrap();
-    std::fs::write(&key, &first.key_pem).unwrap();
-    let port = free_port();
-    let mut cmd = lotus_rest();
-    cmd.args([
-        "run",
-        "--listen",
-        &format!("/ip4/127.0.0.1/tcp/{port}/https"),
-    ])
-    .env("LOTUS_REST_FULLNODE_APIINFO", &sim.url)
-    .env("LOTUS_REST_API_TLSCERTFILE", &cert)
-    .env("LOTUS_REST_API_TLSKEYFILE", &key);
+    let HttpsGateway {
+        cmd,
+        port,
+        cert,
+        key,
+    } = https_gateway(&sim, dir.path(), &first);
     let gw = Running::start(cmd);
     gw.wait_for("listening on", true);
     let base = format!("https://localhost:{port}");
