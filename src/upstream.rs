@@ -767,7 +767,7 @@ impl History {
         use crate::lotus::history::EthBlockRef;
         let height = match block {
             EthBlockRef::Height(h) => h,
-            EthBlockRef::BelowHead(n) => self.head(client, token).await? - n,
+            EthBlockRef::BelowHead(n) => self.head(client, token).await?.saturating_sub(n),
             EthBlockRef::Earliest => {
                 return Err(UpstreamError::Refused(format!(
                     "block \"earliest\" is the genesis, more than {} epochs below the head: this gateway serves \
@@ -784,12 +784,12 @@ impl History {
         let what = if below > 0 {
             format!(
                 "height {} ({below} blocks below block {height})",
-                height - below
+                height.saturating_sub(below)
             )
         } else {
             format!("height {height}")
         };
-        self.check_height(client, token, &what, height - below)
+        self.check_height(client, token, &what, height.saturating_sub(below))
             .await
     }
 

@@ -205,7 +205,8 @@ pub async fn tipset_at_height_with(
 ) -> Result<(std::sync::Arc<str>, bool), ApiError> {
     check_lookback(state, caller, height).await?;
     if policy == NullRound::Next {
-        let immutable = state.head.is_final(height + 1);
+        // The tipset found is at `height` or later (a height near i64::MAX must not overflow here).
+        let immutable = state.head.is_final(height.saturating_add(1));
         let raw = state
             .node
             .call_read(

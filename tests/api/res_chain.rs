@@ -415,6 +415,16 @@ async fn path_weight_finality_and_null_rounds() {
     h.get(&format!("/v1/tipsets/{null}?null_round=sideways"), None)
         .await
         .problem(400, "invalid_parameter");
+    // The largest height there is, asking for the next tipset: refused, not an overflow.
+    h.get(&format!("/v1/tipsets/{}?null_round=next", i64::MAX), None)
+        .await
+        .problem(400, "invalid_parameter");
+    h.get(
+        &format!("/v1/actors/t01000?height={}&null_round=next", i64::MAX),
+        None,
+    )
+    .await
+    .problem(400, "invalid_parameter");
 }
 
 #[actix_web::test]
