@@ -29,8 +29,12 @@ run() {
 status=0
 echo "schemathesis with an admin token"
 run -H "Authorization: Bearer $admin" || status=$?
+# Without a token every route that needs one is refused before its input is read, and the read routes the demo
+# lets anonymous callers use behave as they do with the admin token above: this pass checks the refusals and the
+# anonymous reads with the specification's examples and a few generated cases per operation, not the whole search.
 echo "schemathesis without a token"
-run || status=$?
+run --phases examples,fuzzing --max-examples 5 || status=$?
 echo "schemathesis over the miner's routes with the miner's admin token"
 run -H "Authorization: Bearer $miner_admin" --include-path-regex '^/v1/miner/' || status=$?
+echo "the demo used $(ps -o cputime= -p "$DEMO_PID" | tr -d " ") of CPU time"
 exit "$status"

@@ -45,7 +45,6 @@ where
         .service(scope::scope("/v1").configure(routes::v1))
 }
 
-/// The OpenAPI document of the gateway.
 /// The OpenAPI document of the gateway with the default settings (anonymous callers may read), as committed.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     openapi_with(true)
@@ -67,6 +66,7 @@ pub struct Spec {
     shapes: web::Data<shape::Shapes>,
     allowed: web::Data<middleware::Allowed>,
     catalogs: web::Data<routes::catalog::Catalogs>,
+    weights: std::sync::Arc<crate::state::Weights>,
 }
 
 impl Spec {
@@ -75,13 +75,28 @@ impl Spec {
         let spec = Spec {
             json: web::Bytes::from(serde_json::to_vec(&value).expect("the document is JSON")),
             query_rules: web::Data::new(middleware::QueryRules::from_spec(&doc)),
-            shapes: web::Data::new(shape::Shapes::from_spec(&doc)),
+            shapes: web::Data::new(shape::Shapes::from_spec(&value)),
             allowed: web::Data::new(middleware::Allowed::from_spec(&doc)),
             catalogs: web::Data::new(routes::catalog::Catalogs::from_spec(&value)),
+            weights: std::sync::Arc::new(crate::state::Limits::weights_from(&value)),
         };
         drop((doc, value));
         release_free_memory();
         spec
+    }
+
+    /// The document's facts for a server, made once per process for each value of `anonymous_read`: the document
+    /// never changes while the process runs, and every server of a process (the tests start hundreds) shares them.
+    pub fn shared(anonymous_read: bool) -> Spec {
+        static MADE: [std::sync::OnceLock<Spec>; 2] = [const { std::sync::OnceLock::new() }; 2];
+        MADE[usize::from(anonymous_read)]
+            .get_or_init(|| Spec::new(openapi_with(anonymous_read)))
+            .clone()
+    }
+
+    /// The weight of each operation, for the rate limits.
+    pub fn weights(&self) -> std::sync::Arc<crate::state::Weights> {
+        self.weights.clone()
     }
 }
 

@@ -124,7 +124,8 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
                     (settings.rate_per_ip * settings.burst_seconds).max(3.0),
                 )
             }),
-            weights: crate::state::Limits::weights_from(&crate::app::openapi()),
+            weights: crate::app::Spec::shared(settings.anonymous.contains(crate::auth::Perm::Read))
+                .weights(),
             max_lookback: settings.max_lookback,
             public: settings.public,
             max_batch: settings.max_batch,
@@ -189,9 +190,7 @@ pub fn serve_with_workers(
     workers: Option<usize>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
-    let spec = crate::app::Spec::new(crate::app::openapi_with(
-        settings.anonymous.contains(crate::auth::Perm::Read),
-    ));
+    let spec = crate::app::Spec::shared(settings.anonymous.contains(crate::auth::Perm::Read));
     learn_network(state.clone());
     if settings.head_from_stream {
         if let Some(url) = state.node.url().and_then(crate::head::ws_url) {

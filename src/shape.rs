@@ -196,8 +196,7 @@ pub struct Shapes {
 }
 
 impl Shapes {
-    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
-        let spec = serde_json::to_value(spec).unwrap_or_default();
+    pub fn from_spec(spec: &Value) -> Self {
         let empty = Map::new();
         let schemas = spec["components"]["schemas"].as_object().unwrap_or(&empty);
         let mut compiler = Compiler {

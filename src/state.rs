@@ -35,7 +35,7 @@ pub struct Limits {
     pub per_token: Option<ratelimit::Buckets>,
     pub per_ip: Option<ratelimit::Buckets>,
     /// The cost of each documented operation, by route pattern and method; operations not listed are free.
-    pub weights: std::collections::HashMap<(String, actix_web::http::Method), u32>,
+    pub weights: std::sync::Arc<Weights>,
     /// Reads older than this many epochs below the head are refused; 0: no cap.
     pub max_lookback: i64,
     /// Only read operations are served.
@@ -57,13 +57,14 @@ pub struct Limits {
     pub slow_client_timeout: std::time::Duration,
 }
 
+/// The cost of each documented operation, by route pattern and method.
+pub type Weights = std::collections::HashMap<(String, actix_web::http::Method), u32>;
+
 impl Limits {
-    /// The weight of each operation: the largest weight of the Lotus methods it declares calling.
-    pub fn weights_from(
-        spec: &utoipa::openapi::OpenApi,
-    ) -> std::collections::HashMap<(String, actix_web::http::Method), u32> {
-        let mut weights = std::collections::HashMap::new();
-        let spec = serde_json::to_value(spec).unwrap_or_default();
+    /// The weight of each operation of the OpenAPI document (as JSON): the largest weight of the Lotus methods it
+    /// declares calling.
+    pub fn weights_from(spec: &serde_json::Value) -> Weights {
+        let mut weights = Weights::new();
         for (path, item) in spec["paths"].as_object().into_iter().flatten() {
             for (verb, op) in item.as_object().into_iter().flatten() {
                 let Ok(method) = verb.to_uppercase().parse() else {
