@@ -98,13 +98,14 @@ const SILENCE: Duration = Duration::from_secs(60);
 /// Follows `ChainNotify` until the process ends, reconnecting with backoff.
 pub fn follow(
     feed: Arc<HeadFeed>,
-    url: url::Url,
-    token: Option<String>,
+    upstream: crate::streams::Upstream,
     on_height: impl Fn(i64) + 'static,
 ) {
     actix_web::rt::spawn(async move {
         let mut delay = Duration::from_millis(100);
         loop {
+            // With a pool of nodes, each connection goes to the node that serves best now.
+            let (url, token) = upstream.now();
             match subscribe(&feed, &url, token.as_deref(), &on_height).await {
                 Ok(()) => log::warn!("the node closed the ChainNotify stream; reopening it"),
                 Err(e) => log::warn!(

@@ -17,6 +17,7 @@ pub mod lotus;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pool;
 pub mod ratelimit;
 pub mod routes;
 pub mod server;

@@ -35,6 +35,10 @@ pub struct Metrics {
     streams_max: IntGauge,
     sockets_max: IntGauge,
     node_up: IntGauge,
+    /// A pool's nodes, by node (`upstream="node0"`...): in rotation, serving reads, head height.
+    pool_up: IntGaugeVec,
+    pool_serving: IntGaugeVec,
+    pool_head: IntGaugeVec,
     node_head_height: IntGaugeVec,
     node_sync_lag: IntGaugeVec,
     /// The timestamp of the newest head known, in seconds since the epoch; 0 while none is known.
@@ -166,6 +170,32 @@ impl Metrics {
              follows, or a ChainHead the node answered within 2 s), 0 otherwise",
         )
         .expect("valid metric");
+        let pool_up = IntGaugeVec::new(
+            Opts::new(
+                "pool_node_up",
+                "For a pool of nodes, by node: 1 while it is in rotation (it answered its last health probe and \
+                 every call since reached it), 0 while it is out",
+            ),
+            &["upstream"],
+        )
+        .expect("valid metric");
+        let pool_serving = IntGaugeVec::new(
+            Opts::new(
+                "pool_node_serving_reads",
+                "For a pool of nodes, by node: 1 while reads go to it (in rotation, and no more than [FullNode] \
+                 MaxHeadLag epochs behind the best head), 0 otherwise",
+            ),
+            &["upstream"],
+        )
+        .expect("valid metric");
+        let pool_head = IntGaugeVec::new(
+            Opts::new(
+                "pool_node_head_height",
+                "For a pool of nodes, by node: the height of its head at its last answer to a health probe",
+            ),
+            &["upstream"],
+        )
+        .expect("valid metric");
         let node_head_height = IntGaugeVec::new(
             Opts::new(
                 "node_head_height",
@@ -206,6 +236,9 @@ impl Metrics {
             Box::new(streams_max.clone()),
             Box::new(sockets_max.clone()),
             Box::new(node_up.clone()),
+            Box::new(pool_up.clone()),
+            Box::new(pool_serving.clone()),
+            Box::new(pool_head.clone()),
             Box::new(node_head_height.clone()),
             Box::new(node_sync_lag.clone()),
             Box::new(rate_limited.clone()),
@@ -243,6 +276,9 @@ impl Metrics {
             streams_max,
             sockets_max,
             node_up,
+            pool_up,
+            pool_serving,
+            pool_head,
             node_head_height,
             node_sync_lag,
             node_head_timestamp: AtomicU64::new(0),
@@ -278,6 +314,17 @@ impl Metrics {
             .unwrap_or_default()
             .as_secs();
         self.set_node_head_at(head, now);
+    }
+
+    /// Records how a node of a pool stands at a scrape.
+    pub fn set_pool_node(&self, name: &str, up: bool, serving: bool, head: Option<i64>) {
+        self.pool_up.with_label_values(&[name]).set(i64::from(up));
+        self.pool_serving
+            .with_label_values(&[name])
+            .set(i64::from(serving));
+        if let Some(height) = head {
+            self.pool_head.with_label_values(&[name]).set(height);
+        }
     }
 
     fn set_node_head_at(&self, head: Option<(i64, u64)>, now: u64) {

@@ -34,6 +34,14 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
                     .to_string(),
             ca_file: settings.node_ca_file.clone(),
             name: "node",
+            pool: settings
+                .node
+                .iter()
+                .chain(&settings.more_nodes)
+                .map(|n| (n.url.clone(), n.token.clone()))
+                .collect(),
+            health_interval: settings.node_health_interval,
+            max_head_lag: settings.node_max_head_lag,
         },
         crate::lotus::methods::with_extra(
             crate::lotus::methods::FULL_NODE,
@@ -69,6 +77,9 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
                     .to_string(),
             ca_file: settings.node_ca_file.clone(),
             name: "miner",
+            pool: Vec::new(),
+            health_interval: settings.node_health_interval,
+            max_head_lag: settings.node_max_head_lag,
         },
         crate::lotus::methods::MINER,
     )?
@@ -88,13 +99,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         anonymous: settings.anonymous,
         upstream_token: settings.miner_upstream_token.clone(),
     };
-    let node_ws = node
-        .url()
-        .and_then(crate::head::ws_url)
-        .map(|url| crate::streams::Upstream {
-            url,
-            token: settings.upstream_token.clone(),
-        });
+    let node_ws = node_stream(&node, settings.upstream_token.clone());
     Ok(AppState {
         auth: AuthConfig {
             mode: settings.auth_mode,
@@ -142,6 +147,22 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
 }
 
 /// Learns the node's address network in the background, retrying until the node answers.
+/// Where the gateway's own subscriptions to the node (its head, the live streams) connect: the node, or with a pool
+/// of nodes, at each (re)connection the first node that serves reads (the first node while it does), with that
+/// node's own token where the gateway sends its own.
+fn node_stream(node: &Client, token: Option<String>) -> Option<crate::streams::Upstream> {
+    let url = node.url().and_then(crate::head::ws_url)?;
+    let choose: Option<crate::streams::Choose> = node.pool().is_some().then(|| {
+        let (node, first) = (node.clone(), (url.clone(), token.clone()));
+        std::sync::Arc::new(move || {
+            node.stream_target(first.1.as_deref())
+                .and_then(|(http, token)| Some((crate::head::ws_url(&http)?, token)))
+                .unwrap_or_else(|| first.clone())
+        }) as crate::streams::Choose
+    });
+    Some(crate::streams::Upstream { url, token, choose })
+}
+
 fn learn_network(state: web::Data<AppState>) {
     if state.network.is_known() || state.node.url().is_none() {
         return;
@@ -192,15 +213,13 @@ pub fn serve_with_workers(
     let state = web::Data::new(state);
     let spec = crate::app::Spec::shared(settings.anonymous.contains(crate::auth::Perm::Read));
     learn_network(state.clone());
+    state.node.watch_pool();
     if settings.head_from_stream {
-        if let Some(url) = state.node.url().and_then(crate::head::ws_url) {
+        if let Some(upstream) = node_stream(&state.node, state.auth.upstream_token.clone()) {
             let tracker = state.clone();
-            crate::head::follow(
-                state.head_feed.clone(),
-                url,
-                state.auth.upstream_token.clone(),
-                move |height| tracker.head.observe(height),
-            );
+            crate::head::follow(state.head_feed.clone(), upstream, move |height| {
+                tracker.head.observe(height)
+            });
         }
     }
     let http = crate::app::HttpOptions {

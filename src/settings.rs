@@ -51,7 +51,15 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
 [FullNode]
   # The Lotus node: TOKEN:MULTIADDR as in FULLNODE_API_INFO, or a bare multiaddr or URL.
   # Empty: FULLNODE_API_INFO, then the Lotus repo's "api" and "token" files.
+  # A pool of nodes: entries separated by commas (here or in FULLNODE_API_INFO). Reads go to the least loaded
+  # healthy node at the best head, and are tried once more on another node when theirs cannot be reached; calls that
+  # need more than the read permission (wallet, messages, payment channels, admin) and the message pool go to the
+  # first healthy node, the one that holds the keys, and are never sent twice.
   ApiInfo = ""
+  # A pool's nodes are asked for their head this often; one that does not answer is out of rotation until it does.
+  HealthInterval = "5s"
+  # A pool's node whose head is more than this many epochs behind the best head serves no reads.
+  MaxHeadLag = 2
   # The Lotus repo to read "api", "token" and the JWT secret from. Empty: $LOTUS_PATH, or ~/.lotus.
   Repo = ""
   # How long one call to the node may take.
@@ -249,6 +257,8 @@ struct RawFullNode {
     queuetimeout: String,
     headfromstream: bool,
     cafile: String,
+    healthinterval: String,
+    maxheadlag: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -323,8 +333,14 @@ pub struct Settings {
     pub burst_seconds: f64,
     pub max_lookback: i64,
     pub head_from_stream: bool,
-    /// The node, or `None` when no setting names one.
+    /// The node, or `None` when no setting names one; the first of a pool.
     pub node: Option<ApiInfo>,
+    /// The other nodes of a pool (`[FullNode] ApiInfo` with entries separated by commas), in order.
+    pub more_nodes: Vec<ApiInfo>,
+    /// How often each node of a pool is asked for its head.
+    pub node_health_interval: Duration,
+    /// A pool's node further behind the best head than this many epochs serves no reads.
+    pub node_max_head_lag: i64,
     /// Which setting the node came from, for logs.
     pub node_source: String,
     pub node_timeout: Duration,
@@ -567,20 +583,28 @@ impl Settings {
             expand_home("~/.lotus", home)
         };
 
+        let mut more_nodes = Vec::new();
         let (node, node_source) = if !raw.fullnode.apiinfo.trim().is_empty() {
-            let info = ApiInfo::parse(&raw.fullnode.apiinfo, "/rpc/v1").map_err(|e| {
+            let mut pool = parse_pool(&raw.fullnode.apiinfo).map_err(|e| {
                 bad(
                     "[FullNode] ApiInfo",
                     &raw.fullnode.apiinfo,
-                    &format!("TOKEN:MULTIADDR or a multiaddr or URL ({e})"),
+                    &format!(
+                        "TOKEN:MULTIADDR or a multiaddr or URL, or several separated by commas ({e})"
+                    ),
                 )
             })?;
-            (Some(info), "[FullNode] ApiInfo".to_string())
+            more_nodes = pool.split_off(1);
+            (pool.pop(), "[FullNode] ApiInfo".to_string())
         } else if let Some(value) = &env.fullnode_api_info {
-            let info = ApiInfo::parse(value, "/rpc/v1").map_err(|e| {
-                format!("invalid FULLNODE_API_INFO: {e}; expected TOKEN:MULTIADDR or a multiaddr")
+            let mut pool = parse_pool(value).map_err(|e| {
+                format!(
+                    "invalid FULLNODE_API_INFO: {e}; expected TOKEN:MULTIADDR or a multiaddr, or several separated \
+                     by commas"
+                )
             })?;
-            (Some(info), "FULLNODE_API_INFO".to_string())
+            more_nodes = pool.split_off(1);
+            (pool.pop(), "FULLNODE_API_INFO".to_string())
         } else {
             match read_repo(&repo, "/rpc/v1")? {
                 Some(info) => (Some(info), format!("the Lotus repo {}", repo.display())),
@@ -791,6 +815,26 @@ impl Settings {
             keep_alive: duration("[API] KeepAlive", &raw.api.keepalive)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
+            node_health_interval: match duration(
+                "[FullNode] HealthInterval",
+                &raw.fullnode.healthinterval,
+            )? {
+                d if d >= Duration::from_millis(100) => d,
+                _ => {
+                    return Err(bad(
+                        "[FullNode] HealthInterval",
+                        &raw.fullnode.healthinterval,
+                        "a duration of at least 100ms",
+                    ))
+                }
+            },
+            node_max_head_lag: i64::try_from(raw.fullnode.maxheadlag).map_err(|_| {
+                bad(
+                    "[FullNode] MaxHeadLag",
+                    &raw.fullnode.maxheadlag.to_string(),
+                    "a smaller number",
+                )
+            })?,
             node_max_response_bytes: positive(
                 "[FullNode] MaxResponseBytes",
                 raw.fullnode.maxresponsebytes,
@@ -839,6 +883,7 @@ impl Settings {
             listen_text,
             max_body_bytes: positive("[API] MaxRequestBodyBytes", raw.api.maxrequestbodybytes)?,
             node,
+            more_nodes,
             node_source,
             node_timeout,
             node_connect_timeout: duration(
@@ -949,6 +994,28 @@ impl Settings {
 }
 
 /// Reads a Lotus repo's `api` (multiaddr) and `token` files; `None` when the repo has no `api` file.
+/// `[FullNode] ApiInfo` or `FULLNODE_API_INFO`: one entry, or several separated by commas (a pool), in order.
+fn parse_pool(value: &str) -> Result<Vec<ApiInfo>, String> {
+    let entries: Vec<&str> = value.split(',').map(str::trim).collect();
+    let many = entries.len() > 1;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            if entry.is_empty() {
+                return Err(format!("entry {} is empty", i + 1));
+            }
+            ApiInfo::parse(entry, "/rpc/v1").map_err(|e| {
+                if many {
+                    format!("entry {}: {e}", i + 1)
+                } else {
+                    e
+                }
+            })
+        })
+        .collect()
+}
+
 fn read_repo(repo: &Path, default_path: &str) -> Result<Option<ApiInfo>, String> {
     let api_path = repo.join("api");
     let Ok(api) = std::fs::read_to_string(&api_path) else {
@@ -1028,6 +1095,54 @@ mod tests {
         let s = Settings::load(&Overrides::default(), &env).unwrap();
         assert_eq!(s.node.as_ref().unwrap().token.as_deref(), Some("envtoken"));
         assert_eq!(s.node_source, "FULLNODE_API_INFO");
+    }
+
+    #[test]
+    fn a_pool_of_nodes_is_a_list_separated_by_commas() {
+        let mut env = env();
+        env.fullnode_api_info = Some(
+            "tok0:/ip4/127.0.0.1/tcp/1234/http, tok1:/ip4/127.0.0.1/tcp/1235/http,http://127.0.0.1:1236"
+                .into(),
+        );
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.node.as_ref().unwrap().token.as_deref(), Some("tok0"));
+        let more: Vec<(String, Option<String>)> = s
+            .more_nodes
+            .iter()
+            .map(|n| (n.url.to_string(), n.token.clone()))
+            .collect();
+        assert_eq!(
+            more,
+            [
+                (
+                    "http://127.0.0.1:1235/rpc/v1".to_string(),
+                    Some("tok1".to_string())
+                ),
+                ("http://127.0.0.1:1236/rpc/v1".to_string(), None),
+            ]
+        );
+        assert_eq!(s.node_health_interval, Duration::from_secs(5));
+        assert_eq!(s.node_max_head_lag, 2);
+        // One entry: no pool, as always.
+        env.fullnode_api_info = Some("tok:/ip4/127.0.0.1/tcp/1234/http".into());
+        assert!(Settings::load(&Overrides::default(), &env)
+            .unwrap()
+            .more_nodes
+            .is_empty());
+        // An empty or bad entry says which.
+        env.fullnode_api_info = Some("/ip4/127.0.0.1/tcp/1234/http,,".into());
+        let e = Settings::load(&Overrides::default(), &env).unwrap_err();
+        assert!(e.contains("entry 2 is empty"), "{e}");
+        env.fullnode_api_info = Some("/ip4/127.0.0.1/tcp/1234/http,/ip4/nope".into());
+        let e = Settings::load(&Overrides::default(), &env).unwrap_err();
+        assert!(e.contains("entry 2"), "{e}");
+        env.vars = vec![("LOTUS_REST_FULLNODE_HEALTHINTERVAL".into(), "10ms".into())];
+        env.fullnode_api_info = None;
+        let e = Settings::load(&Overrides::default(), &env).unwrap_err();
+        assert!(
+            e.contains("HealthInterval") && e.contains("at least 100ms"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -29,6 +29,17 @@ pub struct AppState {
     pub streams: std::sync::Arc<streams::Hub>,
 }
 
+impl AppState {
+    /// The head as the first node's ChainNotify stream delivers it, while that stream is open and, in a pool, while
+    /// that node is at the best head: otherwise the head is read from a node that is.
+    pub fn streamed_head(&self) -> Option<Arc<str>> {
+        match self.node.pool() {
+            Some(pool) if pool.standing(&pool.nodes[0]) != crate::pool::Standing::Serving => None,
+            _ => self.head_feed.head(),
+        }
+    }
+}
+
 /// Rate limits and the weight of each operation, shared by every worker.
 #[derive(Debug, Default)]
 pub struct Limits {

@@ -203,11 +203,36 @@ struct Topic {
     state: Mutex<TopicState>,
 }
 
-/// Where the upstream subscriptions connect.
-#[derive(Debug, Clone)]
+/// Where the upstream subscriptions connect: one node, or, with a pool of nodes, the node to use at each
+/// (re)connection.
+#[derive(Clone)]
 pub struct Upstream {
     pub url: url::Url,
     pub token: Option<String>,
+    /// With a pool: the node to connect to now, as a WebSocket URL and the token to send it.
+    pub choose: Option<Choose>,
+}
+
+/// Picks the node a subscription connects to now.
+pub type Choose = Arc<dyn Fn() -> (url::Url, Option<String>) + Send + Sync>;
+
+impl Upstream {
+    /// The node to connect to now, and its token.
+    pub fn now(&self) -> (url::Url, Option<String>) {
+        match &self.choose {
+            Some(choose) => choose(),
+            None => (self.url.clone(), self.token.clone()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("url", &self.url.as_str())
+            .field("pool", &self.choose.is_some())
+            .finish()
+    }
 }
 
 /// Every stream kind, their clients and their upstream subscriptions.
@@ -696,12 +721,12 @@ async fn subscribe_once(
     lost: &mut bool,
     cancelled: &mut oneshot::Receiver<()>,
 ) -> Result<Ended, String> {
-    let mut request = upstream
-        .url
+    let (url, token) = upstream.now();
+    let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|e| format!("invalid WebSocket URL: {e}"))?;
-    if let Some(token) = &upstream.token {
+    if let Some(token) = &token {
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| "the upstream token is not a valid header value".to_string())?;

@@ -151,6 +151,33 @@ pub struct ClientOptions {
     pub ca_file: Option<std::path::PathBuf>,
     /// The upstream's name in metrics (`node`, `miner`).
     pub name: &'static str,
+    /// A pool: every node with its token, the first being `url`'s. Fewer than two: no pool, `url` alone.
+    pub pool: Vec<(url::Url, Option<String>)>,
+    /// How often each node of a pool is asked for its head.
+    pub health_interval: Duration,
+    /// A pool's node further behind the best head than this many epochs serves no reads.
+    pub max_head_lag: i64,
+}
+
+impl Default for ClientOptions {
+    /// The defaults of `[FullNode]`, without a node.
+    fn default() -> Self {
+        ClientOptions {
+            url: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            max_idle_per_host: 64,
+            max_concurrent: 256,
+            queue_timeout: Duration::from_secs(2),
+            max_response_bytes: 100 << 20,
+            not_configured: "no Lotus node is configured".into(),
+            ca_file: None,
+            name: "node",
+            pool: Vec::new(),
+            health_interval: Duration::from_secs(5),
+            max_head_lag: 2,
+        }
+    }
 }
 
 /// A Lotus JSON-RPC client. Clones share the connection pool, the cache and the calls in flight.
@@ -172,6 +199,8 @@ pub struct Inner {
     slots: Arc<tokio::sync::Semaphore>,
     /// The lookback cap every call is held to, when there is one.
     history: Option<History>,
+    /// The nodes, when there are several.
+    pool: Option<crate::pool::Pool>,
 }
 
 impl std::ops::Deref for Client {
@@ -217,6 +246,15 @@ impl Client {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let max_concurrent = opts.max_concurrent.max(1);
+        let pool = (opts.pool.len() > 1).then(|| {
+            let nodes = opts
+                .pool
+                .iter()
+                .enumerate()
+                .map(|(i, (url, token))| crate::pool::Node::new(i, url.clone(), token.clone()))
+                .collect();
+            crate::pool::Pool::new(nodes, opts.max_head_lag)
+        });
         Ok(Client(Arc::new(Inner {
             http,
             opts,
@@ -227,7 +265,96 @@ impl Client {
             flights: Mutex::new(HashMap::new()),
             slots: Arc::new(tokio::sync::Semaphore::new(max_concurrent)),
             history: None,
+            pool,
         })))
+    }
+
+    /// The pool of nodes, when there are several.
+    pub fn pool(&self) -> Option<&crate::pool::Pool> {
+        self.pool.as_ref()
+    }
+
+    /// The node a long-lived subscription should connect to now, and the token to send it: the first node that
+    /// serves reads, else the first that is up, else the first. `token` is the gateway's own; it stands for each
+    /// node's own token, as in every call. `None` without a pool.
+    pub fn stream_target(&self, token: Option<&str>) -> Option<(url::Url, Option<String>)> {
+        let pool = self.pool.as_ref()?;
+        let i = pool
+            .nodes
+            .iter()
+            .position(|n| pool.standing(n) == crate::pool::Standing::Serving)
+            .or_else(|| pool.nodes.iter().position(crate::pool::Node::is_up))
+            .unwrap_or(0);
+        Some((
+            pool.nodes[i].url.clone(),
+            pool.token_for(i, token).map(String::from),
+        ))
+    }
+
+    /// Starts asking each node of a pool for its head every `health_interval`, for as long as the client lives: a
+    /// node that does not answer is out of rotation until it does, and the heads tell which nodes lag. Nothing to
+    /// do without a pool.
+    pub fn watch_pool(&self) {
+        if self.pool.is_none() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.0);
+        let interval = self.opts.health_interval;
+        tokio::spawn(async move {
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                let client = Client(inner);
+                if let Some(pool) = &client.pool {
+                    futures_util::future::join_all(
+                        (0..pool.nodes.len()).map(|i| client.probe(i, interval)),
+                    )
+                    .await;
+                }
+                drop(client);
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
+
+    /// Asks node `i` of the pool for its head, waiting at most `interval` (and at least a second).
+    async fn probe(&self, i: usize, interval: Duration) {
+        let Some(node) = self.pool.as_ref().map(|p| &p.nodes[i]) else {
+            return;
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = request_body("Filecoin.ChainHead", [(); 0], id);
+        let wait = interval.max(Duration::from_secs(1)).min(self.opts.timeout);
+        let reply = match body {
+            Ok(body) => {
+                tokio::time::timeout(wait, self.post(&node.url, node.token.as_deref(), body, id))
+                    .await
+                    .unwrap_or(Err(UpstreamError::Timeout(wait)))
+            }
+            Err(e) => Err(e),
+        };
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(rename = "Height")]
+            height: i64,
+            #[serde(rename = "Blocks")]
+            blocks: Vec<Block>,
+        }
+        #[derive(Deserialize)]
+        struct Block {
+            #[serde(rename = "Timestamp")]
+            timestamp: u64,
+        }
+        match reply.map(|raw| serde_json::from_str::<Head>(raw.get())) {
+            Ok(Ok(head)) => {
+                node.answered(head.height, head.blocks.first().map_or(0, |b| b.timestamp))
+            }
+            Ok(Err(e)) => {
+                node.down(&format!("its ChainHead reply is not a tipset: {e}"));
+            }
+            Err(e) => {
+                node.down(&e.to_string());
+            }
+        }
     }
 
     fn inner_mut(&mut self) -> &mut Inner {
@@ -451,13 +578,51 @@ impl Client {
             .as_ref()
             .ok_or_else(|| UpstreamError::NotConfigured(self.opts.not_configured.clone()))?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let body = serde_json::to_vec(&Request {
-            jsonrpc: "2.0",
-            method,
-            params,
-            id,
-        })
-        .map_err(|e| UpstreamError::BadResponse(format!("cannot encode the request: {e}")))?;
+        let body = request_body(method, params, id)?;
+        let Some(pool) = &self.pool else {
+            return self.post(url, token, body, id).await;
+        };
+        let read = self.method(method).is_some_and(|m| m.perm == Perm::Read);
+        let order = pool.route(crate::pool::any_node_may_serve(method, read));
+        let mut result = Err(UpstreamError::NotConfigured(
+            self.opts.not_configured.clone(),
+        ));
+        for (attempt, &i) in order.iter().enumerate() {
+            let node = &pool.nodes[i];
+            let token = pool.token_for(i, token);
+            let busy = node.busy();
+            result = self.post(&node.url, token, body.clone(), id).await;
+            drop(busy);
+            match &result {
+                Err(e @ UpstreamError::Unreachable(_)) => {
+                    node.down(&e.to_string());
+                    // A read is tried once more on another node; anything else is never sent twice.
+                    if attempt + 1 < order.len() {
+                        log::info!(
+                            "{method}: {} could not be reached; trying another node",
+                            node.name
+                        );
+                        continue;
+                    }
+                }
+                Err(e @ (UpstreamError::Timeout(_) | UpstreamError::Unavailable(_))) => {
+                    node.down(&e.to_string());
+                }
+                _ => {}
+            }
+            break;
+        }
+        result
+    }
+
+    /// Posts one encoded JSON-RPC request to `url` and reads its reply.
+    async fn post(
+        &self,
+        url: &url::Url,
+        token: Option<&str>,
+        body: bytes::Bytes,
+        id: u64,
+    ) -> Result<Box<RawValue>, UpstreamError> {
         let mut req = self
             .http
             .post(url.clone())
@@ -620,6 +785,22 @@ impl Client {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// One JSON-RPC request, encoded.
+fn request_body<P: Serialize>(
+    method: &str,
+    params: P,
+    id: u64,
+) -> Result<bytes::Bytes, UpstreamError> {
+    serde_json::to_vec(&Request {
+        jsonrpc: "2.0",
+        method,
+        params,
+        id,
+    })
+    .map(bytes::Bytes::from)
+    .map_err(|e| UpstreamError::BadResponse(format!("cannot encode the request: {e}")))
 }
 
 /// Where the gateway learns the head's height without asking the node (its head stream), when it can.

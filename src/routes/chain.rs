@@ -35,7 +35,7 @@ pub async fn get_chain_head(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(head) = state.head_feed.head() {
+    if let Some(head) = state.streamed_head() {
         state.node.guard(&auth.caller, "Filecoin.ChainHead")?;
         return Ok(lotus_json(head, false));
     }

@@ -89,6 +89,16 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     metrics.set_node_head(node_head(&state).await);
+    if let Some(pool) = state.node.pool() {
+        for node in &pool.nodes {
+            metrics.set_pool_node(
+                &node.name,
+                node.is_up(),
+                pool.standing(node) == crate::pool::Standing::Serving,
+                node.head(),
+            );
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
@@ -114,7 +124,7 @@ async fn node_head(state: &AppState) -> Option<(i64, u64)> {
 /// callers and kept for a moment ([`crate::state::READY_FOR`]), so that probes and scrapes cost the node one call
 /// in that time at most, however many come.
 async fn current_head(state: &AppState) -> Result<std::sync::Arc<str>, String> {
-    match state.head_feed.head() {
+    match state.streamed_head() {
         Some(head) => Ok(head),
         None => {
             state
@@ -192,6 +202,19 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             sync_lag_seconds: lag,
         },
     );
+    // A pool: each node, as its last health probe found it (`ok`, `lagging` or `down`).
+    if let Some(pool) = state.node.pool() {
+        for node in &pool.nodes {
+            upstreams.insert(
+                node.name.clone(),
+                UpstreamHealth {
+                    status: pool.standing(node).as_str().into(),
+                    head_height: node.head().unwrap_or(-1),
+                    sync_lag_seconds: node.head_timestamp().map_or(0, |t| now.saturating_sub(t)),
+                },
+            );
+        }
+    }
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
         upstreams,

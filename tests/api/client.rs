@@ -41,6 +41,7 @@ fn client(base: &str, path: &str) -> Client {
             not_configured: "not configured".into(),
             ca_file: None,
             name: "node",
+            ..ClientOptions::default()
         },
         FULL_NODE,
     )
@@ -117,6 +118,7 @@ async fn an_unconfigured_upstream_says_so() {
             not_configured: "set FULLNODE_API_INFO".into(),
             ca_file: None,
             name: "node",
+            ..ClientOptions::default()
         },
         FULL_NODE,
     )
@@ -174,6 +176,7 @@ async fn an_https_upstream_is_trusted_through_a_configured_ca_file() {
                 not_configured: String::new(),
                 ca_file: ca,
                 name: "node",
+                ..ClientOptions::default()
             },
             FULL_NODE,
         )

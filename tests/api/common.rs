@@ -27,6 +27,9 @@ pub struct Options {
     pub miner: bool,
     /// Whether the gateway is given the miner's JWT secret (passthrough) — otherwise it asks the miner.
     pub miner_secret_known: bool,
+    /// More simulated nodes of the same chain, making a pool with the first: the height of each one's head (the
+    /// first node's is 200).
+    pub more_nodes: Vec<i64>,
 }
 
 impl Default for Options {
@@ -40,12 +43,15 @@ impl Default for Options {
             vars: Vec::new(),
             miner: false,
             miner_secret_known: true,
+            more_nodes: Vec::new(),
         }
     }
 }
 
 pub struct Harness {
     pub sim: SimHandle,
+    /// The other nodes of a pool ([`Options::more_nodes`]), in order after `sim`.
+    pub pool: Vec<SimHandle>,
     pub secret: Secret,
     /// The gateway's own secret, in `own` mode.
     pub own_secret: Option<Secret>,
@@ -83,6 +89,7 @@ impl Drop for Harness {
 /// What the harness thread started.
 struct Running {
     sim: SimHandle,
+    pool: Vec<SimHandle>,
     miner: Option<MinerSimHandle>,
     own_secret: Option<Secret>,
     base: String,
@@ -92,6 +99,7 @@ struct Running {
 /// What stops the servers of a [`Running`].
 struct Stoppable {
     sim: SimHandle,
+    pool: Vec<SimHandle>,
     miner: Option<MinerSimHandle>,
     gateway: actix_web::dev::ServerHandle,
 }
@@ -100,6 +108,7 @@ impl Running {
     fn stoppable(&self) -> Stoppable {
         Stoppable {
             sim: self.sim.clone(),
+            pool: self.pool.clone(),
             miner: self.miner.clone(),
             gateway: self.gateway.clone(),
         }
@@ -116,6 +125,9 @@ impl Stoppable {
                 miner.stop().await;
             }
             self.sim.stop().await;
+            for node in &self.pool {
+                node.stop().await;
+            }
         };
         let _ = actix_web::rt::time::timeout(Duration::from_secs(10), all).await;
     }
@@ -133,9 +145,19 @@ async fn run(
     // One worker thread per server is plenty for a test's requests (their handlers never block), and keeps the
     // threads of two tests running side by side few.
     config.workers = 1;
-    let sim = sim::start(config, TcpListener::bind("127.0.0.1:0").unwrap())
+    let sim = sim::start(config.clone(), TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .expect("the simulated node starts");
+    let mut pool = Vec::new();
+    for height in &opts.more_nodes {
+        let mut config = config.clone();
+        config.history = *height;
+        pool.push(
+            sim::start(config, TcpListener::bind("127.0.0.1:0").unwrap())
+                .await
+                .expect("a simulated node of the pool starts"),
+        );
+    }
     let miner = if opts.miner {
         let mut config = MinerSimConfig::new(miner_secret.clone());
         config.node = Some(sim.clone());
@@ -171,11 +193,11 @@ async fn run(
                 path.display().to_string(),
             ));
             // The gateway calls the node with an admin token of the node's.
-            let node_token = sim.token(Perm::Admin);
-            vars.push((
-                "LOTUS_REST_FULLNODE_APIINFO".into(),
-                format!("{node_token}:{}", sim.url()),
-            ));
+            let entries: Vec<String> = std::iter::once(&sim)
+                .chain(&pool)
+                .map(|node| format!("{}:{}", node.token(Perm::Admin), node.url()))
+                .collect();
+            vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), entries.join(",")));
             if let Some(m) = &miner {
                 vars.push((
                     "LOTUS_REST_MINER_APIINFO".into(),
@@ -192,7 +214,11 @@ async fn run(
                     path.display().to_string(),
                 ));
             }
-            vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), sim.url()));
+            let entries: Vec<String> = std::iter::once(&sim)
+                .chain(&pool)
+                .map(|node| node.url())
+                .collect();
+            vars.push(("LOTUS_REST_FULLNODE_APIINFO".into(), entries.join(",")));
             if let Some(m) = &miner {
                 if opts.miner_secret_known {
                     let path = dir.join("miner-secret");
@@ -231,6 +257,7 @@ async fn run(
     actix_web::rt::spawn(server);
     Running {
         sim,
+        pool,
         miner,
         own_secret,
         base,
@@ -284,6 +311,7 @@ impl Harness {
         };
         let h = Harness {
             sim: running.sim,
+            pool: running.pool,
             secret,
             own_secret: running.own_secret,
             miner: running.miner,

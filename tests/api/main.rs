@@ -15,6 +15,7 @@ mod limits;
 mod modes;
 mod monitoring;
 mod permissions;
+mod pool;
 mod properties;
 mod routes;
 mod rpc;
