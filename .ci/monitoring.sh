@@ -46,6 +46,14 @@ done
 echo "$services" | tr '\n' ' '
 echo
 
+step "docker/compose.yaml with the cluster profile"
+services=$("${compose[@]}" -f docker/compose.yaml --profile cluster config --services) || status=1
+for service in cluster-secret node-0 node-1 redis gateway-0 gateway-1 balancer; do
+  grep -qx "$service" <<<"$services" || { echo "no service $service in the cluster profile"; status=1; }
+done
+echo "$services" | tr '\n' ' '
+echo
+
 step "the demo's /metrics passes promtool check metrics"
 if [ -x "$bin" ]; then
   work=$(mktemp -d)

@@ -20,7 +20,7 @@ miner_admin=$MINER_ADMIN_TOKEN
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
 # The live streams never end, so a request to them can only time out; tests/api/streams.rs checks them instead.
 run() {
-  st run "http://127.0.0.1:$port/openapi.json" --checks "$checks" --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \
+  st run "http://127.0.0.1:$port/openapi.json" --checks "$checks" --max-examples "${SCHEMATHESIS_EXAMPLES:-20}" \
     --request-timeout 10 --seed 1 --generation-deterministic --continue-on-failure --no-color \
     --exclude-path-regex '^/v1/streams/' "$@"
 }

@@ -37,7 +37,7 @@ impl<P: Permission + 'static, U: Target + 'static> FromRequest for Authorized<P,
             // Charged to the token once it is verified: a token that fails verification has no bucket, and one
             // token written in several ways has one.
             if let Some(key) = bucket {
-                crate::ratelimit::charge_token(state.limits.per_token.as_ref(), &req, &key)?;
+                crate::ratelimit::charge_token(state.limits.per_token.as_ref(), &req, &key).await?;
             }
             if anonymous && !caller.perms.contains(P::PERM) {
                 return Err(ApiError::unauthorized(format!(

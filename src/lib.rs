@@ -9,6 +9,7 @@
 pub mod addr;
 pub mod app;
 pub mod auth;
+pub mod cluster;
 pub mod error;
 pub mod extract;
 pub mod hangup;

@@ -35,6 +35,28 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Run a simulated Lotus full node alone: Lotus's JSON-RPC at /rpc/v1 and /rpc/v0, over HTTP and WebSocket, with a
+    /// made-up chain. For trying a pool of nodes or several gateways without Lotus; nodes started with the same seed
+    /// serve the same chain.
+    Simulate {
+        /// Listen address: a multiaddr such as /ip4/127.0.0.1/tcp/1234/http, or host:port.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            default_value = "/ip4/127.0.0.1/tcp/1234/http"
+        )]
+        listen: String,
+        /// The node's JWT secret, in Lotus's keystore format: read, or made when the file does not exist. Nodes and
+        /// gateways given the same file accept the same tokens. Default: a secret made for this run.
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
+        /// The height of the head at start.
+        #[arg(long, default_value_t = 200)]
+        height: i64,
+        /// How often a new epoch is made.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        block_time: std::time::Duration,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Check a running gateway: exit 0 when its /readyz answers 200 (for container health checks; no shell or curl
@@ -111,6 +133,17 @@ async fn run(settings: Settings) -> Result<(), String> {
 async fn serve(settings: Settings, listener: std::net::TcpListener) -> Result<(), String> {
     let state = lotus_rest::server::state(&settings)?;
     match &settings.node {
+        Some(node) if !settings.more_nodes.is_empty() => {
+            log::info!(
+                "a pool of {} Lotus nodes (from {}): node0 at {} (it holds the keys)",
+                settings.more_nodes.len() + 1,
+                settings.node_source,
+                node.url
+            );
+            for (i, more) in settings.more_nodes.iter().enumerate() {
+                log::info!("node{} at {}", i + 1, more.url);
+            }
+        }
         Some(node) => log::info!(
             "Lotus node at {} (from {})",
             node.url,
@@ -213,6 +246,48 @@ async fn demo(mut settings: Settings) -> Result<(), String> {
     result
 }
 
+/// Serves a simulated full node until SIGTERM or SIGINT.
+async fn simulate(
+    listen: &str,
+    secret_file: Option<PathBuf>,
+    height: i64,
+    block_time: std::time::Duration,
+) -> Result<(), String> {
+    use lotus_rest::sim;
+    let at = lotus_rest::addr::parse_host_port(listen).map_err(|e| format!("--listen: {e}"))?;
+    if height < 1 {
+        return Err(format!("--height: {height} is not a positive height"));
+    }
+    let secret = match &secret_file {
+        Some(path) => Secret::load_or_create(path)?,
+        None => Secret::generate(),
+    };
+    let listener = std::net::TcpListener::bind(at.authority())
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let mut config = sim::SimConfig::new(secret);
+    config.history = height;
+    config.block_time = block_time;
+    let node = sim::start(config, listener)
+        .await
+        .map_err(|e| format!("cannot start the simulated node: {e}"))?;
+    println!("lotus-rest simulate: a SIMULATED Lotus full node; its chain, actors and messages are made up.");
+    println!();
+    println!("  JSON-RPC:     {}", node.url());
+    println!("  read token:   {}", node.token(Perm::Read));
+    println!("  admin token:  {}", node.token(Perm::Admin));
+    println!();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot wait for SIGTERM: {e}"))?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    node.stop().await;
+    Ok(())
+}
+
 async fn healthcheck(
     config: &Option<PathBuf>,
     url: Option<String>,
@@ -273,6 +348,12 @@ async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Simulate {
+            listen,
+            secret_file,
+            height,
+            block_time,
+        } => simulate(&listen, secret_file, height, block_time).await,
         Command::Openapi => {
             print!(
                 "{}",

@@ -35,6 +35,9 @@ pub struct Metrics {
     streams_max: IntGauge,
     sockets_max: IntGauge,
     node_up: IntGauge,
+    /// Absent without `[Cluster] RedisUrl` (no label values until set).
+    redis_up: IntGaugeVec,
+    redis_fallbacks: IntCounterVec,
     /// A pool's nodes, by node (`upstream="node0"`...): in rotation, serving reads, head height.
     pool_up: IntGaugeVec,
     pool_serving: IntGaugeVec,
@@ -170,6 +173,24 @@ impl Metrics {
              follows, or a ChainHead the node answered within 2 s), 0 otherwise",
         )
         .expect("valid metric");
+        let redis_up = IntGaugeVec::new(
+            Opts::new(
+                "cluster_redis_up",
+                "With [Cluster] RedisUrl: 1 while Redis answers (the rate limits are one budget for every replica), \
+                 0 while this replica limits on its own",
+            ),
+            &[],
+        )
+        .expect("valid metric");
+        let redis_fallbacks = IntCounterVec::new(
+            Opts::new(
+                "cluster_redis_fallbacks_total",
+                "With [Cluster] RedisUrl: rate-limit decisions this replica made on its own because Redis did not \
+                 answer within 100 ms, failed, or was resting after a failure",
+            ),
+            &[],
+        )
+        .expect("valid metric");
         let pool_up = IntGaugeVec::new(
             Opts::new(
                 "pool_node_up",
@@ -236,6 +257,8 @@ impl Metrics {
             Box::new(streams_max.clone()),
             Box::new(sockets_max.clone()),
             Box::new(node_up.clone()),
+            Box::new(redis_up.clone()),
+            Box::new(redis_fallbacks.clone()),
             Box::new(pool_up.clone()),
             Box::new(pool_serving.clone()),
             Box::new(pool_head.clone()),
@@ -276,6 +299,8 @@ impl Metrics {
             streams_max,
             sockets_max,
             node_up,
+            redis_up,
+            redis_fallbacks,
             pool_up,
             pool_serving,
             pool_head,
@@ -314,6 +339,18 @@ impl Metrics {
             .unwrap_or_default()
             .as_secs();
         self.set_node_head_at(head, now);
+    }
+
+    /// Records whether Redis answers, and how many decisions fell back to this replica's own state in all.
+    pub fn set_redis(&self, up: bool, fallbacks: u64) {
+        self.redis_up
+            .with_label_values(&NO_LABELS)
+            .set(i64::from(up));
+        let counter = self.redis_fallbacks.with_label_values(&NO_LABELS);
+        let seen = counter.get();
+        if fallbacks > seen {
+            counter.inc_by(fallbacks - seen);
+        }
     }
 
     /// Records how a node of a pool stands at a scrape.

@@ -377,7 +377,7 @@ pub async fn rate_limit(
     let cost = f64::from(weight);
     let mut tightest: Option<(f64, f64)> = None;
     if let (Some(buckets), Some(addr)) = (&limits.per_ip, req.peer_addr()) {
-        match buckets.take(&format!("ip:{}", addr.ip()), cost) {
+        match buckets.take(&format!("ip:{}", addr.ip()), cost).await {
             Verdict::Allowed { remaining } => tightest = Some((buckets.burst, remaining)),
             Verdict::Limited { retry_after_secs } => {
                 let wait = retry_after_secs.ceil().max(1.0) as u64;

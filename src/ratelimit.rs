@@ -2,7 +2,7 @@
 //! methods the route calls (as the Lotus Gateway weighs them: chain 2, state 3, others 1).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A bucket's state.
@@ -30,6 +30,9 @@ pub struct Buckets {
     refused: AtomicU64,
     /// The keys refused most recently, and when, at most [`MAX_REFUSED_KEYS`]: who is being limited.
     refused_keys: Mutex<quick_cache::unsync::Cache<String, Instant>>,
+    /// The cluster's buckets in Redis, shared by every replica, when `[Cluster] RedisUrl` is set; these buckets
+    /// stand in while Redis cannot answer.
+    shared: Option<Arc<crate::cluster::Redis>>,
 }
 
 impl std::fmt::Debug for Buckets {
@@ -55,7 +58,43 @@ impl Buckets {
             buckets: Mutex::new(quick_cache::unsync::Cache::new(MAX_KEYS)),
             refused: AtomicU64::new(0),
             refused_keys: Mutex::new(quick_cache::unsync::Cache::new(MAX_REFUSED_KEYS)),
+            shared: None,
         }
+    }
+
+    /// Keeps the buckets in Redis, one budget for every replica; these stand in while Redis cannot answer.
+    pub fn shared(mut self, redis: Option<Arc<crate::cluster::Redis>>) -> Self {
+        self.shared = redis;
+        self
+    }
+
+    /// Takes `cost` units from `key`'s bucket, if it holds them: the cluster's bucket in Redis when there is one
+    /// and it answers in time, this replica's own otherwise.
+    pub async fn take(&self, key: &str, cost: f64) -> Verdict {
+        let Some(redis) = &self.shared else {
+            return self.take_here(key, cost);
+        };
+        match redis.take(key, self.rate, self.burst, cost).await {
+            Some(crate::cluster::Taken::Allowed { remaining }) => Verdict::Allowed { remaining },
+            Some(crate::cluster::Taken::Limited { retry_after_secs }) => {
+                self.refusal(key, Instant::now());
+                Verdict::Limited { retry_after_secs }
+            }
+            None => self.take_here(key, cost),
+        }
+    }
+
+    /// Redis, when the buckets are shared there.
+    pub fn redis(&self) -> Option<&Arc<crate::cluster::Redis>> {
+        self.shared.as_ref()
+    }
+
+    fn refusal(&self, key: &str, now: Instant) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.refused_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), now);
     }
 
     /// Requests and calls refused by these buckets since start.
@@ -73,8 +112,8 @@ impl Buckets {
             .count()
     }
 
-    /// Takes `cost` units from `key`'s bucket, if it holds them.
-    pub fn take(&self, key: &str, cost: f64) -> Verdict {
+    /// Takes `cost` units from this replica's own bucket of `key`, if it holds them.
+    pub fn take_here(&self, key: &str, cost: f64) -> Verdict {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = Bucket {
@@ -88,11 +127,7 @@ impl Buckets {
         };
         drop(buckets);
         if let Verdict::Limited { .. } = verdict {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            self.refused_keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key.to_string(), now);
+            self.refusal(key, now);
         }
         verdict
     }
@@ -137,18 +172,17 @@ pub fn token_key(token: &str) -> String {
 }
 
 /// Charges a REST request's weight (see [`RouteWeight`]) to the verified token's bucket.
-pub fn charge_token(
+pub async fn charge_token(
     buckets: Option<&Buckets>,
     req: &actix_web::HttpRequest,
     key: &str,
 ) -> Result<(), crate::error::ApiError> {
     use actix_web::HttpMessage;
-    let (Some(buckets), Some(RouteWeight(weight))) =
-        (buckets, req.extensions().get::<RouteWeight>().copied())
-    else {
+    let weight = req.extensions().get::<RouteWeight>().copied();
+    let (Some(buckets), Some(RouteWeight(weight))) = (buckets, weight) else {
         return Ok(());
     };
-    match buckets.take(key, f64::from(weight)) {
+    match buckets.take(key, f64::from(weight)).await {
         Verdict::Allowed { remaining } => {
             req.extensions_mut().insert(TokenBudget {
                 limit: buckets.burst,
@@ -198,18 +232,20 @@ mod tests {
     fn buckets_refill_and_refuse() {
         let b = Buckets::new(10.0, 5.0);
         for _ in 0..5 {
-            assert!(matches!(b.take("a", 1.0), Verdict::Allowed { .. }));
+            assert!(matches!(b.take_here("a", 1.0), Verdict::Allowed { .. }));
         }
-        match b.take("a", 1.0) {
+        match b.take_here("a", 1.0) {
             Verdict::Limited { retry_after_secs } => {
                 assert!(retry_after_secs > 0.0 && retry_after_secs <= 0.1)
             }
             other => panic!("{other:?}"),
         }
         // Another key has its own bucket.
-        assert!(matches!(b.take("b", 3.0), Verdict::Allowed { remaining } if remaining == 2.0));
+        assert!(
+            matches!(b.take_here("b", 3.0), Verdict::Allowed { remaining } if remaining == 2.0)
+        );
         std::thread::sleep(std::time::Duration::from_millis(150));
-        assert!(matches!(b.take("a", 1.0), Verdict::Allowed { .. }));
+        assert!(matches!(b.take_here("a", 1.0), Verdict::Allowed { .. }));
     }
 
     #[test]
@@ -223,7 +259,7 @@ mod tests {
             (0, 0)
         );
         for key in ["a", "a", "a", "b", "b", "c"] {
-            b.take(key, 1.0);
+            b.take_here(key, 1.0);
         }
         // "a" was refused twice and "b" once; "c" was served.
         assert_eq!(b.refused(), 3);
@@ -235,11 +271,11 @@ mod tests {
     #[test]
     fn keys_beyond_the_bound_are_forgotten_in_constant_time() {
         let b = Buckets::new(1.0, 1.0);
-        assert!(matches!(b.take("a", 1.0), Verdict::Allowed { .. }));
-        assert!(matches!(b.take("a", 1.0), Verdict::Limited { .. }));
+        assert!(matches!(b.take_here("a", 1.0), Verdict::Allowed { .. }));
+        assert!(matches!(b.take_here("a", 1.0), Verdict::Limited { .. }));
         // A flood of other keys does not grow the map past its bound.
         for i in 0..(MAX_KEYS + 10_000) {
-            b.take(&format!("k{i}"), 1.0);
+            b.take_here(&format!("k{i}"), 1.0);
         }
         assert!(b.buckets.lock().unwrap().len() <= MAX_KEYS);
     }

@@ -100,6 +100,12 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         upstream_token: settings.miner_upstream_token.clone(),
     };
     let node_ws = node_stream(&node, settings.upstream_token.clone());
+    let redis = match &settings.redis_url {
+        Some(url) => {
+            Some(crate::cluster::Redis::new(url).map_err(|e| format!("[Cluster] RedisUrl: {e}"))?)
+        }
+        None => None,
+    };
     Ok(AppState {
         auth: AuthConfig {
             mode: settings.auth_mode,
@@ -122,12 +128,14 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
                     settings.rate_per_token,
                     (settings.rate_per_token * settings.burst_seconds).max(3.0),
                 )
+                .shared(redis.clone())
             }),
             per_ip: (settings.rate_per_ip > 0.0).then(|| {
                 crate::ratelimit::Buckets::new(
                     settings.rate_per_ip,
                     (settings.rate_per_ip * settings.burst_seconds).max(3.0),
                 )
+                .shared(redis.clone())
             }),
             weights: crate::app::Spec::shared(settings.anonymous.contains(crate::auth::Perm::Read))
                 .weights(),
@@ -214,6 +222,9 @@ pub fn serve_with_workers(
     let spec = crate::app::Spec::shared(settings.anonymous.contains(crate::auth::Perm::Read));
     learn_network(state.clone());
     state.node.watch_pool();
+    if let Some(redis) = state.limits.redis() {
+        redis.start();
+    }
     if settings.head_from_stream {
         if let Some(upstream) = node_stream(&state.node, state.auth.upstream_token.clone()) {
             let tracker = state.clone();

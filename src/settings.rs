@@ -167,6 +167,12 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   # (close code 1008), so that it holds neither its connection nor the node's call slots.
   SlowClientTimeout = "30s"
 
+[Cluster]
+  # Replicas behind one load balancer share their rate-limit budgets in Redis: redis://HOST:PORT[/DB], or
+  # redis://:PASSWORD@HOST:PORT, or rediss://... for TLS. Empty: each replica limits on its own. While Redis is
+  # down or slow (no answer within 100 ms), each replica limits on its own; no request fails because of Redis.
+  RedisUrl = ""
+
 [Demo]
   # lotus-rest demo: how often the simulated node produces an epoch.
   BlockTime = "5s"
@@ -187,7 +193,14 @@ struct Raw {
     ratelimit: RawRateLimit,
     jsonrpc: RawJsonRpc,
     streams: RawStreams,
+    cluster: RawCluster,
     demo: RawDemo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    redisurl: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -335,6 +348,8 @@ pub struct Settings {
     pub head_from_stream: bool,
     /// The node, or `None` when no setting names one; the first of a pool.
     pub node: Option<ApiInfo>,
+    /// Redis, where the replicas of a cluster share their rate-limit budgets (`[Cluster] RedisUrl`).
+    pub redis_url: Option<String>,
     /// The other nodes of a pool (`[FullNode] ApiInfo` with entries separated by commas), in order.
     pub more_nodes: Vec<ApiInfo>,
     /// How often each node of a pool is asked for its head.
@@ -884,6 +899,19 @@ impl Settings {
             max_body_bytes: positive("[API] MaxRequestBodyBytes", raw.api.maxrequestbodybytes)?,
             node,
             more_nodes,
+            redis_url: match raw.cluster.redisurl.trim() {
+                "" => None,
+                url => match redis::Client::open(url) {
+                    Ok(_) => Some(url.to_string()),
+                    Err(e) => {
+                        return Err(bad(
+                            "[Cluster] RedisUrl",
+                            url,
+                            &format!("redis://HOST:PORT[/DB] or rediss://... ({e})"),
+                        ))
+                    }
+                },
+            },
             node_source,
             node_timeout,
             node_connect_timeout: duration(

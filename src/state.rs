@@ -72,6 +72,14 @@ pub struct Limits {
 pub type Weights = std::collections::HashMap<(String, actix_web::http::Method), u32>;
 
 impl Limits {
+    /// Redis, where the buckets are kept when `[Cluster] RedisUrl` is set.
+    pub fn redis(&self) -> Option<&std::sync::Arc<crate::cluster::Redis>> {
+        [&self.per_token, &self.per_ip]
+            .into_iter()
+            .flatten()
+            .find_map(|b| b.redis())
+    }
+
     /// The weight of each operation of the OpenAPI document (as JSON): the largest weight of the Lotus methods it
     /// declares calling.
     pub fn weights_from(spec: &serde_json::Value) -> Weights {

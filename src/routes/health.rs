@@ -89,6 +89,9 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     metrics.set_node_head(node_head(&state).await);
+    if let Some(redis) = state.limits.redis() {
+        metrics.set_redis(redis.is_up(), redis.fallbacks());
+    }
     if let Some(pool) = state.node.pool() {
         for node in &pool.nodes {
             metrics.set_pool_node(

@@ -129,23 +129,24 @@ impl RateKeys {
     }
 
     /// Takes `weight` from the token's bucket; the seconds to wait when it is empty.
-    fn charge(&self, state: &AppState, weight: u32) -> Option<u64> {
+    async fn charge(&self, state: &AppState, weight: u32) -> Option<u64> {
         charge(
             state.limits.per_token.as_ref(),
             self.token.as_deref(),
             weight,
         )
+        .await
     }
 }
 
-pub fn charge(
+pub async fn charge(
     buckets: Option<&crate::ratelimit::Buckets>,
     key: Option<&str>,
     weight: u32,
 ) -> Option<u64> {
     use crate::ratelimit::Verdict;
     match (buckets, key) {
-        (Some(buckets), Some(key)) => match buckets.take(key, f64::from(weight)) {
+        (Some(buckets), Some(key)) => match buckets.take(key, f64::from(weight)).await {
             Verdict::Limited { retry_after_secs } => Some(retry_after_secs.ceil().max(1.0) as u64),
             Verdict::Allowed { .. } => None,
         },
@@ -206,7 +207,7 @@ impl Refusal {
 
 /// Checks one call exactly as every way in does (the request's form, the method table, the token's permission,
 /// public mode, the token's rate): the method to call and its parameters, or why not, in Lotus's words.
-pub fn admit(
+pub async fn admit(
     state: &AppState,
     caller: &Caller,
     keys: &RateKeys,
@@ -219,7 +220,8 @@ pub fn admit(
         &req.jsonrpc,
         &req.method,
         req.id.as_ref(),
-    )?;
+    )
+    .await?;
     let params = if req.params.is_null() {
         json!([])
     } else {
@@ -232,7 +234,7 @@ pub fn admit(
 }
 
 /// [`admit`] but for the parameters: the method a call may invoke, or why not.
-fn admit_method(
+async fn admit_method(
     state: &AppState,
     caller: &Caller,
     keys: &RateKeys,
@@ -274,7 +276,10 @@ fn admit_method(
             format!("'{short}' needs the '{}' permission and is disabled here: this gateway is public and serves read methods only", method.perm),
         ));
     }
-    if let Some(wait) = keys.charge(state, crate::ratelimit::method_weight(method.name)) {
+    if let Some(wait) = keys
+        .charge(state, crate::ratelimit::method_weight(method.name))
+        .await
+    {
         let mut err = ApiError::new(
             Code::RateLimited,
             format!("rate limit reached; retry in {wait} s"),
@@ -296,7 +301,7 @@ pub async fn call_one(
     keys: &RateKeys,
     req: JsonRpcRequest,
 ) -> (JsonRpcResponse, Option<ApiError>) {
-    match admit(state, caller, keys, &req) {
+    match admit(state, caller, keys, &req).await {
         Ok((method, params)) => forward(state, caller, method, &req.method, req.id, params).await,
         Err(r) => refused(req.id, r),
     }
@@ -325,7 +330,8 @@ async fn call_envelope(
         &call.jsonrpc,
         &call.method,
         call.id.as_ref(),
-    );
+    )
+    .await;
     let method = match admitted {
         Ok(method) => method,
         Err(r) => return refused(call.id, r),
@@ -628,7 +634,7 @@ async fn enter(
     // The client address pays for the whole request before its token is looked at: a flood of forged tokens
     // is limited before any is verified.
     let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
-    if let Some(wait) = charge(state.limits.per_ip.as_ref(), ip.as_deref(), weight) {
+    if let Some(wait) = charge(state.limits.per_ip.as_ref(), ip.as_deref(), weight).await {
         return Ok(Err(rate_limited(
             first_id.unwrap_or(Value::Null),
             wait,

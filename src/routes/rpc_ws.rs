@@ -154,7 +154,7 @@ async fn upgrade(
     }
     let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
     // The client address pays for the connection before its token is looked at.
-    if let Some(wait) = rpc::charge(state.limits.per_ip.as_ref(), ip.as_deref(), 1) {
+    if let Some(wait) = rpc::charge(state.limits.per_ip.as_ref(), ip.as_deref(), 1).await {
         let mut err = ApiError::new(
             Code::RateLimited,
             format!("rate limit of this client address reached; retry in {wait} s"),
@@ -627,7 +627,9 @@ impl Connection {
             self.state.limits.per_ip.as_ref(),
             self.ip.as_deref(),
             rpc::weight_of(&call),
-        ) {
+        )
+        .await
+        {
             self.state.metrics.socket_call("(refused)", false);
             self.refuse(
                 id,
@@ -637,7 +639,8 @@ impl Connection {
             .await;
             return Ok(());
         }
-        let (method, params) = match rpc::admit(&self.state, &self.caller, &self.keys, &call) {
+        let (method, params) = match rpc::admit(&self.state, &self.caller, &self.keys, &call).await
+        {
             Ok(admitted) => admitted,
             Err(r) => {
                 self.state.metrics.socket_call("(refused)", false);
@@ -663,7 +666,8 @@ impl Connection {
     ) -> Result<bool, String> {
         if let Some(bucket) = &self.own_bucket {
             let weight = f64::from(crate::ratelimit::method_weight(method.name));
-            if let crate::ratelimit::Verdict::Limited { retry_after_secs } = bucket.take("", weight)
+            if let crate::ratelimit::Verdict::Limited { retry_after_secs } =
+                bucket.take_here("", weight)
             {
                 let wait = retry_after_secs.ceil().max(1.0) as u64;
                 self.state.metrics.connection_rate_limited();
@@ -905,7 +909,9 @@ impl Connection {
             self.state.limits.per_ip.as_ref(),
             self.ip.as_deref(),
             weight,
-        ) {
+        )
+        .await
+        {
             self.refuse(
                 Some(Value::Null),
                 -32005,

@@ -6,6 +6,7 @@ mod cache;
 mod catalog;
 mod cli;
 mod client;
+mod cluster;
 mod deploy;
 mod errors;
 mod exposure;

@@ -486,6 +486,8 @@ async fn every_series_the_dashboard_and_the_alerts_query_is_exported_after_traff
             ("LOTUS_REST_RATELIMIT_PERTOKEN", "0.1".into()),
             ("LOTUS_REST_RATELIMIT_BURSTSECONDS", "1".into()),
             ("LOTUS_REST_RATELIMIT_PERIP", "1000".into()),
+            // A Redis that is not there: the limits are this replica's own, and the Redis series say so.
+            ("LOTUS_REST_CLUSTER_REDISURL", "redis://127.0.0.1:1".into()),
         ],
         ..Options::default()
     })
