@@ -165,6 +165,17 @@ async fn a_lagging_node_serves_no_reads_and_the_head_is_the_best() {
     }
 }
 
+/// A write: a new BLS key in the wallet of the node that holds the keys (`Filecoin.WalletNew`).
+async fn new_key(h: &Harness, token: &str) -> crate::common::Reply {
+    h.send_json(
+        reqwest::Method::POST,
+        "/v1/wallet/keys",
+        Some(token),
+        Some(&json!({"Type": "bls"})),
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn writes_reach_the_first_node_only_and_are_never_sent_twice() {
     let h = pool(&[200, 200]).await;
@@ -173,14 +184,7 @@ async fn writes_reach_the_first_node_only_and_are_never_sent_twice() {
         node.reset_calls();
     }
     for _ in 0..6 {
-        let r = h
-            .send_json(
-                reqwest::Method::POST,
-                "/v1/wallet/keys",
-                Some(&write),
-                Some(&json!({"Type": "bls"})),
-            )
-            .await;
+        let r = new_key(&h, &write).await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
     assert_eq!(count(&h.sim, "Filecoin.WalletNew"), 6);
@@ -194,14 +198,7 @@ async fn writes_reach_the_first_node_only_and_are_never_sent_twice() {
 
     // The first node dies. The write that finds it gone fails, and is not sent to another node.
     h.sim.stop().await;
-    let r = h
-        .send_json(
-            reqwest::Method::POST,
-            "/v1/wallet/keys",
-            Some(&write),
-            Some(&json!({"Type": "bls"})),
-        )
-        .await;
+    let r = new_key(&h, &write).await;
     assert!(
         [502, 503].contains(&r.status),
         "a write to a dead first node: {} {}",
@@ -220,14 +217,7 @@ async fn writes_reach_the_first_node_only_and_are_never_sent_twice() {
         r["upstreams"]["node0"]["status"] == "down"
     })
     .await;
-    let r = h
-        .send_json(
-            reqwest::Method::POST,
-            "/v1/wallet/keys",
-            Some(&write),
-            Some(&json!({"Type": "bls"})),
-        )
-        .await;
+    let r = new_key(&h, &write).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(count(&h.pool[0], "Filecoin.WalletNew"), 1);
     assert_eq!(count(&h.pool[1], "Filecoin.WalletNew"), 0);
