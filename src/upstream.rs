@@ -291,6 +291,18 @@ impl Client {
         ))
     }
 
+    /// The node a client's own JSON-RPC WebSocket connection is dialled to, and the token to send it: the first node
+    /// in rotation (the one that holds the keys while it is up), since such a connection carries writes as well as
+    /// reads. `None` without a pool.
+    pub fn primary_target(&self, token: Option<&str>) -> Option<(url::Url, Option<String>)> {
+        let pool = self.pool.as_ref()?;
+        let i = pool.route(false)[0];
+        Some((
+            pool.nodes[i].url.clone(),
+            pool.token_for(i, token).map(String::from),
+        ))
+    }
+
     /// Starts asking each node of a pool for its head every `health_interval`, for as long as the client lives: a
     /// node that does not answer is out of rotation until it does, and the heads tell which nodes lag. Nothing to
     /// do without a pool.

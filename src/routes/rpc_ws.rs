@@ -238,16 +238,20 @@ async fn dial(state: &AppState, caller: &Caller) -> Result<Upstream, ApiError> {
              LOTUS_PATH to a Lotus repo",
         )
     };
-    let url = state
-        .node
-        .url()
-        .and_then(crate::head::ws_url)
-        .ok_or_else(not_configured)?;
+    // With a pool of nodes: the first node in rotation.
+    let (http, token) = match state.node.primary_target(caller.upstream_token.as_deref()) {
+        Some(target) => target,
+        None => (
+            state.node.url().cloned().ok_or_else(not_configured)?,
+            caller.upstream_token.clone(),
+        ),
+    };
+    let url = crate::head::ws_url(&http).ok_or_else(not_configured)?;
     let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|e| ApiError::internal(format!("the node's WebSocket URL is not valid: {e}")))?;
-    if let Some(token) = &caller.upstream_token {
+    if let Some(token) = &token {
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| ApiError::unauthorized("the token is not a valid header value"))?;

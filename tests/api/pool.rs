@@ -255,3 +255,28 @@ async fn a_stream_moves_to_another_node_when_its_node_dies() {
     assert_eq!(next.event, "apply");
     assert_eq!(next.data["Height"], h.pool[0].head().height);
 }
+
+#[actix_web::test]
+async fn a_websocket_client_is_dialled_to_the_first_node_in_rotation() {
+    let h = pool(&[200]).await;
+    let write = h.token_up_to(Perm::Write);
+    // While node0 is up, a client's socket is node0's: its writes reach the node that holds the keys.
+    let mut ws = crate::websocket::connect(&h, Some(&write)).await.unwrap();
+    let r = crate::websocket::call(&mut ws, 1, "Filecoin.WalletNew", json!(["bls"])).await;
+    assert!(r["result"].is_string(), "{r}");
+    assert_eq!(count(&h.sim, "Filecoin.WalletNew"), 1);
+    assert_eq!(count(&h.pool[0], "Filecoin.WalletNew"), 0);
+    drop(ws);
+
+    // node0 dies: a new socket goes to node1, the first node in rotation.
+    h.sim.stop().await;
+    wait_for(&h, "node0 is down", |r| {
+        r["upstreams"]["node0"]["status"] == "down"
+    })
+    .await;
+    let mut ws = crate::websocket::connect(&h, Some(&write)).await.unwrap();
+    h.pool[0].reset_calls();
+    let r = crate::websocket::call(&mut ws, 2, "Filecoin.Version", json!([])).await;
+    assert!(r["result"]["Version"].is_string(), "{r}");
+    assert_eq!(count(&h.pool[0], "Filecoin.Version"), 1);
+}

@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{Harness, Options};
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(h: &Harness, token: Option<&str>) -> Result<Socket, u16> {
+pub async fn connect(h: &Harness, token: Option<&str>) -> Result<Socket, u16> {
     let url = format!("{}/rpc/v1", h.base.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     if let Some(t) = token {
@@ -57,7 +57,7 @@ async fn reply(ws: &mut Socket, id: u64) -> Value {
     }
 }
 
-async fn call(ws: &mut Socket, id: u64, method: &str, params: Value) -> Value {
+pub async fn call(ws: &mut Socket, id: u64, method: &str, params: Value) -> Value {
     send(
         ws,
         json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id}),
