@@ -348,7 +348,9 @@ async fn call_envelope(
 
 /// `[]`, the parameters of a call that has none.
 fn no_params() -> &'static RawValue {
-    serde_json::from_str("[]").expect("[] is JSON")
+    static EMPTY: std::sync::LazyLock<Box<RawValue>> =
+        std::sync::LazyLock::new(|| RawValue::from_string("[]".to_string()).expect("[] is JSON"));
+    &EMPTY
 }
 
 /// Sends an admitted call to the node and makes its reply, or says why it is not sent.
@@ -549,60 +551,39 @@ async fn rpc(
         let (reply, fault) = call_envelope(&state, &caller, &keys, call).await;
         return Ok(single(reply, fault, notification));
     }
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
+    // Anything else must be a batch: an array of calls.
+    let calls: Vec<JsonRpcRequest> = match serde_json::from_slice(&body) {
+        Ok(calls) => calls,
         Err(e) => return Ok(unreadable(e)),
     };
-    let body: JsonRpcBody = match serde_json::from_value(parsed) {
-        Ok(b) => b,
-        Err(e) => return Ok(unreadable(e)),
-    };
-    if let JsonRpcBody::Batch(calls) = &body {
-        if let Some(why) = batch_length_refusal(calls.len(), state.limits.max_batch) {
-            return Ok(HttpResponse::BadRequest().json(error_reply(Value::Null, -32600, why)));
-        }
+    if let Some(why) = batch_length_refusal(calls.len(), state.limits.max_batch) {
+        return Ok(HttpResponse::BadRequest().json(error_reply(Value::Null, -32600, why)));
     }
-    let (weight, first_id) = match &body {
-        JsonRpcBody::Single(call) => (weight_of(call), call.id.clone()),
-        JsonRpcBody::Batch(calls) => (calls.iter().map(weight_of).sum(), None),
-    };
-    let (caller, keys) = match enter(&req, &state, token, weight, first_id).await? {
+    let weight = calls.iter().map(weight_of).sum();
+    let (caller, keys) = match enter(&req, &state, token, weight, None).await? {
         Ok(entered) => entered,
         Err(limited) => return Ok(limited),
     };
-    match body {
-        JsonRpcBody::Single(call) => {
-            let notification = call.id.is_none();
-            let (reply, fault) = call_one(&state, &caller, &keys, call).await;
-            Ok(single(reply, fault, notification))
+    // A few calls of a batch at a time, and its replies bounded as a whole: one request can neither take every
+    // call slot to the node nor hold an unbounded reply in memory.
+    use futures_util::StreamExt;
+    let mut budget = ReplyBudget::new(state.limits.max_batch_reply_bytes, calls.len());
+    let mut replies = Vec::with_capacity(calls.len());
+    let mut results = futures_util::stream::iter(calls.into_iter().map(|c| {
+        let notification = c.id.is_none();
+        let (state, caller, keys) = (&state, &caller, &keys);
+        async move { (call_one(state, caller, keys, c).await.0, notification) }
+    }))
+    .buffered(state.limits.batch_concurrency.max(1));
+    while let Some((reply, notification)) = results.next().await {
+        if let Err(why) = budget.take(&reply) {
+            return Ok(HttpResponse::BadRequest().json(error_reply(Value::Null, -32600, why)));
         }
-        JsonRpcBody::Batch(calls) => {
-            // A few calls of a batch at a time, and its replies bounded as a whole: one request can neither
-            // take every call slot to the node nor hold an unbounded reply in memory.
-            use futures_util::StreamExt;
-            let mut budget = ReplyBudget::new(state.limits.max_batch_reply_bytes, calls.len());
-            let mut replies = Vec::with_capacity(calls.len());
-            let mut results = futures_util::stream::iter(calls.into_iter().map(|c| {
-                let notification = c.id.is_none();
-                let (state, caller, keys) = (&state, &caller, &keys);
-                async move { (call_one(state, caller, keys, c).await.0, notification) }
-            }))
-            .buffered(state.limits.batch_concurrency.max(1));
-            while let Some((reply, notification)) = results.next().await {
-                if let Err(why) = budget.take(&reply) {
-                    return Ok(HttpResponse::BadRequest().json(error_reply(
-                        Value::Null,
-                        -32600,
-                        why,
-                    )));
-                }
-                if !notification {
-                    replies.push(reply);
-                }
-            }
-            Ok(HttpResponse::Ok().json(JsonRpcReply::Batch(replies)))
+        if !notification {
+            replies.push(reply);
         }
     }
+    Ok(HttpResponse::Ok().json(JsonRpcReply::Batch(replies)))
 }
 
 /// The answer to a body that is not JSON (-32700) or not JSON-RPC (-32600).
