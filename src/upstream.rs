@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use crate::error::{classify_rpc, ApiError, Code};
 use crate::lotus::methods::{self, Method};
 use crate::lotus::token::TokenError;
+use crate::lotus::types::HeightAndTime;
 use crate::lotus::{Perm, PermSet};
 
 pub use crate::lotus::rpc::RpcError;
@@ -344,22 +345,8 @@ impl Client {
             }
             Err(e) => Err(e),
         };
-        #[derive(Deserialize)]
-        struct Head {
-            #[serde(rename = "Height")]
-            height: i64,
-            #[serde(rename = "Blocks")]
-            blocks: Vec<Block>,
-        }
-        #[derive(Deserialize)]
-        struct Block {
-            #[serde(rename = "Timestamp")]
-            timestamp: u64,
-        }
-        match reply.map(|raw| serde_json::from_str::<Head>(raw.get())) {
-            Ok(Ok(head)) => {
-                node.answered(head.height, head.blocks.first().map_or(0, |b| b.timestamp))
-            }
+        match reply.map(|raw| serde_json::from_str::<HeightAndTime>(raw.get())) {
+            Ok(Ok(head)) => node.answered(head.height, head.timestamp().unwrap_or(0)),
             Ok(Err(e)) => {
                 node.down(&format!("its ChainHead reply is not a tipset: {e}"));
             }

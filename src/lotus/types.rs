@@ -231,3 +231,25 @@ pub struct HeightOnly {
     #[serde(rename = "Height")]
     pub height: i64,
 }
+
+/// A tipset's height and its blocks' timestamps, read without decoding the rest.
+#[derive(Debug, Deserialize)]
+pub struct HeightAndTime {
+    #[serde(rename = "Height")]
+    pub height: i64,
+    #[serde(rename = "Blocks")]
+    blocks: Vec<BlockTime>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockTime {
+    #[serde(rename = "Timestamp")]
+    timestamp: u64,
+}
+
+impl HeightAndTime {
+    /// The timestamp of the tipset's first block (seconds since 1970).
+    pub fn timestamp(&self) -> Option<u64> {
+        self.blocks.first().map(|b| b.timestamp)
+    }
+}

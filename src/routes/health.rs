@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Code};
+use crate::lotus::types::HeightAndTime;
 use crate::state::AppState;
 
 /// The answer of the health endpoints.
@@ -119,7 +120,7 @@ async fn node_head(state: &AppState) -> Option<(i64, u64)> {
         .await
         .ok()?
         .ok()?;
-    let head: Head = serde_json::from_str(&head).ok()?;
+    let head: HeightAndTime = serde_json::from_str(&head).ok()?;
     Some((head.height, head.timestamp()?))
 }
 
@@ -135,28 +136,6 @@ async fn current_head(state: &AppState) -> Result<std::sync::Arc<str>, String> {
                 .head(&state.node, state.auth.upstream_token.as_deref())
                 .await
         }
-    }
-}
-
-/// A tipset's height and its blocks' timestamps, read without decoding the rest.
-#[derive(serde::Deserialize)]
-struct Head {
-    #[serde(rename = "Height")]
-    height: i64,
-    #[serde(rename = "Blocks")]
-    blocks: Vec<Block>,
-}
-
-#[derive(serde::Deserialize)]
-struct Block {
-    #[serde(rename = "Timestamp")]
-    timestamp: u64,
-}
-
-impl Head {
-    /// The timestamp of the tipset's first block.
-    fn timestamp(&self) -> Option<u64> {
-        self.blocks.first().map(|b| b.timestamp)
     }
 }
 
@@ -179,7 +158,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     let not_ready =
         |why: String| ApiError::new(Code::UpstreamUnavailable, format!("not ready: node: {why}"));
     let head = current_head(&state).await.map_err(not_ready)?;
-    let head: Head = serde_json::from_str(&head)
+    let head: HeightAndTime = serde_json::from_str(&head)
         .map_err(|e| not_ready(format!("the ChainHead reply is not a tipset: {e}")))?;
     let timestamp = head.timestamp().unwrap_or_default();
     let now = std::time::SystemTime::now()
