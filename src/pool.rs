@@ -56,13 +56,11 @@ impl Node {
         self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// Takes it out of rotation; whether it was in.
-    pub fn down(&self, why: &str) -> bool {
-        let was = self.up.swap(false, Ordering::Relaxed);
-        if was {
+    /// Takes it out of rotation.
+    pub fn down(&self, why: &str) {
+        if self.up.swap(false, Ordering::Relaxed) {
             log::warn!("{} is out of rotation: {why}", self.name);
         }
-        was
     }
 
     /// It answered its probe with a head at `height` made at `timestamp`: in rotation.
@@ -145,6 +143,14 @@ impl Pool {
             (Some(sent), Some(first), Some(own)) if sent == first => Some(own),
             _ => token,
         }
+    }
+
+    /// Node `i`'s URL, and the token to send it for a call carrying `token` (see [`Pool::token_for`]).
+    pub fn target(&self, i: usize, token: Option<&str>) -> (url::Url, Option<String>) {
+        (
+            self.nodes[i].url.clone(),
+            self.token_for(i, token).map(String::from),
+        )
     }
 
     /// The best head among the nodes that are up.

@@ -154,7 +154,6 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
     })
 }
 
-/// Learns the node's address network in the background, retrying until the node answers.
 /// Where the gateway's own subscriptions to the node (its head, the live streams) connect: the node, or with a pool
 /// of nodes, at each (re)connection the first node that serves reads (the first node while it does), with that
 /// node's own token where the gateway sends its own.
@@ -171,6 +170,7 @@ fn node_stream(node: &Client, token: Option<String>) -> Option<crate::streams::U
     Some(crate::streams::Upstream { url, token, choose })
 }
 
+/// Learns the node's address network in the background, retrying until the node answers.
 fn learn_network(state: web::Data<AppState>) {
     if state.network.is_known() || state.node.url().is_none() {
         return;
@@ -226,7 +226,8 @@ pub fn serve_with_workers(
         redis.start();
     }
     if settings.head_from_stream {
-        if let Some(upstream) = node_stream(&state.node, state.auth.upstream_token.clone()) {
+        // The head follows the node where the streams do.
+        if let Some(upstream) = state.streams.upstream().cloned() {
             let tracker = state.clone();
             crate::head::follow(state.head_feed.clone(), upstream, move |height| {
                 tracker.head.observe(height)

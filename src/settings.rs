@@ -518,6 +518,19 @@ fn duration(key: &str, value: &str) -> Result<Duration, String> {
     })
 }
 
+/// A duration setting that must be at least `min`, written `shown` in the error.
+fn duration_at_least(
+    key: &str,
+    value: &str,
+    min: Duration,
+    shown: &str,
+) -> Result<Duration, String> {
+    match duration(key, value)? {
+        d if d >= min => Ok(d),
+        _ => Err(bad(key, value, &format!("a duration of at least {shown}"))),
+    }
+}
+
 fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
     match (path.strip_prefix("~/"), home) {
         (Some(rest), Some(home)) => home.join(rest),
@@ -598,9 +611,9 @@ impl Settings {
             expand_home("~/.lotus", home)
         };
 
-        let mut more_nodes = Vec::new();
-        let (node, node_source) = if !raw.fullnode.apiinfo.trim().is_empty() {
-            let mut pool = parse_pool(&raw.fullnode.apiinfo).map_err(|e| {
+        // The node, or a pool of them (the first holds the keys).
+        let (mut nodes, node_source) = if !raw.fullnode.apiinfo.trim().is_empty() {
+            let pool = parse_pool(&raw.fullnode.apiinfo).map_err(|e| {
                 bad(
                     "[FullNode] ApiInfo",
                     &raw.fullnode.apiinfo,
@@ -609,23 +622,23 @@ impl Settings {
                     ),
                 )
             })?;
-            more_nodes = pool.split_off(1);
-            (pool.pop(), "[FullNode] ApiInfo".to_string())
+            (pool, "[FullNode] ApiInfo".to_string())
         } else if let Some(value) = &env.fullnode_api_info {
-            let mut pool = parse_pool(value).map_err(|e| {
+            let pool = parse_pool(value).map_err(|e| {
                 format!(
                     "invalid FULLNODE_API_INFO: {e}; expected TOKEN:MULTIADDR or a multiaddr, or several separated \
                      by commas"
                 )
             })?;
-            more_nodes = pool.split_off(1);
-            (pool.pop(), "FULLNODE_API_INFO".to_string())
+            (pool, "FULLNODE_API_INFO".to_string())
         } else {
             match read_repo(&repo, "/rpc/v1")? {
-                Some(info) => (Some(info), format!("the Lotus repo {}", repo.display())),
-                None => (None, String::new()),
+                Some(info) => (vec![info], format!("the Lotus repo {}", repo.display())),
+                None => (Vec::new(), String::new()),
             }
         };
+        let more_nodes = nodes.split_off(nodes.len().min(1));
+        let node = nodes.pop();
 
         let miner_repo = if !raw.miner.repo.trim().is_empty() {
             expand_home(raw.miner.repo.trim(), home)
@@ -812,37 +825,23 @@ impl Settings {
                     ))
                 }
             },
-            client_request_timeout: match duration(
+            // The HTTP server reads its clock every 500 ms: a shorter deadline can already have passed when a
+            // connection opens, and would answer 408 to a client that sent its headers at once.
+            client_request_timeout: duration_at_least(
                 "[API] ClientRequestTimeout",
                 &raw.api.clientrequesttimeout,
-            )? {
-                // The HTTP server reads its clock every 500 ms: a shorter deadline can already have passed when
-                // a connection opens, and would answer 408 to a client that sent its headers at once.
-                d if d >= Duration::from_secs(1) => d,
-                _ => {
-                    return Err(bad(
-                        "[API] ClientRequestTimeout",
-                        &raw.api.clientrequesttimeout,
-                        "a duration of at least 1s",
-                    ))
-                }
-            },
+                Duration::from_secs(1),
+                "1s",
+            )?,
             keep_alive: duration("[API] KeepAlive", &raw.api.keepalive)?,
             node_ca_file: (!ca.is_empty()).then(|| expand_home(ca, home)),
             node_max_sync_lag: duration("[FullNode] MaxSyncLag", &raw.fullnode.maxsynclag)?,
-            node_health_interval: match duration(
+            node_health_interval: duration_at_least(
                 "[FullNode] HealthInterval",
                 &raw.fullnode.healthinterval,
-            )? {
-                d if d >= Duration::from_millis(100) => d,
-                _ => {
-                    return Err(bad(
-                        "[FullNode] HealthInterval",
-                        &raw.fullnode.healthinterval,
-                        "a duration of at least 100ms",
-                    ))
-                }
-            },
+                Duration::from_millis(100),
+                "100ms",
+            )?,
             node_max_head_lag: i64::try_from(raw.fullnode.maxheadlag).map_err(|_| {
                 bad(
                     "[FullNode] MaxHeadLag",
@@ -951,20 +950,12 @@ impl Settings {
                 1,
                 10_000,
             )?,
-            slow_client_timeout: {
-                let d = duration(
-                    "[JsonRpc] SlowClientTimeout",
-                    &raw.jsonrpc.slowclienttimeout,
-                )?;
-                if d < Duration::from_millis(100) {
-                    return Err(bad(
-                        "[JsonRpc] SlowClientTimeout",
-                        &raw.jsonrpc.slowclienttimeout,
-                        "a duration of at least 100ms",
-                    ));
-                }
-                d
-            },
+            slow_client_timeout: duration_at_least(
+                "[JsonRpc] SlowClientTimeout",
+                &raw.jsonrpc.slowclienttimeout,
+                Duration::from_millis(100),
+                "100ms",
+            )?,
             max_batch_reply_bytes: bounded(
                 "[JsonRpc] MaxBatchResponseBytes",
                 raw.jsonrpc.maxbatchresponsebytes,
@@ -1021,7 +1012,6 @@ impl Settings {
     }
 }
 
-/// Reads a Lotus repo's `api` (multiaddr) and `token` files; `None` when the repo has no `api` file.
 /// `[FullNode] ApiInfo` or `FULLNODE_API_INFO`: one entry, or several separated by commas (a pool), in order.
 fn parse_pool(value: &str) -> Result<Vec<ApiInfo>, String> {
     let entries: Vec<&str> = value.split(',').map(str::trim).collect();
@@ -1044,6 +1034,7 @@ fn parse_pool(value: &str) -> Result<Vec<ApiInfo>, String> {
         .collect()
 }
 
+/// Reads a Lotus repo's `api` (multiaddr) and `token` files; `None` when the repo has no `api` file.
 fn read_repo(repo: &Path, default_path: &str) -> Result<Option<ApiInfo>, String> {
     let api_path = repo.join("api");
     let Ok(api) = std::fs::read_to_string(&api_path) else {

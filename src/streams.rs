@@ -289,6 +289,11 @@ impl Hub {
         &self.settings
     }
 
+    /// Where its subscriptions to the node connect; `None` without a node.
+    pub fn upstream(&self) -> Option<&Upstream> {
+        self.upstream.as_ref()
+    }
+
     /// Streams open now, over all kinds.
     pub fn open_streams(&self) -> usize {
         self.open.load(Ordering::SeqCst)

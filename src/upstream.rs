@@ -286,10 +286,7 @@ impl Client {
             .position(|n| pool.standing(n) == crate::pool::Standing::Serving)
             .or_else(|| pool.nodes.iter().position(crate::pool::Node::is_up))
             .unwrap_or(0);
-        Some((
-            pool.nodes[i].url.clone(),
-            pool.token_for(i, token).map(String::from),
-        ))
+        Some(pool.target(i, token))
     }
 
     /// The node a client's own JSON-RPC WebSocket connection is dialled to, and the token to send it: the first node
@@ -297,11 +294,7 @@ impl Client {
     /// reads. `None` without a pool.
     pub fn primary_target(&self, token: Option<&str>) -> Option<(url::Url, Option<String>)> {
         let pool = self.pool.as_ref()?;
-        let i = pool.route(false)[0];
-        Some((
-            pool.nodes[i].url.clone(),
-            pool.token_for(i, token).map(String::from),
-        ))
+        Some(pool.target(pool.route(false)[0], token))
     }
 
     /// Starts asking each node of a pool for its head every `health_interval`, for as long as the client lives: a

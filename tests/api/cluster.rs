@@ -123,16 +123,13 @@ async fn two_replicas_spend_one_rate_limit() {
     assert_eq!(a.gauge("lotus_rest_cluster_redis_up").await, Some(1));
 
     // Without Redis each replica has a budget of its own: the same requests pass twice.
-    let c = Harness::with(Options {
-        vars: limits.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-        ..Options::default()
-    })
-    .await;
-    let d = Harness::with(Options {
-        vars: limits.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-        ..Options::default()
-    })
-    .await;
+    let alone = || {
+        Harness::with(Options {
+            vars: limits.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            ..Options::default()
+        })
+    };
+    let (c, d) = (alone().await, alone().await);
     let mut alone = Vec::new();
     for i in 0..4 {
         let h = if i % 2 == 0 { &c } else { &d };
