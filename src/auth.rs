@@ -40,6 +40,8 @@ pub enum Verifier {
 /// out other refusals, never a good verdict.
 pub struct VerifyCache {
     ttl: Duration,
+    /// Redis, where the replicas of a cluster share verdicts, and whose verdicts these are ("node", "miner").
+    shared: Option<(std::sync::Arc<crate::cluster::Redis>, &'static str)>,
     accepted: quick_cache::sync::Cache<[u8; 32], (Instant, PermSet)>,
     refused: quick_cache::sync::Cache<[u8; 32], (Instant, TokenError)>,
 }
@@ -49,9 +51,58 @@ impl VerifyCache {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         VerifyCache {
             ttl,
+            shared: None,
             accepted: quick_cache::sync::Cache::new(capacity.max(1)),
             refused: quick_cache::sync::Cache::new((capacity / 10).max(1)),
         }
+    }
+
+    /// Shares the verdicts of `upstream` ("node", "miner") with the other replicas of a cluster through Redis.
+    pub fn shared(
+        mut self,
+        redis: Option<std::sync::Arc<crate::cluster::Redis>>,
+        upstream: &'static str,
+    ) -> Self {
+        self.shared = redis.map(|r| (r, upstream));
+        self
+    }
+
+    /// A verdict another replica kept in Redis, copied here; `None` without Redis, or when it has none (or cannot
+    /// answer in time).
+    pub async fn get_shared(&self, token: &str) -> Option<Result<PermSet, TokenError>> {
+        let (redis, upstream) = self.shared.as_ref()?;
+        let kept = redis.verdict(&shared_key(upstream, token)).await??;
+        let result = match kept.strip_prefix("ok:") {
+            Some(names) => Ok(names
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse::<Perm>().ok())
+                .collect::<Option<PermSet>>()?),
+            None if kept == "refused" => Err(TokenError::RejectedUpstream),
+            None => return None,
+        };
+        self.put(token, result.clone());
+        Some(result)
+    }
+
+    /// Keeps the node's verdict on a token here and, in a cluster, in Redis for the other replicas, as long as here.
+    pub async fn put_shared(&self, token: &str, result: Result<PermSet, TokenError>) {
+        self.put(token, result.clone());
+        let Some((redis, upstream)) = &self.shared else {
+            return;
+        };
+        if self.ttl.is_zero() {
+            return;
+        }
+        let verdict = match &result {
+            Ok(perms) => format!("ok:{}", perms.names().join(",")),
+            Err(TokenError::RejectedUpstream) => "refused".to_string(),
+            // Refusals made here (a malformed token) cost nothing to make again.
+            Err(_) => return,
+        };
+        redis
+            .put_verdict(&shared_key(upstream, token), &verdict, self.ttl)
+            .await;
     }
 
     /// Tokens are kept by their hash, never in clear.
@@ -215,15 +266,25 @@ impl AuthConfig {
                     metrics.token_cache(true);
                     result
                 }
-                None => {
-                    metrics.token_cache(false);
-                    let result = match precheck(&token) {
-                        Err(e) => Err(e),
-                        Ok(()) => node.auth_verify(&token).await?,
-                    };
-                    cache.put(&token, result.clone());
-                    result
-                }
+                None => match precheck(&token) {
+                    Err(e) => {
+                        metrics.token_cache(false);
+                        cache.put(&token, Err(e.clone()));
+                        Err(e)
+                    }
+                    Ok(()) => match cache.get_shared(&token).await {
+                        Some(result) => {
+                            metrics.token_cache(true);
+                            result
+                        }
+                        None => {
+                            metrics.token_cache(false);
+                            let result = node.auth_verify(&token).await?;
+                            cache.put_shared(&token, result.clone()).await;
+                            result
+                        }
+                    },
+                },
             },
         }
         .map_err(|e| ApiError::unauthorized(e.to_string()))?;
@@ -239,6 +300,15 @@ impl AuthConfig {
             AuthMode::Own => self.upstream_token.clone(),
         }
     }
+}
+
+/// A token's key in Redis: the upstream whose verdict it is, and the token's hash in hex.
+fn shared_key(upstream: &str, token: &str) -> String {
+    let hex: String = VerifyCache::key(token)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{upstream}:{hex}")
 }
 
 /// Where Lotus keeps a repo's JWT secret.

@@ -1,4 +1,6 @@
-//! State shared by the replicas of a cluster through Redis (`[Cluster] RedisUrl`): the rate-limit budgets.
+//! State shared by the replicas of a cluster through Redis (`[Cluster] RedisUrl`): the rate-limit budgets, the
+//! streams' recent events (a Redis Stream per kind, so that event ids are the same on every replica), and the node's
+//! verdicts on tokens.
 //!
 //! Redis is never in the way of a request: every operation waits at most [`REDIS_WAIT`], and a failed or slow one
 //! makes the caller fall back to the replica's own state, as without Redis, for [`BACKOFF`] before Redis is tried
@@ -9,6 +11,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
+
+/// What the replicas share while Redis answers, for the log.
+const SHARED: &str = "rate limits, stream events and token verdicts are shared";
+
+/// The Redis Stream of a stream kind's recent events.
+fn stream_key(kind: &str) -> String {
+    format!("lotus-rest:stream:{kind}")
+}
 
 /// The longest a request waits for Redis before it goes on with the replica's own state.
 pub const REDIS_WAIT: Duration = Duration::from_millis(100);
@@ -46,6 +56,71 @@ end
 return {0, tostring((cost - tokens) / rate)}
 ";
 
+/// Records the events of one notification of the node in a stream kind's Redis Stream, each once however many
+/// replicas see it: an event (its name and data) already recorded within the last ARGV[2] seconds keeps the id it was
+/// given. Ids are consecutive whole numbers (`N-0` as stream ids), one after the newest recorded.
+/// KEYS[1]: the stream; ARGV: the events kept (MAXLEN ~), the window in seconds, then name and data of each event.
+/// Returns the ids, in order.
+const RECORD: &str = r"
+local n = 0
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #newest > 0 then
+  n = tonumber(string.match(newest[1][1], '^(%d+)'))
+end
+local ids = {}
+for i = 3, #ARGV, 2 do
+  local seen = KEYS[1] .. ':seen:' .. redis.sha1hex(ARGV[i] .. '\n' .. ARGV[i + 1])
+  local id = redis.call('GET', seen)
+  if not id then
+    n = n + 1
+    id = string.format('%d', n)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id .. '-0', 'event', ARGV[i], 'data', ARGV[i + 1])
+    redis.call('SET', seen, id, 'EX', ARGV[2])
+  end
+  ids[#ids + 1] = id
+end
+return ids
+";
+
+/// What a stream kind's Redis Stream holds after an id: the oldest and newest ids it holds, then id, name and data of
+/// the newest ARGV[2] events after ARGV[1] (given as `N-0`, the first id wanted), oldest first. Empty when the stream
+/// holds nothing. KEYS[1]: the stream.
+const AFTER: &str = r"
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #oldest == 0 then
+  return {}
+end
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local out = {oldest[1][1], newest[1][1]}
+local after = redis.call('XREVRANGE', KEYS[1], '+', ARGV[1], 'COUNT', ARGV[2])
+for i = #after, 1, -1 do
+  local fields = after[i][2]
+  local event, data = '', ''
+  for f = 1, #fields, 2 do
+    if fields[f] == 'event' then event = fields[f + 1] end
+    if fields[f] == 'data' then data = fields[f + 1] end
+  end
+  out[#out + 1] = after[i][1]
+  out[#out + 1] = event
+  out[#out + 1] = data
+end
+return out
+";
+
+/// How long an event recorded by one replica is recognised when another replica sees it too. The same change seen
+/// again after this is a new event.
+pub const SAME_EVENT_WINDOW: Duration = Duration::from_secs(60);
+
+/// What a stream kind's Redis Stream holds after a client's last event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The oldest and newest ids held.
+    pub oldest: u64,
+    pub newest: u64,
+    /// The events after the client's (at most as many as asked, the newest): id, name, data.
+    pub events: Vec<(u64, String, String)>,
+}
+
 /// A bucket's answer from Redis.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Taken {
@@ -68,6 +143,8 @@ pub struct Redis {
     /// Operations that fell back to the replica's own state since start.
     fallbacks: AtomicU64,
     take: redis::Script,
+    record: redis::Script,
+    after: redis::Script,
 }
 
 impl std::fmt::Debug for Redis {
@@ -98,6 +175,8 @@ impl Redis {
             told: AtomicBool::new(false),
             fallbacks: AtomicU64::new(0),
             take: redis::Script::new(TAKE),
+            record: redis::Script::new(RECORD),
+            after: redis::Script::new(AFTER),
         }))
     }
 
@@ -125,44 +204,154 @@ impl Redis {
         burst: f64,
         cost: f64,
     ) -> Option<Taken> {
-        let mut conn = self.connection()?;
-        let call = async {
-            self.take
-                .key(format!("lotus-rest:rate:{key}"))
-                .arg(rate)
-                .arg(burst)
-                .arg(cost)
-                .invoke_async::<(i64, String)>(&mut conn)
-                .await
-        };
-        let answer = match tokio::time::timeout(REDIS_WAIT, call).await {
-            Ok(Ok((allowed, number))) => match number.parse::<f64>() {
-                Ok(n) if allowed == 1 => Some(Taken::Allowed { remaining: n }),
-                Ok(n) => Some(Taken::Limited {
-                    retry_after_secs: n,
-                }),
-                Err(_) => {
-                    self.failed(&format!("an answer that is not a number: {number}"));
-                    None
+        let key = format!("lotus-rest:rate:{key}");
+        let (allowed, number) = self
+            .run(|mut conn| async move {
+                self.take
+                    .key(key)
+                    .arg(rate)
+                    .arg(burst)
+                    .arg(cost)
+                    .invoke_async::<(i64, String)>(&mut conn)
+                    .await
+            })
+            .await?;
+        match number.parse::<f64>() {
+            Ok(n) if allowed == 1 => Some(Taken::Allowed { remaining: n }),
+            Ok(n) => Some(Taken::Limited {
+                retry_after_secs: n,
+            }),
+            Err(_) => {
+                self.failed(&format!("an answer that is not a number: {number}"));
+                None
+            }
+        }
+    }
+
+    /// Records the events of one notification of stream kind `kind` (name and data of each), keeping about `keep`
+    /// events; their ids, the same on every replica that records the same events, or `None` when Redis cannot
+    /// answer (the caller then gives ids of its own).
+    pub async fn record(
+        self: &Arc<Self>,
+        kind: &str,
+        events: &[(&str, &str)],
+        keep: usize,
+    ) -> Option<Vec<u64>> {
+        let key = stream_key(kind);
+        let ids = self
+            .run(|mut conn| async move {
+                let mut call = self.record.key(key);
+                call.arg(keep.max(1)).arg(SAME_EVENT_WINDOW.as_secs());
+                for (name, data) in events {
+                    call.arg(*name).arg(*data);
                 }
-            },
+                call.invoke_async::<Vec<String>>(&mut conn).await
+            })
+            .await?;
+        let ids: Option<Vec<u64>> = ids.iter().map(|id| id.parse().ok()).collect();
+        if ids.as_ref().map(Vec::len) != Some(events.len()) {
+            self.failed("an answer to recording events that is not their ids");
+            return None;
+        }
+        ids
+    }
+
+    /// The events of stream kind `kind` recorded after id `after` (at most `count`, the newest), with the oldest
+    /// and newest ids held; `Some(None)` when nothing is recorded, `None` when Redis cannot answer.
+    pub async fn recorded_after(
+        self: &Arc<Self>,
+        kind: &str,
+        after: u64,
+        count: usize,
+    ) -> Option<Option<Recorded>> {
+        let key = stream_key(kind);
+        let out = self
+            .run(|mut conn| async move {
+                self.after
+                    .key(key)
+                    .arg(format!("{}-0", after.saturating_add(1)))
+                    .arg(count.max(1))
+                    .invoke_async::<Vec<String>>(&mut conn)
+                    .await
+            })
+            .await?;
+        if out.is_empty() {
+            return Some(None);
+        }
+        let id = |s: &str| s.split('-').next().and_then(|n| n.parse::<u64>().ok());
+        let parsed = (|| {
+            let (oldest, newest) = (id(out.first()?)?, id(out.get(1)?)?);
+            let mut events = Vec::new();
+            for e in out[2..].chunks(3) {
+                let [n, event, data] = e else { return None };
+                events.push((id(n)?, event.clone(), data.clone()));
+            }
+            Some(Recorded {
+                oldest,
+                newest,
+                events,
+            })
+        })();
+        if parsed.is_none() {
+            self.failed("an answer to reading events that is not a stream's events");
+            return None;
+        }
+        Some(parsed)
+    }
+
+    /// The verdict kept for a token (by its hash, never in clear), as [`Redis::put_verdict`] kept it; `Some(None)`
+    /// when none is kept, `None` when Redis cannot answer.
+    pub async fn verdict(self: &Arc<Self>, token_hash: &str) -> Option<Option<String>> {
+        let key = format!("lotus-rest:verdict:{token_hash}");
+        self.run(|mut conn| async move {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// Keeps a token's verdict (by its hash) for every replica, for `ttl`.
+    pub async fn put_verdict(self: &Arc<Self>, token_hash: &str, verdict: &str, ttl: Duration) {
+        let key = format!("lotus-rest:verdict:{token_hash}");
+        let millis = ttl.as_millis().max(1) as u64;
+        self.run(|mut conn| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(verdict)
+                .arg("PX")
+                .arg(millis)
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await;
+    }
+
+    /// Runs one operation on Redis, waiting at most [`REDIS_WAIT`]; `None` (and the replica's own state for
+    /// [`BACKOFF`]) when it fails or is slow, or while Redis rests after a failure.
+    async fn run<T, F, Fut>(self: &Arc<Self>, op: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.connection()?;
+        let answer = match tokio::time::timeout(REDIS_WAIT, op(conn)).await {
+            Ok(Ok(answer)) => answer,
             Ok(Err(e)) => {
                 self.failed(&e.to_string());
-                None
+                return None;
             }
             Err(_) => {
                 self.failed(&format!("no answer within {} ms", REDIS_WAIT.as_millis()));
-                None
+                return None;
             }
         };
-        if answer.is_some() && !self.up.swap(true, Ordering::Relaxed) {
+        if !self.up.swap(true, Ordering::Relaxed) {
             self.told.store(false, Ordering::Relaxed);
-            log::info!(
-                "Redis at {} answers: the rate limits are shared",
-                self.shown
-            );
+            log::info!("Redis at {} answers: {SHARED}", self.shown);
         }
-        answer
+        Some(answer)
     }
 
     /// The connection, when there is one and Redis is not resting after a failure; otherwise `None`, and a
@@ -205,10 +394,7 @@ impl Redis {
                     *this.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(conn);
                     this.up.store(true, Ordering::Relaxed);
                     this.told.store(false, Ordering::Relaxed);
-                    log::info!(
-                        "connected to Redis at {}: the rate limits are shared",
-                        this.shown
-                    );
+                    log::info!("connected to Redis at {}: {SHARED}", this.shown);
                 }
                 Ok(Err(e)) => this.failed(&format!("cannot connect: {e}")),
                 Err(_) => this.failed("cannot connect within 5 s"),
@@ -225,7 +411,8 @@ impl Redis {
         self.up.store(false, Ordering::Relaxed);
         if !self.told.swap(true, Ordering::Relaxed) {
             log::warn!(
-                "Redis at {} failed ({why}): this replica limits on its own until Redis answers again",
+                "Redis at {} failed ({why}): this replica limits, numbers stream events and checks tokens on its own \
+                 until Redis answers again",
                 self.shown
             );
         } else {

@@ -99,14 +99,14 @@ const SILENCE: Duration = Duration::from_secs(60);
 pub fn follow(
     feed: Arc<HeadFeed>,
     upstream: crate::streams::Upstream,
-    on_height: impl Fn(i64) + 'static,
+    on_head: impl Fn(i64, &serde_json::value::RawValue) + 'static,
 ) {
     actix_web::rt::spawn(async move {
         let mut delay = Duration::from_millis(100);
         loop {
             // With a pool of nodes, each connection goes to the node that serves best now.
             let (url, token) = upstream.now();
-            match subscribe(&feed, &url, token.as_deref(), &on_height).await {
+            match subscribe(&feed, &url, token.as_deref(), &on_head).await {
                 Ok(()) => log::warn!("the node closed the ChainNotify stream; reopening it"),
                 Err(e) => log::warn!(
                     "the ChainNotify stream failed: {e}; reading the head with ChainHead meanwhile"
@@ -127,7 +127,7 @@ async fn subscribe(
     feed: &HeadFeed,
     url: &url::Url,
     token: Option<&str>,
-    on_height: &impl Fn(i64),
+    on_head: &impl Fn(i64, &serde_json::value::RawValue),
 ) -> Result<(), String> {
     let mut request = url
         .as_str()
@@ -198,7 +198,7 @@ async fn subscribe(
                     if let Ok(h) =
                         serde_json::from_str::<crate::lotus::types::HeightOnly>(change.val.get())
                     {
-                        on_height(h.height);
+                        on_head(h.height, change.val);
                     }
                     feed.set(Arc::from(change.val.get()));
                 }

@@ -176,8 +176,8 @@ impl Metrics {
         let redis_up = IntGaugeVec::new(
             Opts::new(
                 "cluster_redis_up",
-                "With [Cluster] RedisUrl: 1 while Redis answers (the rate limits are one budget for every replica), \
-                 0 while this replica limits on its own",
+                "With [Cluster] RedisUrl: 1 while Redis answers (rate limits, stream events and token verdicts are \
+                 shared by every replica), 0 while this replica works on its own",
             ),
             &[],
         )
@@ -185,8 +185,9 @@ impl Metrics {
         let redis_fallbacks = IntCounterVec::new(
             Opts::new(
                 "cluster_redis_fallbacks_total",
-                "With [Cluster] RedisUrl: rate-limit decisions this replica made on its own because Redis did not \
-                 answer within 100 ms, failed, or was resting after a failure",
+                "With [Cluster] RedisUrl: operations (rate-limit decisions, stream events numbered, token verdicts) \
+                 this replica did on its own because Redis did not answer within 100 ms, failed, or was resting after \
+                 a failure",
             ),
             &[],
         )

@@ -6,8 +6,54 @@
 //! pool, which is each node's own) goes to the first node that is up, the one that holds the keys, and is never
 //! tried on another. A node is out of rotation from the moment a call to it fails to reach it, or it does not
 //! answer its health probe, until it answers one again.
+//!
+//! A read at an explicit tipset (a height, or a tipset key whose height the gateway has seen in a node's answer)
+//! goes only to the serving nodes whose head has reached it, so that a node one epoch behind the best is never
+//! asked for a tipset it does not have yet; the pages of a listing, pinned to one tipset key, follow the same rule.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// How many tipset keys the pool remembers the height of.
+const KNOWN_TIPSETS: usize = 4096;
+
+/// The methods whose answer is a tipset, whose key and height the pool learns.
+const TIPSET_ANSWERS: [&str; 4] = [
+    "Filecoin.ChainHead",
+    "Filecoin.ChainGetTipSet",
+    "Filecoin.ChainGetTipSetByHeight",
+    "Filecoin.ChainGetTipSetAfterHeight",
+];
+
+/// A CID as Lotus writes it in JSON: `{"/": "bafy..."}`.
+#[derive(Deserialize)]
+struct Link<'a> {
+    #[serde(rename = "/", borrow)]
+    cid: &'a str,
+}
+
+/// A tipset's key and height, and nothing else of it.
+#[derive(Deserialize)]
+struct KeyAndHeight<'a> {
+    #[serde(rename = "Cids", borrow)]
+    cids: Vec<Link<'a>>,
+    #[serde(rename = "Height")]
+    height: i64,
+}
+
+/// A tipset key as the pool remembers it: its CIDs, joined by commas.
+fn key_text(links: &[Link<'_>]) -> String {
+    let mut text = String::with_capacity(links.len() * 63);
+    for (i, link) in links.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(link.cid);
+    }
+    text
+}
 
 /// One node of a pool.
 #[derive(Debug)]
@@ -121,6 +167,8 @@ pub struct Pool {
     pub nodes: Vec<Node>,
     pub max_head_lag: i64,
     turn: AtomicUsize,
+    /// The heights of tipsets seen in the nodes' answers, by key.
+    heights: quick_cache::sync::Cache<String, i64>,
 }
 
 impl Pool {
@@ -129,7 +177,52 @@ impl Pool {
             nodes,
             max_head_lag,
             turn: AtomicUsize::new(0),
+            heights: quick_cache::sync::Cache::new(KNOWN_TIPSETS),
         }
+    }
+
+    /// Learns the key and height of the tipset a node answered `method` with, if it answers with one.
+    pub fn learn(&self, method: &str, answer: &RawValue) {
+        if !TIPSET_ANSWERS.contains(&method) {
+            return;
+        }
+        if let Ok(tipset) = serde_json::from_str::<KeyAndHeight<'_>>(answer.get()) {
+            if !tipset.cids.is_empty() {
+                self.heights.insert(key_text(&tipset.cids), tipset.height);
+            }
+        }
+    }
+
+    /// The height a call of `method` (its JSON-RPC request, encoded) reads at, when it names one: the highest of
+    /// its height parameters and the known heights of its tipset keys (as [`crate::lotus::history`] places them).
+    pub fn height_of(&self, method: &str, request: &[u8]) -> Option<i64> {
+        use crate::lotus::history::{selectors, Selector};
+        #[derive(Deserialize)]
+        struct Request<'a> {
+            #[serde(borrow)]
+            params: Vec<&'a RawValue>,
+        }
+        let selectors = selectors(method);
+        if selectors.is_empty() {
+            return None;
+        }
+        let params = serde_json::from_slice::<Request<'_>>(request).ok()?.params;
+        let mut at = None;
+        for (i, selector) in selectors {
+            let Some(param) = params.get(*i) else {
+                continue;
+            };
+            let height = match selector {
+                Selector::Height => param.get().parse::<i64>().ok(),
+                Selector::TipsetKey => serde_json::from_str::<Vec<Link<'_>>>(param.get())
+                    .ok()
+                    .filter(|links| !links.is_empty())
+                    .and_then(|links| self.heights.get(&key_text(&links))),
+                _ => None,
+            };
+            at = at.max(height);
+        }
+        at
     }
 
     /// The token to send node `i` for a call carrying `token`: the first node's own token (the gateway's, in own
@@ -178,6 +271,12 @@ impl Pool {
     /// and a second one; otherwise the first node that is up, alone. With no node up, the first node(s) in the
     /// list, so that a call still says why it failed.
     pub fn route(&self, any_node: bool) -> Vec<usize> {
+        self.route_at(any_node, None)
+    }
+
+    /// As [`Pool::route`], for a read at tipset height `at`: only serving nodes whose head has reached it, while
+    /// one has.
+    pub fn route_at(&self, any_node: bool, at: Option<i64>) -> Vec<usize> {
         let n = self.nodes.len();
         if !any_node {
             let first = self.nodes.iter().position(Node::is_up).unwrap_or(0);
@@ -187,6 +286,16 @@ impl Pool {
         let mut serving: Vec<usize> = (0..n)
             .filter(|&i| self.standing(&self.nodes[i]) == Standing::Serving)
             .collect();
+        if let Some(at) = at {
+            let reached: Vec<usize> = serving
+                .iter()
+                .copied()
+                .filter(|&i| self.nodes[i].head().is_some_and(|head| head >= at))
+                .collect();
+            if !reached.is_empty() {
+                serving = reached;
+            }
+        }
         if serving.is_empty() {
             serving = (0..n).collect();
         }
@@ -269,5 +378,49 @@ mod tests {
         assert!(any_node_may_serve("Filecoin.ChainHead", true));
         assert!(!any_node_may_serve("Filecoin.MpoolGetNonce", true));
         assert!(!any_node_may_serve("Filecoin.WalletNew", false));
+    }
+
+    #[test]
+    fn a_read_at_a_tipset_goes_to_the_nodes_that_have_reached_it() {
+        // node1 is one epoch behind: serving (within the lag of 2), but without the head tipset.
+        let p = pool(&[10, 9, 10]);
+        let head = r#"{"Cids":[{"/":"bafyhead"},{"/":"bafyhead2"}],"Height":10,"Blocks":[]}"#;
+        p.learn(
+            "Filecoin.ChainHead",
+            &RawValue::from_string(head.into()).unwrap(),
+        );
+        let request = |method: &str, params: &str| {
+            format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{params},"id":1}}"#)
+        };
+        let at =
+            |method: &str, params: &str| p.height_of(method, request(method, params).as_bytes());
+        let key = r#"[{"/":"bafyhead"},{"/":"bafyhead2"}]"#;
+        assert_eq!(
+            at("Filecoin.StateGetActor", &format!(r#"["f01000",{key}]"#)),
+            Some(10)
+        );
+        assert_eq!(
+            at(
+                "Filecoin.StateGetActor",
+                r#"["f01000",[{"/":"bafyother"}]]"#
+            ),
+            None
+        );
+        assert_eq!(at("Filecoin.StateGetActor", r#"["f01000",[]]"#), None);
+        assert_eq!(at("Filecoin.ChainGetTipSetByHeight", "[9,[]]"), Some(9));
+        assert_eq!(
+            at("Filecoin.ChainGetTipSetByHeight", &format!("[3,{key}]")),
+            Some(10)
+        );
+        // Not a tipset parameter: a key-shaped list elsewhere is not read.
+        assert_eq!(at("Filecoin.ChainReadObj", &format!("[{key}]")), None);
+        for _ in 0..12 {
+            let order = p.route_at(true, Some(10));
+            assert!(!order.contains(&1), "{order:?}");
+        }
+        assert!((0..12).any(|_| p.route_at(true, Some(9)).contains(&1)));
+        assert!((0..12).any(|_| p.route_at(true, None).contains(&1)));
+        // Beyond every node's head: the usual rotation, and the node says what it says.
+        assert_eq!(p.route_at(true, Some(11)).len(), 2);
     }
 }

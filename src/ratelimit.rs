@@ -84,11 +84,6 @@ impl Buckets {
         }
     }
 
-    /// Redis, when the buckets are shared there.
-    pub fn redis(&self) -> Option<&Arc<crate::cluster::Redis>> {
-        self.shared.as_ref()
-    }
-
     fn refusal(&self, key: &str, now: Instant) {
         self.refused.fetch_add(1, Ordering::Relaxed);
         self.refused_keys

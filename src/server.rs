@@ -17,6 +17,12 @@ const VERIFY_CACHE_CAPACITY: usize = 10_000;
 pub fn state(settings: &Settings) -> Result<AppState, String> {
     crate::routes::page::init_cursor_key(settings.cursor_secret.as_deref());
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+    let redis = match &settings.redis_url {
+        Some(url) => {
+            Some(crate::cluster::Redis::new(url).map_err(|e| format!("[Cluster] RedisUrl: {e}"))?)
+        }
+        None => None,
+    };
     let head_feed: std::sync::Arc<crate::head::HeadFeed> = Default::default();
     let feed = head_feed.clone();
     let node = Client::new(
@@ -57,10 +63,10 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
     let verifier = match (&settings.secret, settings.auth_mode) {
         (SecretSource::File(path), AuthMode::Own) => Verifier::Local(Secret::load_or_create(path)?),
         (SecretSource::File(path), AuthMode::Passthrough) => Verifier::Local(Secret::load(path)?),
-        (SecretSource::Upstream, _) => Verifier::Upstream(VerifyCache::new(
-            settings.verify_cache_ttl,
-            VERIFY_CACHE_CAPACITY,
-        )),
+        (SecretSource::Upstream, _) => Verifier::Upstream(
+            VerifyCache::new(settings.verify_cache_ttl, VERIFY_CACHE_CAPACITY)
+                .shared(redis.clone(), "node"),
+        ),
     };
     let miner = Client::new(
         ClientOptions {
@@ -88,10 +94,10 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         // own mode: the gateway's tokens serve for both upstreams.
         (Verifier::Local(secret), AuthMode::Own, _) => Verifier::Local(secret.clone()),
         (_, _, SecretSource::File(path)) => Verifier::Local(Secret::load(path)?),
-        _ => Verifier::Upstream(VerifyCache::new(
-            settings.verify_cache_ttl,
-            VERIFY_CACHE_CAPACITY,
-        )),
+        _ => Verifier::Upstream(
+            VerifyCache::new(settings.verify_cache_ttl, VERIFY_CACHE_CAPACITY)
+                .shared(redis.clone(), "miner"),
+        ),
     };
     let miner_auth = AuthConfig {
         mode: settings.auth_mode,
@@ -100,12 +106,6 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         upstream_token: settings.miner_upstream_token.clone(),
     };
     let node_ws = node_stream(&node, settings.upstream_token.clone());
-    let redis = match &settings.redis_url {
-        Some(url) => {
-            Some(crate::cluster::Redis::new(url).map_err(|e| format!("[Cluster] RedisUrl: {e}"))?)
-        }
-        None => None,
-    };
     Ok(AppState {
         auth: AuthConfig {
             mode: settings.auth_mode,
@@ -121,7 +121,9 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
         head: crate::state::HeadTracker::default(),
         head_feed,
         lists: crate::state::ListCache::new(settings.cache_entries > 0),
-        streams: std::sync::Arc::new(crate::streams::Hub::new(settings.streams.clone(), node_ws)),
+        streams: std::sync::Arc::new(
+            crate::streams::Hub::new(settings.streams.clone(), node_ws).shared(redis.clone()),
+        ),
         limits: crate::state::Limits {
             per_token: (settings.rate_per_token > 0.0).then(|| {
                 crate::ratelimit::Buckets::new(
@@ -151,6 +153,7 @@ pub fn state(settings: &Settings) -> Result<AppState, String> {
             slow_client_timeout: settings.slow_client_timeout,
         },
         readiness: crate::state::Readiness::new(settings.node_max_sync_lag),
+        cluster: redis,
     })
 }
 
@@ -222,15 +225,19 @@ pub fn serve_with_workers(
     let spec = crate::app::Spec::shared(settings.anonymous.contains(crate::auth::Perm::Read));
     learn_network(state.clone());
     state.node.watch_pool();
-    if let Some(redis) = state.limits.redis() {
+    if let Some(redis) = &state.cluster {
         redis.start();
     }
     if settings.head_from_stream {
         // The head follows the node where the streams do.
         if let Some(upstream) = state.streams.upstream().cloned() {
             let tracker = state.clone();
-            crate::head::follow(state.head_feed.clone(), upstream, move |height| {
-                tracker.head.observe(height)
+            crate::head::follow(state.head_feed.clone(), upstream, move |height, tipset| {
+                tracker.head.observe(height);
+                // A pool learns each new head's key, for reads at it.
+                if let Some(pool) = tracker.node.pool() {
+                    pool.learn("Filecoin.ChainHead", tipset);
+                }
             });
         }
     }

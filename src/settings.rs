@@ -168,9 +168,10 @@ pub const DEFAULT_CONFIG: &str = r#"# lotus-rest configuration. Every key may al
   SlowClientTimeout = "30s"
 
 [Cluster]
-  # Replicas behind one load balancer share their rate-limit budgets in Redis: redis://HOST:PORT[/DB], or
-  # redis://:PASSWORD@HOST:PORT, or rediss://... for TLS. Empty: each replica limits on its own. While Redis is
-  # down or slow (no answer within 100 ms), each replica limits on its own; no request fails because of Redis.
+  # Replicas behind one load balancer share their rate-limit budgets, their streams' events (one numbering, so a
+  # stream resumes on any replica) and the node's token verdicts in Redis: redis://HOST:PORT[/DB], or
+  # redis://:PASSWORD@HOST:PORT, or rediss://... for TLS. Empty: each replica works on its own. While Redis is
+  # down or slow (no answer within 100 ms), each replica works on its own; no request fails because of Redis.
   RedisUrl = ""
 
 [Demo]
@@ -348,7 +349,8 @@ pub struct Settings {
     pub head_from_stream: bool,
     /// The node, or `None` when no setting names one; the first of a pool.
     pub node: Option<ApiInfo>,
-    /// Redis, where the replicas of a cluster share their rate-limit budgets (`[Cluster] RedisUrl`).
+    /// Redis, where the replicas of a cluster share rate limits, stream events and token verdicts
+    /// (`[Cluster] RedisUrl`).
     pub redis_url: Option<String>,
     /// The other nodes of a pool (`[FullNode] ApiInfo` with entries separated by commas), in order.
     pub more_nodes: Vec<ApiInfo>,

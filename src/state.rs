@@ -27,6 +27,9 @@ pub struct AppState {
     pub lists: ListCache,
     /// The live streams and their upstream subscriptions.
     pub streams: std::sync::Arc<streams::Hub>,
+    /// Redis, where the replicas of a cluster share rate limits, stream events and token verdicts
+    /// (`[Cluster] RedisUrl`).
+    pub cluster: Option<std::sync::Arc<crate::cluster::Redis>>,
 }
 
 impl AppState {
@@ -72,14 +75,6 @@ pub struct Limits {
 pub type Weights = std::collections::HashMap<(String, actix_web::http::Method), u32>;
 
 impl Limits {
-    /// Redis, where the buckets are kept when `[Cluster] RedisUrl` is set.
-    pub fn redis(&self) -> Option<&std::sync::Arc<crate::cluster::Redis>> {
-        [&self.per_token, &self.per_ip]
-            .into_iter()
-            .flatten()
-            .find_map(|b| b.redis())
-    }
-
     /// The weight of each operation of the OpenAPI document (as JSON): the largest weight of the Lotus methods it
     /// declares calling.
     pub fn weights_from(spec: &serde_json::Value) -> Weights {

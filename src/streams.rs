@@ -7,6 +7,11 @@
 //! A client that falls `[Streams] ClientQueue` events behind is cut off with a final `error` event instead of
 //! holding memory without bound. When the WebSocket drops, the subscription reopens with backoff and the clients
 //! are told (`upstream_lost`, `upstream_restored`); the head stream then goes on from the new `current` tipset.
+//!
+//! In a cluster (`[Cluster] RedisUrl`), every event is recorded in a Redis Stream of its kind, once however many
+//! replicas see it, and takes the id given there: ids are the same on every replica, and a client that reconnects
+//! to another replica with `Last-Event-ID` is replayed what it missed from Redis. While Redis cannot answer, the
+//! replica numbers events and replays from its own buffer, as without Redis.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -185,6 +190,7 @@ fn id_base() -> u64 {
 
 #[derive(Default)]
 struct TopicState {
+    /// The last id this replica gave on its own (without Redis, or while Redis cannot answer).
     next_id: u64,
     buffer: VecDeque<Event>,
     clients: HashMap<u64, Client>,
@@ -201,6 +207,8 @@ struct Topic {
     /// How many events are kept for replay.
     buffer: usize,
     state: Mutex<TopicState>,
+    /// Redis, where a cluster's replicas record events and take their ids.
+    shared: Option<Arc<crate::cluster::Redis>>,
 }
 
 /// Where the upstream subscriptions connect: one node, or, with a pool of nodes, the node to use at each
@@ -247,6 +255,8 @@ pub struct Hub {
     closing: watch::Sender<bool>,
     /// The number of upstream subscriptions open, for tests and metrics.
     subscriptions: Arc<AtomicUsize>,
+    /// Redis, where a cluster's replicas record events and take their ids.
+    shared: Option<Arc<crate::cluster::Redis>>,
 }
 
 /// Clients cut off for falling behind, since start.
@@ -261,28 +271,40 @@ impl std::fmt::Debug for Hub {
     }
 }
 
+/// The state of every stream kind, none open yet, in the order of [`Kind::index`].
+fn topics(buffer: usize, shared: Option<Arc<crate::cluster::Redis>>) -> [Arc<Topic>; 3] {
+    Kind::ALL.map(|kind| {
+        Arc::new(Topic {
+            kind,
+            buffer: buffer.max(1),
+            state: Mutex::new(TopicState {
+                next_id: id_base(),
+                ..TopicState::default()
+            }),
+            shared: shared.clone(),
+        })
+    })
+}
+
 impl Hub {
     pub fn new(settings: StreamSettings, upstream: Option<Upstream>) -> Self {
-        let buffer = settings.buffer.max(1);
-        let topic = |kind| {
-            Arc::new(Topic {
-                kind,
-                buffer,
-                state: Mutex::new(TopicState {
-                    next_id: id_base(),
-                    ..TopicState::default()
-                }),
-            })
-        };
         Hub {
+            topics: topics(settings.buffer, None),
             settings,
             upstream,
-            topics: [topic(Kind::Heads), topic(Kind::Mpool), topic(Kind::Blocks)],
             open: Arc::new(AtomicUsize::new(0)),
             holders: Default::default(),
             closing: watch::channel(false).0,
             subscriptions: Arc::new(AtomicUsize::new(0)),
+            shared: None,
         }
+    }
+
+    /// Records events in Redis, and replays from there, when the gateway is one replica of a cluster.
+    pub fn shared(mut self, redis: Option<Arc<crate::cluster::Redis>>) -> Self {
+        self.topics = topics(self.settings.buffer, redis.clone());
+        self.shared = redis;
+        self
     }
 
     pub fn settings(&self) -> &StreamSettings {
@@ -353,7 +375,7 @@ impl Hub {
     }
 
     /// Opens a stream of `kind` for a client, counted against each of its `holders` (its address, its token).
-    pub fn subscribe(
+    pub async fn subscribe(
         &self,
         kind: Kind,
         last_event_id: Option<u64>,
@@ -389,44 +411,65 @@ impl Hub {
             self.open.fetch_sub(1, Ordering::SeqCst);
         })?;
         let topic = self.topics[kind.index()].clone();
+        let (rx, lagged, client_id, held_here) = self.join(&topic, upstream, last_event_id);
+        let mut subscription = Subscription {
+            rx,
+            lagged,
+            guard: Guard {
+                topic,
+                client_id,
+                open: self.open.clone(),
+                _held: held,
+            },
+            queue: self.settings.client_queue,
+            replay: VecDeque::new(),
+            skip_through: None,
+        };
+        if let Some(last) = last_event_id {
+            // In a cluster, what every replica recorded, read after the client took its place: what arrives
+            // meanwhile is then replayed or live. The cluster's ids follow the order events were recorded in, so a
+            // live event up to the newest the client was given, which this replica's node delivered later than
+            // another's, is not given again. Else what this replica holds, taken with the client's place.
+            match self.replay_shared(kind, last).await {
+                Some(replay) => {
+                    let newest = replay.iter().map(|e| e.id).max().unwrap_or(0);
+                    subscription.skip_through = Some(newest.max(last));
+                    subscription.replay = replay.into();
+                }
+                None => subscription.replay = held_here.unwrap_or_default().into(),
+            }
+        }
+        Ok(subscription)
+    }
+
+    /// Adds a client to a topic, starting its upstream subscription if none runs: the client's events, whether it
+    /// was cut off, its number among the topic's clients, and (for a client with a last event id) what it missed as
+    /// this replica holds it.
+    fn join(
+        &self,
+        topic: &Arc<Topic>,
+        upstream: &Upstream,
+        last_event_id: Option<u64>,
+    ) -> (
+        mpsc::Receiver<Event>,
+        Arc<AtomicBool>,
+        u64,
+        Option<Vec<Event>>,
+    ) {
         let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
         // Without a subscription running, the head known from an earlier one is stale: a new client starts with the
         // `current` of the subscription it starts.
         if state.upstream.is_none() {
             state.latest_head = None;
         }
-        // Room for what is replayed on top of the queue a client may fall behind by.
-        let (tx, rx) = mpsc::channel(self.settings.client_queue + self.settings.buffer + 2);
-        match last_event_id {
-            Some(last) => {
-                let oldest = state.buffer.front().map(|e| e.id);
-                // Missed: older than what is held, or an id this gateway never gave (it restarted since, say).
-                let missed_some = last > state.next_id
-                    || match oldest {
-                        Some(oldest) => last + 1 < oldest,
-                        None => last < state.next_id,
-                    };
-                if missed_some {
-                    let _ = tx.try_send(Event::own(
-                        "missed",
-                        json!({"detail": format!(
-                            "events after {last} are no longer held (the gateway keeps the last {}); what follows \
-                             starts later",
-                            self.settings.buffer
-                        )}),
-                    ));
-                    if let Some(head) = &state.latest_head {
-                        let _ = tx.try_send(head.clone());
-                    }
-                }
-                for event in state.buffer.iter().filter(|e| e.id > last) {
-                    let _ = tx.try_send(event.clone());
-                }
-            }
-            None => {
-                if let Some(head) = &state.latest_head {
-                    let _ = tx.try_send(head.clone());
-                }
+        // Room for the queue a client may fall behind by, and the head it starts with.
+        let (tx, rx) = mpsc::channel(self.settings.client_queue + 2);
+        // What a reconnecting client missed, as this replica holds it: taken with the client's place among the
+        // clients, so that nothing falls between the two.
+        let held_here = last_event_id.map(|last| replay_here(&state, last, self.settings.buffer));
+        if last_event_id.is_none() {
+            if let Some(head) = &state.latest_head {
+                let _ = tx.try_send(head.clone());
             }
         }
         let lagged = Arc::new(AtomicBool::new(false));
@@ -451,19 +494,68 @@ impl Hub {
                 subscriptions.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        drop(state);
-        Ok(Subscription {
-            rx,
-            lagged,
-            guard: Guard {
-                topic,
-                client_id,
-                open: self.open.clone(),
-                _held: held,
-            },
-            queue: self.settings.client_queue,
-        })
+        (rx, lagged, client_id, held_here)
     }
+
+    /// What a client that last saw event `last` missed, from the cluster's record in Redis; `None` without Redis,
+    /// while it cannot answer, or when `last` is no id of the cluster's (one this replica gave on its own).
+    async fn replay_shared(&self, kind: Kind, last: u64) -> Option<Vec<Event>> {
+        let redis = self.shared.as_ref()?;
+        let recorded = redis
+            .recorded_after(kind.name(), last, self.settings.buffer.max(1))
+            .await??;
+        if last > recorded.newest {
+            return None;
+        }
+        let mut replay = Vec::with_capacity(recorded.events.len() + 1);
+        // Events were trimmed between the client's and the oldest replayed.
+        if recorded.events.first().is_some_and(|e| e.0 > last + 1) {
+            replay.push(missed(last, self.settings.buffer));
+        }
+        for (id, name, data) in recorded.events {
+            match event_name(&name) {
+                Some(name) => replay.push(Event::new(id, name, Arc::from(data), true)),
+                None => log::warn!(
+                    "the {} stream in Redis holds an event of an unknown kind \"{name}\"",
+                    kind.name()
+                ),
+            }
+        }
+        Some(replay)
+    }
+}
+
+/// The name of a recorded event, as the `'static` name events carry.
+fn event_name(name: &str) -> Option<&'static str> {
+    ["current", "apply", "revert", "mpool", "block"]
+        .into_iter()
+        .find(|n| *n == name)
+}
+
+/// The event that tells a client that events after `last` are no longer held.
+fn missed(last: u64, kept: usize) -> Event {
+    Event::own(
+        "missed",
+        json!({"detail": format!(
+            "events after {last} are no longer held (the gateway keeps the last {kept}); what follows starts later"
+        )}),
+    )
+}
+
+/// What a client that last saw event `last` missed, from this replica's buffer: the events after it when it is held
+/// (or is the one just before the oldest held), else a `missed` event, the head, and the events with greater ids.
+fn replay_here(state: &TopicState, last: u64, kept: usize) -> Vec<Event> {
+    let at = state.buffer.iter().position(|e| e.id == last);
+    if let Some(at) = at {
+        return state.buffer.iter().skip(at + 1).cloned().collect();
+    }
+    if state.buffer.front().is_some_and(|e| e.id == last + 1) {
+        return state.buffer.iter().cloned().collect();
+    }
+    let mut replay = vec![missed(last, kept)];
+    replay.extend(state.latest_head.clone());
+    replay.extend(state.buffer.iter().filter(|e| e.id > last).cloned());
+    replay
 }
 
 /// The streams (and WebSocket connections) a client holds, counted per holder (its address, its token) while open.
@@ -540,12 +632,31 @@ pub struct Subscription {
     lagged: Arc<AtomicBool>,
     guard: Guard,
     queue: usize,
+    /// What a reconnecting client missed, given before what arrives live.
+    replay: VecDeque<Event>,
+    /// The newest of the cluster's ids a resuming client was given: live events up to it are not given again,
+    /// until the first newer one.
+    skip_through: Option<u64>,
 }
 
 impl Subscription {
     /// The next event; `None` when the stream has ended. A client cut off for falling behind gets a final `error`.
     pub async fn next(&mut self) -> Option<Event> {
-        match self.rx.recv().await {
+        if let Some(event) = self.replay.pop_front() {
+            return Some(event);
+        }
+        let mut next = self.rx.recv().await;
+        while let (Some(event), Some(through)) = (&next, self.skip_through) {
+            if event.id == 0 {
+                break;
+            }
+            if event.id > through {
+                self.skip_through = None;
+                break;
+            }
+            next = self.rx.recv().await;
+        }
+        match next {
             Some(event) => Some(event),
             None if self.lagged.swap(false, Ordering::SeqCst) => Some(Event::own(
                 "error",
@@ -596,22 +707,47 @@ fn shaped(kind: Kind, value: &str) -> Arc<str> {
     }
 }
 
-/// Adds an event to a topic and hands it to every client.
-fn publish(topic: &Topic, event: &'static str, data: Arc<str>, replayable: bool) {
-    publish_all(topic, vec![(event, data)], replayable);
+/// Hands an event of the gateway's own (never replayed, without an id) to every client of a topic.
+fn publish_own(topic: &Topic, event: &'static str, data: Arc<str>) {
+    publish_all(topic, vec![(event, data)], Ids::None);
 }
 
-/// Adds the events of one notification of the node to a topic, at once, and hands them to every client.
-fn publish_all(topic: &Topic, events: Vec<(&'static str, Arc<str>)>, replayable: bool) {
+/// Records the events of one notification of the node (in Redis, in a cluster, which gives their ids), adds them to
+/// a topic at once, and hands them to every client.
+async fn publish(topic: &Topic, events: Vec<(&'static str, Arc<str>)>) {
+    let shared = match &topic.shared {
+        Some(redis) => {
+            let pairs: Vec<(&str, &str)> = events.iter().map(|(e, d)| (*e, &**d)).collect();
+            redis.record(topic.kind.name(), &pairs, topic.buffer).await
+        }
+        None => None,
+    };
+    publish_all(topic, events, shared.map_or(Ids::Own, Ids::Shared));
+}
+
+/// Where the ids of published events come from.
+enum Ids {
+    /// No id: the event is not replayed.
+    None,
+    /// This replica's own.
+    Own,
+    /// The cluster's, one for each event.
+    Shared(Vec<u64>),
+}
+
+fn publish_all(topic: &Topic, events: Vec<(&'static str, Arc<str>)>, ids: Ids) {
     let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
     let last = events.len().saturating_sub(1);
+    let replayable = !matches!(ids, Ids::None);
     for (n, (event, data)) in events.into_iter().enumerate() {
         let ends_batch = n == last;
-        let id = if replayable {
-            state.next_id += 1;
-            state.next_id
-        } else {
-            0
+        let id = match &ids {
+            Ids::None => 0,
+            Ids::Own => {
+                state.next_id += 1;
+                state.next_id
+            }
+            Ids::Shared(ids) => ids.get(n).copied().unwrap_or_default(),
         };
         let event = Event::new(id, event, data, ends_batch);
         if replayable {
@@ -686,11 +822,10 @@ async fn run_upstream(topic: &Topic, upstream: &Upstream, mut cancelled: oneshot
         log::warn!("{detail}");
         if !lost {
             delay = Duration::from_millis(100);
-            publish(
+            publish_own(
                 topic,
                 "upstream_lost",
                 Arc::from(json!({ "detail": detail }).to_string()),
-                false,
             );
         }
         lost = true;
@@ -806,13 +941,12 @@ async fn subscribe_once(
             }
             channel = msg.result.and_then(|r| serde_json::from_str(r.get()).ok());
             if std::mem::take(lost) {
-                publish(
+                publish_own(
                     topic,
                     "upstream_restored",
                     Arc::from(
                         json!({"detail": "the node's subscription is open again"}).to_string(),
                     ),
-                    false,
                 );
             }
             continue;
@@ -841,14 +975,83 @@ async fn subscribe_once(
                                 Some((name, shaped(topic.kind, change.val.get())))
                             })
                             .collect();
-                        publish_all(topic, events, true);
+                        publish(topic, events).await;
                     }
-                    Kind::Mpool => publish(topic, "mpool", shaped(topic.kind, value.get()), true),
-                    Kind::Blocks => publish(topic, "block", shaped(topic.kind, value.get()), true),
+                    Kind::Mpool => {
+                        publish(topic, vec![("mpool", shaped(topic.kind, value.get()))]).await
+                    }
+                    Kind::Blocks => {
+                        publish(topic, vec![("block", shaped(topic.kind, value.get()))]).await
+                    }
                 }
             }
             Some("xrpc.ch.close") => return Ok(Ended::Closed),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64) -> Event {
+        Event::new(id, "apply", Arc::from(format!("{{\"n\":{id}}}")), true)
+    }
+
+    #[test]
+    fn a_replay_from_this_replica_starts_after_the_clients_last_event() {
+        let mut state = TopicState::default();
+        state.buffer.extend([10, 11, 12].map(event));
+        let ids = |replay: Vec<Event>| -> Vec<(u64, &'static str)> {
+            replay.iter().map(|e| (e.id, e.event)).collect()
+        };
+        assert_eq!(ids(replay_here(&state, 11, 3)), [(12, "apply")]);
+        assert_eq!(ids(replay_here(&state, 12, 3)), []);
+        // The event just before the oldest held: nothing was missed.
+        assert_eq!(
+            ids(replay_here(&state, 9, 3)),
+            [(10, "apply"), (11, "apply"), (12, "apply")]
+        );
+        // Older, or an id this replica never gave: said, then what it holds after it.
+        assert_eq!(
+            ids(replay_here(&state, 5, 3)),
+            [(0, "missed"), (10, "apply"), (11, "apply"), (12, "apply")]
+        );
+        assert_eq!(ids(replay_here(&state, 99, 3)), [(0, "missed")]);
+    }
+
+    #[actix_web::test]
+    async fn a_resumed_client_is_not_given_again_what_its_node_delivers_late() {
+        let url = url::Url::parse("ws://127.0.0.1:1/rpc/v1").unwrap();
+        let hub = Hub::new(
+            StreamSettings::default(),
+            Some(Upstream {
+                url,
+                token: None,
+                choose: None,
+            }),
+        );
+        let mut sub = hub.subscribe(Kind::Heads, None, Vec::new()).await.unwrap();
+        // As after a replay from the cluster's record up to id 5.
+        sub.skip_through = Some(5);
+        let topic = hub.topics[Kind::Heads.index()].clone();
+        for id in [3, 5, 6, 4, 7] {
+            publish_all(
+                &topic,
+                vec![("apply", Arc::from(format!("{{\"n\":{id}}}")))],
+                Ids::Shared(vec![id]),
+            );
+        }
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            let e = sub.next().await.unwrap();
+            // The node cannot be reached: the gateway's own events (without ids) come too.
+            if e.id > 0 {
+                seen.push(e.id);
+            }
+        }
+        // Up to 5 was given already; once a newer event came, every event is given.
+        assert_eq!(seen, [6, 4, 7]);
     }
 }

@@ -338,6 +338,9 @@ impl Client {
             }
             Err(e) => Err(e),
         };
+        if let (Ok(raw), Some(pool)) = (&reply, &self.pool) {
+            pool.learn("Filecoin.ChainHead", raw);
+        }
         match reply.map(|raw| serde_json::from_str::<HeightAndTime>(raw.get())) {
             Ok(Ok(head)) => node.answered(head.height, head.timestamp().unwrap_or(0)),
             Ok(Err(e)) => {
@@ -575,7 +578,9 @@ impl Client {
             return self.post(url, token, body, id).await;
         };
         let read = self.method(method).is_some_and(|m| m.perm == Perm::Read);
-        let order = pool.route(crate::pool::any_node_may_serve(method, read));
+        let any_node = crate::pool::any_node_may_serve(method, read);
+        let at = any_node.then(|| pool.height_of(method, &body)).flatten();
+        let order = pool.route_at(any_node, at);
         let mut result = Err(UpstreamError::NotConfigured(
             self.opts.not_configured.clone(),
         ));
@@ -600,6 +605,7 @@ impl Client {
                 Err(e @ (UpstreamError::Timeout(_) | UpstreamError::Unavailable(_))) => {
                     node.down(&e.to_string());
                 }
+                Ok(answer) => pool.learn(method, answer),
                 _ => {}
             }
             break;

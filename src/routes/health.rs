@@ -90,7 +90,7 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     metrics.set_node_head(node_head(&state).await);
-    if let Some(redis) = state.limits.redis() {
+    if let Some(redis) = state.cluster.as_ref() {
         metrics.set_redis(redis.is_up(), redis.fallbacks());
     }
     if let Some(pool) = state.node.pool() {

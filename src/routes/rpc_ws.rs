@@ -791,6 +791,7 @@ impl Connection {
             .state
             .streams
             .subscribe(kind, None, self.holders.clone())
+            .await
         {
             Ok(s) => s,
             Err(e) => {

@@ -120,7 +120,7 @@ async fn open(
     if let Ok(Some(token)) = crate::auth::bearer_token(req) {
         holders.push(crate::ratelimit::token_key(&token));
     }
-    let subscription = state.streams.subscribe(kind, last, holders)?;
+    let subscription = state.streams.subscribe(kind, last, holders).await?;
     let heartbeat = state.streams.settings().heartbeat;
     let closing = state.streams.closing();
     let frame = move |e: &Event| if ndjson { e.ndjson() } else { e.sse() };

@@ -63,6 +63,9 @@ pub struct SimConfig {
     pub go_nulls: bool,
     /// The HTTP worker threads.
     pub workers: usize,
+    /// When the chain began, in milliseconds since the Unix epoch: nodes given the same one (and seed) serve the
+    /// same chain, block for block. By default, placed so that the head at start carries the current time.
+    pub genesis_ms: Option<u64>,
 }
 
 impl SimConfig {
@@ -76,6 +79,7 @@ impl SimConfig {
             extra_accounts: 0,
             go_nulls: false,
             workers: 2,
+            genesis_ms: None,
         }
     }
 }
@@ -380,8 +384,10 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    // Genesis is placed so that the head at start carries the current time.
-    let genesis_ms = now_ms.saturating_sub(history as u64 * block_ms);
+    // Unless given, genesis is placed so that the head at start carries the current time.
+    let genesis_ms = config
+        .genesis_ms
+        .unwrap_or_else(|| now_ms.saturating_sub(history as u64 * block_ms));
     let mut chain = Chain::new(
         config.seed,
         history,

@@ -1,11 +1,13 @@
-//! Replicas sharing state through a real Redis (`[Cluster] RedisUrl`): one rate-limit budget for all of them, and
-//! no request failing when Redis dies or stalls. Needs `redis-server` (Debian's `redis-server` package, which
+//! Replicas sharing state through a real Redis (`[Cluster] RedisUrl`): one rate-limit budget for all of them, one
+//! numbering of stream events (a stream resumed on another replica), the node's verdicts on tokens, and no request
+//! failing when Redis dies or stalls. Needs `redis-server` (Debian's `redis-server` package, which
 //! `.ci/run` installs); without it these tests say so and pass on a developer's machine, and fail under CI.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{Harness, Options};
+use crate::streams::Reader;
 
 /// A `redis-server` on a free loopback port, killed when dropped.
 struct RedisServer {
@@ -199,4 +201,153 @@ async fn redis_stalling_or_dying_fails_no_request() {
         "a dead Redis held a request for {dead:?}"
     );
     assert_eq!(b.gauge("lotus_rest_cluster_redis_up").await, Some(0));
+}
+
+/// Produces the next head on both replicas' nodes (one chain, at one height: they see the same changes), past null
+/// rounds; its height.
+fn advance(a: &Harness, b: &Harness) -> i64 {
+    let before = a.sim.head().height;
+    loop {
+        a.sim.advance();
+        b.sim.advance();
+        if a.sim.head().height != before {
+            assert_eq!(a.sim.head().height, b.sim.head().height);
+            return a.sim.head().height;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_stream_resumed_on_the_other_replica_loses_nothing() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // Replicas whose nodes serve one chain, block for block (as one node would, or a pool's).
+    let genesis_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - 200 * 3_600_000;
+    let replica = || {
+        Harness::with(Options {
+            vars: vec![("LOTUS_REST_CLUSTER_REDISURL", redis.url())],
+            genesis_ms: Some(genesis_ms),
+            ..Options::default()
+        })
+    };
+    let (a, b) = (replica().await, replica().await);
+    connected(&a).await;
+    connected(&b).await;
+    const HEADS: &str = "/v1/streams/heads";
+    // A client of replica a, and another that stays on a throughout, as a record of every event.
+    let mut keeper = Reader::open(&a, HEADS, true, None).await;
+    let current = keeper.next().await.unwrap();
+    assert_eq!(current.event, "current");
+    let mut client = Reader::open(&a, HEADS, false, None).await;
+    assert_eq!(client.next().await.unwrap(), current);
+    // Replica b numbers the same change as a did: its client's `current` is a's, id and all.
+    let mut on_b = Reader::open(&b, HEADS, false, None).await;
+    assert_eq!(
+        on_b.next().await.unwrap(),
+        current,
+        "one id on every replica"
+    );
+    // Replica b stops following the heads once its client has left.
+    drop(on_b);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.sim.channels() > 1 {
+        assert!(Instant::now() < deadline, "replica b kept its subscription");
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let height = advance(&a, &b);
+    let seen = keeper.next().await.unwrap();
+    assert_eq!(
+        (seen.event.as_str(), seen.data["Height"].as_i64()),
+        ("apply", Some(height))
+    );
+    assert_eq!(client.next().await.unwrap(), seen);
+    // The client goes away; three heads come meanwhile.
+    drop(client);
+    let mut missed = Vec::new();
+    for _ in 0..3 {
+        let height = advance(&a, &b);
+        let e = keeper.next().await.unwrap();
+        assert_eq!(e.data["Height"].as_i64(), Some(height), "{e:?}");
+        missed.push(e);
+    }
+    // It reconnects to the other replica, which was not following the heads meanwhile: every event it missed comes,
+    // with the ids and data replica a gave them.
+    let mut resumed = Reader::open(&b, HEADS, false, seen.id).await;
+    for want in &missed {
+        assert_eq!(&resumed.next().await.unwrap(), want);
+    }
+    // Then replica b's own subscription starts, with the head, and the next change has one id on both replicas.
+    let e = resumed.next().await.unwrap();
+    assert_eq!(
+        (e.event.as_str(), e.data["Height"].as_i64()),
+        ("current", missed[2].data["Height"].as_i64())
+    );
+    let height = advance(&a, &b);
+    let on_a = keeper.next().await.unwrap();
+    assert_eq!(on_a.data["Height"].as_i64(), Some(height));
+    assert_eq!(resumed.next().await.unwrap(), on_a);
+    assert!(on_a.id > missed[2].id);
+
+    // Without Redis both replicas go on numbering on their own: no event is lost, and an id replica b never gave
+    // is said to be missed rather than replayed wrongly.
+    drop(redis);
+    let height = advance(&a, &b);
+    let (x, y) = (keeper.next().await.unwrap(), resumed.next().await.unwrap());
+    assert_eq!(
+        (x.data["Height"].as_i64(), y.data["Height"].as_i64()),
+        (Some(height), Some(height))
+    );
+    assert_ne!(x.id, y.id);
+    let mut lost = Reader::open(&b, HEADS, false, x.id).await;
+    assert_eq!(lost.next().await.unwrap().event, "missed");
+}
+
+#[actix_web::test]
+async fn token_verdicts_are_shared() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // Replicas that ask their nodes (one JWT secret, as a cluster's nodes share) what a token may do.
+    let secret = lotus_rest::lotus::token::Secret::generate();
+    let asking = || {
+        Harness::with(Options {
+            secret_known: false,
+            secret: Some(secret.clone()),
+            vars: vec![("LOTUS_REST_CLUSTER_REDISURL", redis.url())],
+            ..Options::default()
+        })
+    };
+    let (a, b) = (asking().await, asking().await);
+    connected(&a).await;
+    connected(&b).await;
+    let verifications = |h: &Harness| {
+        h.sim
+            .calls()
+            .iter()
+            .filter(|m| m.as_str() == "Filecoin.AuthVerify")
+            .count()
+    };
+    let token = a.token_up_to(lotus_rest::auth::Perm::Read);
+    assert_eq!(a.get("/v1/actors/t01000", Some(&token)).await.status, 200);
+    assert_eq!(verifications(&a), 1);
+    // Replica b takes a's verdict from Redis: its node is not asked.
+    assert_eq!(b.get("/v1/actors/t01000", Some(&token)).await.status, 200);
+    assert_eq!(verifications(&b), 0, "{:?}", b.sim.calls());
+    // A token the node refused is refused on every replica, asked once.
+    let forged =
+        lotus_rest::lotus::token::Secret::generate().mint(lotus_rest::auth::Perm::Read.up_to());
+    assert_eq!(a.get("/v1/actors/t01000", Some(&forged)).await.status, 401);
+    assert_eq!(b.get("/v1/actors/t01000", Some(&forged)).await.status, 401);
+    assert_eq!((verifications(&a), verifications(&b)), (2, 0));
+    // Redis gone: a new token is verified by the replica's own node, and nothing fails.
+    drop(redis);
+    let admin = a.token_up_to(lotus_rest::auth::Perm::Admin);
+    assert_eq!(b.get("/v1/actors/t01000", Some(&admin)).await.status, 200);
+    assert_eq!(verifications(&b), 1);
 }

@@ -30,6 +30,12 @@ pub struct Options {
     /// More simulated nodes of the same chain, making a pool with the first: the height of each one's head (the
     /// first node's is 200).
     pub more_nodes: Vec<i64>,
+    /// The node's JWT secret, when it must be one another harness's node has too (replicas of one cluster, whose
+    /// nodes accept the same tokens); a new one otherwise.
+    pub secret: Option<Secret>,
+    /// When the simulated chain began (ms since the Unix epoch), for harnesses whose nodes must serve the same
+    /// chain, block for block; by default the head at start carries the current time.
+    pub genesis_ms: Option<u64>,
 }
 
 impl Default for Options {
@@ -44,6 +50,8 @@ impl Default for Options {
             miner: false,
             miner_secret_known: true,
             more_nodes: Vec::new(),
+            secret: None,
+            genesis_ms: None,
         }
     }
 }
@@ -145,6 +153,14 @@ async fn run(
     // One worker thread per server is plenty for a test's requests (their handlers never block), and keeps the
     // threads of two tests running side by side few.
     config.workers = 1;
+    // The nodes of a pool serve one chain, block for block.
+    config.genesis_ms = Some(opts.genesis_ms.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        now - config.history as u64 * config.block_time.as_millis() as u64
+    }));
     let sim = sim::start(config.clone(), TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .expect("the simulated node starts");
@@ -271,7 +287,7 @@ impl Harness {
     }
 
     pub async fn with(opts: Options) -> Self {
-        let secret = Secret::generate();
+        let secret = opts.secret.clone().unwrap_or_else(Secret::generate);
         let miner_secret = Secret::generate();
         let dir = tempfile::tempdir().unwrap();
         let streams = !opts

@@ -1,5 +1,6 @@
 //! A pool of nodes behind one gateway (`[FullNode] ApiInfo` with several entries): reads survive a node dying,
-//! a lagging node serves no reads, writes reach the first node only and are never sent twice.
+//! a lagging node serves no reads, a read at a tipset goes only to nodes that have it, writes reach the first node
+//! only and are never sent twice.
 
 use std::time::{Duration, Instant};
 
@@ -279,4 +280,54 @@ async fn a_websocket_client_is_dialled_to_the_first_node_in_rotation() {
     let r = crate::websocket::call(&mut ws, 2, "Filecoin.Version", json!([])).await;
     assert!(r["result"]["Version"].is_string(), "{r}");
     assert_eq!(count(&h.pool[0], "Filecoin.Version"), 1);
+}
+
+#[actix_web::test]
+async fn a_read_at_a_tipset_goes_only_to_nodes_that_have_reached_it() {
+    // node1 is one epoch behind the others: serving reads at the head (within MaxHeadLag, 2), but it has no tipset
+    // at height 200 yet.
+    let h = pool(&[199, 200]).await;
+    let ready = wait_for(&h, "node1 serves", |r| {
+        r["upstreams"]["node1"]["status"] == "ok"
+    })
+    .await;
+    assert_eq!(ready["upstreams"]["node1"]["head_height"], 199);
+    let head = h.get("/v1/tipsets/200", None).await;
+    assert_eq!(head.status, 200, "{}", head.text);
+    let key: Vec<String> = head.json()["Cids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["/"].as_str().unwrap().to_string())
+        .collect();
+    let key = key.join(",");
+    for node in std::iter::once(&h.sim).chain(&h.pool) {
+        node.reset_calls();
+    }
+    for _ in 0..12 {
+        for path in [
+            "/v1/actors/t01000?height=200".to_string(),
+            format!("/v1/actors/t01000?tipset={key}"),
+            "/v1/tipsets/200".to_string(),
+            format!("/v1/miners?tipset={key}&limit=2"),
+        ] {
+            let r = h.get(&path, None).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+        }
+    }
+    let behind: Vec<String> = h.pool[0]
+        .calls()
+        .into_iter()
+        .filter(|c| c != "Filecoin.ChainHead")
+        .collect();
+    assert!(behind.is_empty(), "the node behind was asked {behind:?}");
+    assert!(count(&h.sim, "Filecoin.StateGetActor") > 0);
+    assert!(count(&h.pool[1], "Filecoin.StateGetActor") > 0);
+    // At a height it has, and at the head, it serves its share.
+    for path in ["/v1/actors/t01000?height=199", "/v1/actors/t01000"] {
+        for _ in 0..12 {
+            assert_eq!(h.get(path, None).await.status, 200);
+        }
+    }
+    assert!(count(&h.pool[0], "Filecoin.StateGetActor") > 0);
 }
