@@ -40,6 +40,10 @@ pub enum UpstreamError {
     /// A reply that is not a JSON-RPC response to this request.
     #[error("invalid reply: {0}")]
     BadResponse(String),
+    /// An HTTP 5xx without a JSON-RPC body (Lotus answers its own errors with one, whatever the status): the node,
+    /// or a proxy in front of it, is failing. Answered as an invalid reply; a pool's node is out of rotation.
+    #[error("invalid reply: {0}")]
+    Failing(String),
     /// The node answered with a JSON-RPC error.
     #[error("JSON-RPC error {}: {}", .0.code, .0.message)]
     Rpc(RpcError),
@@ -93,7 +97,7 @@ impl From<UpstreamError> for ApiError {
                 err.retry_after = Some(1);
                 err
             }
-            UpstreamError::BadResponse(why) => ApiError::new(
+            UpstreamError::BadResponse(why) | UpstreamError::Failing(why) => ApiError::new(
                 Code::UpstreamBadResponse,
                 format!("the Lotus node sent an invalid reply: {why}"),
             ),
@@ -551,7 +555,7 @@ impl Client {
                 UpstreamError::Unreachable(_) => "unreachable",
                 UpstreamError::Timeout(_) => "timeout",
                 UpstreamError::Unavailable(_) => "unavailable",
-                UpstreamError::BadResponse(_) => "bad_response",
+                UpstreamError::BadResponse(_) | UpstreamError::Failing(_) => "bad_response",
                 UpstreamError::Rpc(_) => "rpc_error",
                 UpstreamError::NotConfigured(_) => "not_configured",
                 UpstreamError::Refused(_) => "refused",
@@ -602,7 +606,11 @@ impl Client {
                         continue;
                     }
                 }
-                Err(e @ (UpstreamError::Timeout(_) | UpstreamError::Unavailable(_))) => {
+                Err(
+                    e @ (UpstreamError::Timeout(_)
+                    | UpstreamError::Unavailable(_)
+                    | UpstreamError::Failing(_)),
+                ) => {
                     node.down(&e.to_string());
                 }
                 Ok(answer) => pool.learn(method, answer),
@@ -677,10 +685,15 @@ impl Client {
             _ => {}
         }
         let reply: Response<'_> = serde_json::from_slice(&bytes).map_err(|e| {
-            UpstreamError::BadResponse(format!(
+            let why = format!(
                 "HTTP {status} with a body that is not a JSON-RPC response ({e}): {}",
                 snippet(&bytes)
-            ))
+            );
+            if status.is_server_error() {
+                UpstreamError::Failing(why)
+            } else {
+                UpstreamError::BadResponse(why)
+            }
         })?;
         // Lotus answers parse and protocol errors without an id; anything else must carry ours.
         match &reply.id {

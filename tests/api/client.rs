@@ -73,7 +73,7 @@ async fn each_fault_is_its_own_error() {
         matches!(call("/html").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("proxy error"))
     );
     assert!(
-        matches!(call("/server-error").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("500"))
+        matches!(call("/server-error").await.unwrap_err(), UpstreamError::Failing(m) if m.contains("500"))
     );
     assert!(
         matches!(call("/wrong-id").await.unwrap_err(), UpstreamError::BadResponse(m) if m.contains("424242"))

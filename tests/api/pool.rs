@@ -331,3 +331,32 @@ async fn a_read_at_a_tipset_goes_only_to_nodes_that_have_reached_it() {
     }
     assert!(count(&h.pool[0], "Filecoin.StateGetActor") > 0);
 }
+
+#[actix_web::test]
+async fn a_node_answering_5xx_without_json_rpc_is_out_of_rotation_until_it_recovers() {
+    let h = pool(&[200, 200]).await;
+    // What a proxy in front of a dead node answers.
+    h.pool[0].set_fault(Some(lotus_rest::sim::Fault::Status(502)));
+    let mut failed = 0;
+    for _ in 0..12 {
+        let r = h.get("/v1/actors/t01000", None).await;
+        if r.status != 200 {
+            assert_eq!(r.status, 502, "{}", r.text);
+            failed += 1;
+        }
+    }
+    // The read that met it failed (it was answered, so it is not sent again); none after.
+    assert!(failed <= 1, "{failed} reads failed");
+    wait_for(&h, "node1 is down", |r| {
+        r["upstreams"]["node1"]["status"] == "down"
+    })
+    .await;
+    for _ in 0..12 {
+        assert_eq!(h.get("/v1/actors/t01000", None).await.status, 200);
+    }
+    h.pool[0].set_fault(None);
+    wait_for(&h, "node1 is back", |r| {
+        r["upstreams"]["node1"]["status"] == "ok"
+    })
+    .await;
+}
