@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod hangup;
 pub mod head;
+pub mod lean;
 pub mod lotus;
 pub mod metrics;
 pub mod middleware;

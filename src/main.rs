@@ -36,8 +36,8 @@ enum Command {
         listen: Option<String>,
     },
     /// Run a simulated Lotus full node alone: Lotus's JSON-RPC at /rpc/v1 and /rpc/v0, over HTTP and WebSocket, with a
-    /// made-up chain. For trying a pool of nodes or several gateways without Lotus; nodes started with the same seed
-    /// serve the same chain.
+    /// made-up chain. For trying a pool of nodes or several gateways without Lotus: nodes started on the same UTC day
+    /// with the same block time serve the same chain, block for block.
     Simulate {
         /// Listen address: a multiaddr such as /ip4/127.0.0.1/tcp/1234/http, or host:port.
         #[arg(
@@ -50,7 +50,8 @@ enum Command {
         /// gateways given the same file accept the same tokens. Default: a secret made for this run.
         #[arg(long, value_name = "PATH")]
         secret_file: Option<PathBuf>,
-        /// The height of the head at start.
+        /// The height of the head at start, at least: the chain begins at the start of a UTC day, this many epochs or
+        /// more before now, so that its head at start carries the current time.
         #[arg(long, default_value_t = 200)]
         height: i64,
         /// How often a new epoch is made.
@@ -265,7 +266,16 @@ async fn simulate(
     let listener = std::net::TcpListener::bind(at.authority())
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let mut config = sim::SimConfig::new(secret);
-    config.history = height;
+    // Genesis at the start of a UTC day: every node started that day with this block time has the same chain.
+    const DAY_MS: u64 = 86_400_000;
+    let block_ms = (block_time.as_millis() as u64).max(1);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))?
+        .as_millis() as u64;
+    let genesis_ms = now_ms.saturating_sub(height as u64 * block_ms) / DAY_MS * DAY_MS;
+    config.genesis_ms = Some(genesis_ms);
+    config.history = ((now_ms - genesis_ms) / block_ms) as i64;
     config.block_time = block_time;
     let node = sim::start(config, listener)
         .await

@@ -194,6 +194,8 @@ type Flight = Shared<BoxFuture<'static, Result<Arc<str>, UpstreamError>>>;
 
 pub struct Inner {
     http: reqwest::Client,
+    /// The lean client of each node reached over plain HTTP, by URL (see [`crate::lean`]).
+    lean: Vec<(url::Url, crate::lean::Lean)>,
     opts: ClientOptions,
     table: &'static [Method],
     next_id: AtomicU64,
@@ -260,8 +262,26 @@ impl Client {
                 .collect();
             crate::pool::Pool::new(nodes, opts.max_head_lag)
         });
+        // Nodes over plain HTTP without a CA file are called with the lean client.
+        let lean = if opts.ca_file.is_none() {
+            opts.url
+                .iter()
+                .chain(opts.pool.iter().map(|(url, _)| url))
+                .filter_map(|url| {
+                    let lean = crate::lean::Lean::for_url(
+                        url,
+                        opts.max_idle_per_host,
+                        opts.connect_timeout,
+                    )?;
+                    Some((url.clone(), lean))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Client(Arc::new(Inner {
             http,
+            lean,
             opts,
             table,
             next_id: AtomicU64::new(1),
@@ -629,16 +649,30 @@ impl Client {
         body: bytes::Bytes,
         id: u64,
     ) -> Result<Box<RawValue>, UpstreamError> {
+        let limit = self.opts.max_response_bytes;
+        let timeout = self.opts.timeout;
+        if let Some(lean) = self.lean.iter().find(|(u, _)| u == url).map(|(_, l)| l) {
+            let reply = tokio::time::timeout(timeout, lean.post(token, body, limit))
+                .await
+                .map_err(|_| UpstreamError::Timeout(timeout))?
+                .map_err(|failure| match failure {
+                    crate::lean::Failure::Unreachable(why) => {
+                        log::warn!("the node could not be reached: {why}");
+                        UpstreamError::Unreachable(why)
+                    }
+                    crate::lean::Failure::TooLarge => too_large(limit),
+                })?;
+            return read_reply(reply.status, &reply.body, id);
+        }
         let mut req = self
             .http
             .post(url.clone())
-            .timeout(self.opts.timeout)
+            .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
-        let timeout = self.opts.timeout;
         let map_send = |e: reqwest::Error| {
             if e.is_timeout() {
                 UpstreamError::Timeout(timeout)
@@ -658,64 +692,17 @@ impl Client {
         };
         let mut res = req.send().await.map_err(map_send)?;
         let status = res.status();
-        let limit = self.opts.max_response_bytes;
-        let too_large = || {
-            UpstreamError::BadResponse(format!(
-                "the reply is larger than the limit of {limit} bytes ([FullNode] MaxResponseBytes)"
-            ))
-        };
         if res.content_length().is_some_and(|len| len > limit as u64) {
-            return Err(too_large());
+            return Err(too_large(limit));
         }
         let mut bytes = Vec::with_capacity(res.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = res.chunk().await.map_err(map_send)? {
             if bytes.len() + chunk.len() > limit {
-                return Err(too_large());
+                return Err(too_large(limit));
             }
             bytes.extend_from_slice(&chunk);
         }
-        match status.as_u16() {
-            401 => return Err(UpstreamError::Unauthorized),
-            429 | 503 => {
-                return Err(UpstreamError::Unavailable(format!(
-                    "the Lotus node answered HTTP {status}: {}",
-                    snippet(&bytes)
-                )))
-            }
-            _ => {}
-        }
-        let reply: Response<'_> = serde_json::from_slice(&bytes).map_err(|e| {
-            let why = format!(
-                "HTTP {status} with a body that is not a JSON-RPC response ({e}): {}",
-                snippet(&bytes)
-            );
-            if status.is_server_error() {
-                UpstreamError::Failing(why)
-            } else {
-                UpstreamError::BadResponse(why)
-            }
-        })?;
-        // Lotus answers parse and protocol errors without an id; anything else must carry ours.
-        match &reply.id {
-            Some(v) if v.as_u64() == Some(id) => {}
-            None | Some(serde_json::Value::Null) if reply.error.is_some() => {}
-            other => {
-                return Err(UpstreamError::BadResponse(format!(
-                    "reply id {} does not match request id {id}",
-                    other
-                        .as_ref()
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "(none)".into())
-                )))
-            }
-        }
-        if let Some(err) = reply.error {
-            return Err(UpstreamError::Rpc(err));
-        }
-        match reply.result {
-            Some(raw) => Ok(raw.to_owned()),
-            None => Ok(RawValue::from_string("null".into()).expect("null is JSON")),
-        }
+        read_reply(status.as_u16(), &bytes, id)
     }
 
     /// The permission Lotus requires for `method`; the gateway's guard uses it before any call leaves.
@@ -812,6 +799,59 @@ fn request_body<P: Serialize>(
     })
     .map(bytes::Bytes::from)
     .map_err(|e| UpstreamError::BadResponse(format!("cannot encode the request: {e}")))
+}
+
+/// The reply to one JSON-RPC request: its HTTP status and body read as the result, or what went wrong.
+fn read_reply(status: u16, bytes: &[u8], id: u64) -> Result<Box<RawValue>, UpstreamError> {
+    match status {
+        401 => return Err(UpstreamError::Unauthorized),
+        429 | 503 => {
+            return Err(UpstreamError::Unavailable(format!(
+                "the Lotus node answered HTTP {status}: {}",
+                snippet(bytes)
+            )))
+        }
+        _ => {}
+    }
+    let reply: Response<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        let why = format!(
+            "HTTP {status} with a body that is not a JSON-RPC response ({e}): {}",
+            snippet(bytes)
+        );
+        if (500..600).contains(&status) {
+            UpstreamError::Failing(why)
+        } else {
+            UpstreamError::BadResponse(why)
+        }
+    })?;
+    // Lotus answers parse and protocol errors without an id; anything else must carry ours.
+    match &reply.id {
+        Some(v) if v.as_u64() == Some(id) => {}
+        None | Some(serde_json::Value::Null) if reply.error.is_some() => {}
+        other => {
+            return Err(UpstreamError::BadResponse(format!(
+                "reply id {} does not match request id {id}",
+                other
+                    .as_ref()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "(none)".into())
+            )))
+        }
+    }
+    if let Some(err) = reply.error {
+        return Err(UpstreamError::Rpc(err));
+    }
+    match reply.result {
+        Some(raw) => Ok(raw.to_owned()),
+        None => Ok(RawValue::from_string("null".into()).expect("null is JSON")),
+    }
+}
+
+/// A reply longer than `[FullNode] MaxResponseBytes`.
+fn too_large(limit: usize) -> UpstreamError {
+    UpstreamError::BadResponse(format!(
+        "the reply is larger than the limit of {limit} bytes ([FullNode] MaxResponseBytes)"
+    ))
 }
 
 /// Where the gateway learns the head's height without asking the node (its head stream), when it can.

@@ -394,3 +394,56 @@ fn swagger_ui_lists_every_route_in_a_browser() {
         );
     }
 }
+
+#[test]
+fn simulated_nodes_started_apart_serve_one_chain() {
+    // Two nodes, as a cluster starts them: one after the other, each on its own port.
+    let start = |pause: Duration| {
+        std::thread::sleep(pause);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = lotus_rest();
+        cmd.args([
+            "simulate",
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{port}/http"),
+            "--block-time",
+            "30s",
+        ]);
+        let node = Running::start(cmd);
+        let out = node.wait_for("read token:", false);
+        (node, value_after(&out, "JSON-RPC:").to_string())
+    };
+    let (_a, a) = start(Duration::ZERO);
+    // A second apart: their start times differ, their chains must not.
+    let (_b, b) = start(Duration::from_millis(1100));
+    let client = reqwest::blocking::Client::new();
+    let tipset = |url: &str, height: i64| -> serde_json::Value {
+        let res: serde_json::Value = client
+            .post(url)
+            .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1,
+                "method": "Filecoin.ChainGetTipSetByHeight", "params": [height, []]}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        res["result"].clone()
+    };
+    let head: serde_json::Value = client
+        .post(&a)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "Filecoin.ChainHead", "params": []}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let height = head["result"]["Height"].as_i64().unwrap();
+    assert!(height >= 200, "{head}");
+    for h in [1, 150, height - 1] {
+        let (x, y) = (tipset(&a, h), tipset(&b, h));
+        assert!(x["Cids"].is_array(), "{x}");
+        assert_eq!(x["Cids"], y["Cids"], "height {h}");
+    }
+}
