@@ -15,13 +15,36 @@ use tokio_tungstenite::tungstenite::Message;
 /// The latest head the stream delivered, while the stream is healthy.
 #[derive(Debug, Default)]
 pub struct HeadFeed {
-    current: RwLock<Option<Arc<str>>>,
+    current: RwLock<Option<Head>>,
     healthy: AtomicBool,
+}
+
+/// A head as the node sent it, with its key and height read once.
+#[derive(Debug, Clone)]
+struct Head {
+    raw: Arc<str>,
+    key: Option<Arc<serde_json::Value>>,
+    height: Option<i64>,
 }
 
 impl HeadFeed {
     /// The head, when the stream is open and has delivered one.
     pub fn head(&self) -> Option<Arc<str>> {
+        self.current().map(|h| h.raw)
+    }
+
+    /// The head's tipset key (its `Cids`) and height, when the stream is open and has delivered one.
+    pub fn key_and_height(&self) -> Option<(Arc<serde_json::Value>, i64)> {
+        let head = self.current()?;
+        Some((head.key?, head.height?))
+    }
+
+    /// The head's height, when the stream is open and has delivered one.
+    pub fn height(&self) -> Option<i64> {
+        self.current()?.height
+    }
+
+    fn current(&self) -> Option<Head> {
         if !self.healthy.load(Ordering::Acquire) {
             return None;
         }
@@ -31,25 +54,23 @@ impl HeadFeed {
             .clone()
     }
 
-    /// The head's height, when the stream is open and has delivered one.
-    pub fn height(&self) -> Option<i64> {
-        #[derive(Deserialize)]
-        struct HeightOnly {
-            #[serde(rename = "Height")]
-            height: i64,
-        }
-        let head = self.head()?;
-        serde_json::from_str::<HeightOnly>(&head)
-            .ok()
-            .map(|h| h.height)
-    }
-
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }
 
-    fn set(&self, head: Arc<str>) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(head);
+    fn set(&self, raw: Arc<str>) {
+        #[derive(Deserialize)]
+        struct KeyAndHeight {
+            #[serde(rename = "Cids")]
+            key: Option<serde_json::Value>,
+            #[serde(rename = "Height")]
+            height: Option<i64>,
+        }
+        let (key, height) = match serde_json::from_str::<KeyAndHeight>(&raw) {
+            Ok(h) => (h.key.map(Arc::new), h.height),
+            Err(_) => (None, None),
+        };
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Head { raw, key, height });
         self.healthy.store(true, Ordering::Release);
     }
 

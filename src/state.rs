@@ -36,9 +36,24 @@ impl AppState {
     /// The head as the first node's ChainNotify stream delivers it, while that stream is open and, in a pool, while
     /// that node is at the best head: otherwise the head is read from a node that is.
     pub fn streamed_head(&self) -> Option<Arc<str>> {
+        self.head_streamed()
+            .then(|| self.head_feed.head())
+            .flatten()
+    }
+
+    /// The streamed head's tipset key and height, read once per head, on the same terms as
+    /// [`AppState::streamed_head`].
+    pub fn streamed_head_key(&self) -> Option<(Arc<serde_json::Value>, i64)> {
+        self.head_streamed()
+            .then(|| self.head_feed.key_and_height())
+            .flatten()
+    }
+
+    /// Whether the head is served from the stream now: in a pool, only while the first node is at the best head.
+    fn head_streamed(&self) -> bool {
         match self.node.pool() {
-            Some(pool) if pool.standing(&pool.nodes[0]) != crate::pool::Standing::Serving => None,
-            _ => self.head_feed.head(),
+            Some(pool) => pool.standing(&pool.nodes[0]) == crate::pool::Standing::Serving,
+            None => true,
         }
     }
 }

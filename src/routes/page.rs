@@ -245,6 +245,12 @@ pub fn decode_cursor(text: &str, print: u64) -> Result<(Value, usize), ApiError>
 
 /// Reads the head's tipset key, to pin a list to it.
 async fn head_key(state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
+    // The head the gateway serves, read once per head, when its stream has it; the caller may still not call
+    // ChainHead (the permission is checked as if it were called).
+    if let Some((key, _)) = state.streamed_head_key() {
+        state.node.guard(caller, "Filecoin.ChainHead")?;
+        return Ok(Value::clone(&key));
+    }
     #[derive(Deserialize)]
     struct KeyOnly {
         #[serde(rename = "Cids")]
