@@ -96,9 +96,21 @@ impl Kind {
     }
 }
 
-/// One event of a stream.
+/// One event of a stream, shared by every client that gets it: a clone is a reference, so a client's queue holds a
+/// pointer per event.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub struct Event(Arc<EventData>);
+
+impl std::ops::Deref for Event {
+    type Target = EventData;
+    fn deref(&self) -> &EventData {
+        &self.0
+    }
+}
+
+/// What an event is.
+#[derive(Debug)]
+pub struct EventData {
     /// Increasing within its stream kind; 0 for events of the gateway's own that are never replayed.
     pub id: u64,
     /// The SSE event name: `current`, `apply`, `revert`, `mpool`, `block`, `upstream_lost`, `upstream_restored`,
@@ -110,7 +122,7 @@ pub struct Event {
     /// changes (a revert and its apply), which are events of their own here and one value again on a WebSocket.
     pub ends_batch: bool,
     /// The event framed for SSE and for NDJSON, made once for every client that gets it.
-    framed: Arc<Framed>,
+    framed: Framed,
 }
 
 #[derive(Debug, Default)]
@@ -121,13 +133,13 @@ struct Framed {
 
 impl Event {
     pub fn new(id: u64, event: &'static str, data: Arc<str>, ends_batch: bool) -> Event {
-        Event {
+        Event(Arc::new(EventData {
             id,
             event,
             data,
             ends_batch,
-            framed: Arc::default(),
-        }
+            framed: Framed::default(),
+        }))
     }
 
     fn own(event: &'static str, data: Value) -> Event {
