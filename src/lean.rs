@@ -100,13 +100,25 @@ impl Lean {
             })?;
             request = request.header(AUTHORIZATION, value);
         }
-        let request = request
+        let mut request = request
             .body(Full::new(body))
             .map_err(|e| Failure::Unreachable(format!("cannot make the request: {e}")))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| Failure::Unreachable(why(&e)))?;
+        let mut fresh = false;
+        let response = loop {
+            match sender.try_send_request(request).await {
+                Ok(response) => break response,
+                Err(mut e) => match e.take_message() {
+                    // Never written: a kept-alive connection the node closed as it was taken. Once more, on a new
+                    // connection; a request that may have reached the node is never sent again.
+                    Some(unsent) if !fresh => {
+                        request = unsent;
+                        fresh = true;
+                        sender = self.connect().await?;
+                    }
+                    _ => return Err(Failure::Unreachable(why(e.error()))),
+                },
+            }
+        };
         let status = response.status().as_u16();
         if response
             .headers()
@@ -149,6 +161,11 @@ impl Lean {
                 None => break,
             }
         }
+        self.connect().await
+    }
+
+    /// A new connection, ready for a request.
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
         let stream = tokio::time::timeout(
             self.connect_timeout,
             tokio::net::TcpStream::connect(&self.authority),

@@ -195,3 +195,63 @@ async fn an_https_upstream_is_trusted_through_a_configured_ca_file() {
     );
     handle.stop(false).await;
 }
+
+/// A node that closes each connection right after its reply, without saying so (no `Connection: close`), as a node
+/// restarting or a proxy timing out an idle connection does: the next call must not fail on the dead connection.
+#[actix_web::test]
+async fn a_connection_the_node_closed_is_not_used_again() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    actix_web::rt::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            actix_web::rt::spawn(async move {
+                // One request: its head, then as many body bytes as it says.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let request: Value = serde_json::from_slice(&buf[head_end..]).unwrap();
+                let body = json!({"jsonrpc": "2.0", "id": request["id"], "result": {"ok": true}})
+                    .to_string();
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+                // Closed at once, without a word.
+            });
+        }
+    });
+    let c = client(&base, "/rpc/v1");
+    for i in 0..5 {
+        let answer = c.request(None, "Filecoin.ChainHead", json!([])).await;
+        assert_eq!(answer.unwrap().get(), r#"{"ok":true}"#, "call {i}");
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
