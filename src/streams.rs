@@ -211,6 +211,8 @@ struct TopicState {
     upstream: Option<oneshot::Sender<()>>,
     /// The latest head, for the `current` event a new head client starts with.
     latest_head: Option<Event>,
+    /// The first event since the subscription now open was opened: from it on, the buffer holds every event.
+    unbroken_from: Option<u64>,
 }
 
 /// The state of one stream kind.
@@ -423,7 +425,12 @@ impl Hub {
             self.open.fetch_sub(1, Ordering::SeqCst);
         })?;
         let topic = self.topics[kind.index()].clone();
-        let (rx, lagged, client_id, held_here) = self.join(&topic, upstream, last_event_id);
+        let Joined {
+            rx,
+            lagged,
+            client_id,
+            held_here,
+        } = self.join(&topic, upstream, last_event_id);
         let mut subscription = Subscription {
             rx,
             lagged,
@@ -438,11 +445,18 @@ impl Hub {
             skip_through: None,
         };
         if let Some(last) = last_event_id {
-            // In a cluster, what every replica recorded, read after the client took its place: what arrives
-            // meanwhile is then replayed or live. The cluster's ids follow the order events were recorded in, so a
-            // live event up to the newest the client was given, which this replica's node delivered later than
-            // another's, is not given again. Else what this replica holds, taken with the client's place.
-            match self.replay_shared(kind, last).await {
+            // What this replica holds, when it has followed the stream without a break since the client's last
+            // event (a client back on the replica it left, or on one that follows the stream all along). Else, in a
+            // cluster, what every replica recorded, read after the client took its place: what arrives meanwhile
+            // is then replayed or live. The cluster's ids follow the order events were recorded in, so a live event
+            // up to the newest the client was given, which this replica's node delivered later than another's, is
+            // not given again. Else what this replica holds, taken with the client's place.
+            let shared = match &held_here {
+                Some((_, true)) => None,
+                _ => self.replay_shared(kind, last).await,
+            };
+            let held_here = held_here.map(|(replay, _)| replay);
+            match shared {
                 Some(replay) => {
                     let newest = replay.iter().map(|e| e.id).max().unwrap_or(0);
                     subscription.skip_through = Some(newest.max(last));
@@ -456,18 +470,8 @@ impl Hub {
 
     /// Adds a client to a topic, starting its upstream subscription if none runs: the client's events, whether it
     /// was cut off, its number among the topic's clients, and (for a client with a last event id) what it missed as
-    /// this replica holds it.
-    fn join(
-        &self,
-        topic: &Arc<Topic>,
-        upstream: &Upstream,
-        last_event_id: Option<u64>,
-    ) -> (
-        mpsc::Receiver<Event>,
-        Arc<AtomicBool>,
-        u64,
-        Option<Vec<Event>>,
-    ) {
+    /// this replica holds it, and whether that is all of it (see [`held_since`]).
+    fn join(&self, topic: &Arc<Topic>, upstream: &Upstream, last_event_id: Option<u64>) -> Joined {
         let mut state = topic.state.lock().unwrap_or_else(|e| e.into_inner());
         // Without a subscription running, the head known from an earlier one is stale: a new client starts with the
         // `current` of the subscription it starts.
@@ -478,7 +482,12 @@ impl Hub {
         let (tx, rx) = mpsc::channel(self.settings.client_queue + 2);
         // What a reconnecting client missed, as this replica holds it: taken with the client's place among the
         // clients, so that nothing falls between the two.
-        let held_here = last_event_id.map(|last| replay_here(&state, last, self.settings.buffer));
+        let held_here = last_event_id.map(|last| {
+            (
+                replay_here(&state, last, self.settings.buffer),
+                held_since(&state, last),
+            )
+        });
         if last_event_id.is_none() {
             if let Some(head) = &state.latest_head {
                 let _ = tx.try_send(head.clone());
@@ -506,7 +515,12 @@ impl Hub {
                 subscriptions.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        (rx, lagged, client_id, held_here)
+        Joined {
+            rx,
+            lagged,
+            client_id,
+            held_here,
+        }
     }
 
     /// What a client that last saw event `last` missed, from the cluster's record in Redis; `None` without Redis,
@@ -554,6 +568,20 @@ fn missed(last: u64, kept: usize) -> Event {
     )
 }
 
+/// Whether this replica has followed the stream without a break since event `last`: `last` is held, and no earlier
+/// than the first event of the subscription now open (each reopening may have missed events).
+fn held_since(state: &TopicState, last: u64) -> bool {
+    let Some(from) = state.unbroken_from else {
+        return false;
+    };
+    let Some(at) = state.buffer.iter().position(|e| e.id == last) else {
+        return false;
+    };
+    // Not held any more: trimmed, so every event held came after it.
+    let start = state.buffer.iter().position(|e| e.id == from).unwrap_or(0);
+    at >= start
+}
+
 /// What a client that last saw event `last` missed, from this replica's buffer: the events after it when it is held
 /// (or is the one just before the oldest held), else a `missed` event, the head, and the events with greater ids.
 fn replay_here(state: &TopicState, last: u64, kept: usize) -> Vec<Event> {
@@ -568,6 +596,15 @@ fn replay_here(state: &TopicState, last: u64, kept: usize) -> Vec<Event> {
     replay.extend(state.latest_head.clone());
     replay.extend(state.buffer.iter().filter(|e| e.id > last).cloned());
     replay
+}
+
+/// A client just added to a topic (see [`Hub::join`]).
+struct Joined {
+    rx: mpsc::Receiver<Event>,
+    lagged: Arc<AtomicBool>,
+    client_id: u64,
+    /// For a client with a last event id: what it missed as this replica holds it, and whether that is all of it.
+    held_here: Option<(Vec<Event>, bool)>,
 }
 
 /// The streams (and WebSocket connections) a client holds, counted per holder (its address, its token) while open.
@@ -763,6 +800,9 @@ fn publish_all(topic: &Topic, events: Vec<(&'static str, Arc<str>)>, ids: Ids) {
         };
         let event = Event::new(id, event, data, ends_batch);
         if replayable {
+            if state.unbroken_from.is_none() {
+                state.unbroken_from = Some(id);
+            }
             state.buffer.push_back(event.clone());
             while state.buffer.len() > topic.buffer {
                 state.buffer.pop_front();
@@ -952,6 +992,12 @@ async fn subscribe_once(
                 return Err(format!("{} refused: {}", topic.kind.method(), err.message));
             }
             channel = msg.result.and_then(|r| serde_json::from_str(r.get()).ok());
+            // Events between the last subscription and this one may be missing here.
+            topic
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .unbroken_from = None;
             if std::mem::take(lost) {
                 publish_own(
                     topic,
@@ -1031,6 +1077,23 @@ mod tests {
             [(0, "missed"), (10, "apply"), (11, "apply"), (12, "apply")]
         );
         assert_eq!(ids(replay_here(&state, 99, 3)), [(0, "missed")]);
+    }
+
+    #[test]
+    fn a_replica_knows_since_when_it_holds_every_event() {
+        let mut state = TopicState::default();
+        state.buffer.extend([10, 11, 12, 13].map(event));
+        // Nothing since the subscription now open: nothing is known to be whole.
+        assert!(!held_since(&state, 12));
+        state.unbroken_from = Some(12);
+        assert!(held_since(&state, 12));
+        assert!(held_since(&state, 13));
+        // Before the subscription reopened, or not held: events may be missing.
+        assert!(!held_since(&state, 11));
+        assert!(!held_since(&state, 99));
+        // The subscription's first event trimmed away: every event held came after it.
+        state.unbroken_from = Some(9);
+        assert!(held_since(&state, 10));
     }
 
     #[actix_web::test]
