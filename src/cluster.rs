@@ -15,6 +15,11 @@ use redis::aio::ConnectionManager;
 /// What the replicas share while Redis answers, for the log.
 const SHARED: &str = "rate limits, stream events and token verdicts are shared";
 
+/// Where a token's verdict is kept (by the token's hash).
+fn verdict_key(token_hash: &str) -> String {
+    format!("lotus-rest:verdict:{token_hash}")
+}
+
 /// The Redis Stream of a stream kind's recent events.
 fn stream_key(kind: &str) -> String {
     format!("lotus-rest:stream:{kind}")
@@ -302,7 +307,7 @@ impl Redis {
     /// The verdict kept for a token (by its hash, never in clear), as [`Redis::put_verdict`] kept it; `Some(None)`
     /// when none is kept, `None` when Redis cannot answer.
     pub async fn verdict(self: &Arc<Self>, token_hash: &str) -> Option<Option<String>> {
-        let key = format!("lotus-rest:verdict:{token_hash}");
+        let key = verdict_key(token_hash);
         self.run(|mut conn| async move {
             redis::cmd("GET")
                 .arg(key)
@@ -314,7 +319,7 @@ impl Redis {
 
     /// Keeps a token's verdict (by its hash) for every replica, for `ttl`.
     pub async fn put_verdict(self: &Arc<Self>, token_hash: &str, verdict: &str, ttl: Duration) {
-        let key = format!("lotus-rest:verdict:{token_hash}");
+        let key = verdict_key(token_hash);
         let millis = ttl.as_millis().max(1) as u64;
         self.run(|mut conn| async move {
             redis::cmd("SET")

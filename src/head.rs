@@ -58,7 +58,8 @@ impl HeadFeed {
         self.healthy.load(Ordering::Acquire)
     }
 
-    fn set(&self, raw: Arc<str>) {
+    /// Keeps a new head, reading its key and height once; its height, when it has one.
+    fn set(&self, raw: Arc<str>) -> Option<i64> {
         #[derive(Deserialize)]
         struct KeyAndHeight {
             #[serde(rename = "Cids")]
@@ -72,6 +73,7 @@ impl HeadFeed {
         };
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Head { raw, key, height });
         self.healthy.store(true, Ordering::Release);
+        height
     }
 
     fn lost(&self) {
@@ -216,12 +218,9 @@ async fn subscribe(
                     .rev()
                     .find(|c| c.kind == "current" || c.kind == "apply");
                 if let Some(change) = newest {
-                    if let Ok(h) =
-                        serde_json::from_str::<crate::lotus::types::HeightOnly>(change.val.get())
-                    {
-                        on_head(h.height, change.val);
+                    if let Some(height) = feed.set(Arc::from(change.val.get())) {
+                        on_head(height, change.val);
                     }
-                    feed.set(Arc::from(change.val.get()));
                 }
             }
             Some("xrpc.ch.close") => return Ok(()),

@@ -115,7 +115,7 @@ impl Lean {
                         fresh = true;
                         sender = self.connect().await?;
                     }
-                    _ => return Err(Failure::Unreachable(why(e.error()))),
+                    _ => return Err(Failure::Unreachable(with_causes(e.error()))),
                 },
             }
         };
@@ -132,7 +132,7 @@ impl Lean {
             .collect()
             .await
             .map_err(|e| match e.downcast::<hyper::Error>() {
-                Ok(e) => Failure::Unreachable(why(&e)),
+                Ok(e) => Failure::Unreachable(with_causes(&e)),
                 Err(_) => Failure::TooLarge,
             })?
             .to_bytes();
@@ -182,7 +182,7 @@ impl Lean {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                 .await
-                .map_err(|e| Failure::Unreachable(why(&e)))?;
+                .map_err(|e| Failure::Unreachable(with_causes(&e)))?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 log::debug!("a connection to the node ended: {e}");
@@ -191,13 +191,13 @@ impl Lean {
         sender
             .ready()
             .await
-            .map_err(|e| Failure::Unreachable(why(&e)))?;
+            .map_err(|e| Failure::Unreachable(with_causes(&e)))?;
         Ok(sender)
     }
 }
 
-/// A hyper error with its causes, as the log and a client are told it.
-fn why(e: &hyper::Error) -> String {
+/// An error with its causes (refused, reset, DNS...), as the log and a client are told it.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut why = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

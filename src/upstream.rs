@@ -680,14 +680,7 @@ impl Client {
                 // The error's source chain says why (refused, reset, DNS). A client is never shown the node's
                 // address: the operator's log has it.
                 log::warn!("the node could not be reached: {e}");
-                let e = e.without_url();
-                let mut why = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    why = format!("{why}: {s}");
-                    source = s.source();
-                }
-                UpstreamError::Unreachable(why)
+                UpstreamError::Unreachable(crate::lean::with_causes(&e.without_url()))
             }
         };
         let mut res = req.send().await.map_err(map_send)?;
