@@ -72,13 +72,21 @@ impl Drop for RedisServer {
 /// A replica: a gateway (with a simulated node of its own, as each replica of a real cluster has its nodes) whose
 /// rate limits are kept in `redis`.
 async fn replica(redis: &str, vars: &[(&'static str, &str)]) -> Harness {
-    let mut all = vec![("LOTUS_REST_CLUSTER_REDISURL", redis.to_string())];
-    all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
-    Harness::with(Options {
-        vars: all,
-        ..Options::default()
-    })
+    replica_with(
+        redis,
+        Options {
+            vars: vars.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            ..Options::default()
+        },
+    )
     .await
+}
+
+/// A replica made with `opts`, its state shared in `redis`.
+async fn replica_with(redis: &str, mut opts: Options) -> Harness {
+    opts.vars
+        .insert(0, ("LOTUS_REST_CLUSTER_REDISURL", redis.to_string()));
+    Harness::with(opts).await
 }
 
 /// Waits until the replica has connected to Redis (it connects in the background as it starts).
@@ -223,17 +231,17 @@ async fn a_stream_resumed_on_the_other_replica_loses_nothing() {
         return;
     };
     // Replicas whose nodes serve one chain, block for block (as one node would, or a pool's).
-    let genesis_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-        - 200 * 3_600_000;
+    // A harness's first node has its head at 200.
+    let genesis_ms = crate::common::genesis_now(200, Options::default().block_time);
+    let url = redis.url();
     let replica = || {
-        Harness::with(Options {
-            vars: vec![("LOTUS_REST_CLUSTER_REDISURL", redis.url())],
-            genesis_ms: Some(genesis_ms),
-            ..Options::default()
-        })
+        replica_with(
+            &url,
+            Options {
+                genesis_ms: Some(genesis_ms),
+                ..Options::default()
+            },
+        )
     };
     let (a, b) = (replica().await, replica().await);
     connected(&a).await;
@@ -315,13 +323,16 @@ async fn token_verdicts_are_shared() {
     };
     // Replicas that ask their nodes (one JWT secret, as a cluster's nodes share) what a token may do.
     let secret = lotus_rest::lotus::token::Secret::generate();
+    let url = redis.url();
     let asking = || {
-        Harness::with(Options {
-            secret_known: false,
-            secret: Some(secret.clone()),
-            vars: vec![("LOTUS_REST_CLUSTER_REDISURL", redis.url())],
-            ..Options::default()
-        })
+        replica_with(
+            &url,
+            Options {
+                secret_known: false,
+                secret: Some(secret.clone()),
+                ..Options::default()
+            },
+        )
     };
     let (a, b) = (asking().await, asking().await);
     connected(&a).await;

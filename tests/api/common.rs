@@ -56,6 +56,16 @@ impl Default for Options {
     }
 }
 
+/// When a simulated chain `history` epochs long, of `block_time` blocks, began if its head is now (ms since 1970):
+/// harnesses given the same one serve one chain.
+pub fn genesis_now(history: i64, block_time: Duration) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    now - history as u64 * block_time.as_millis() as u64
+}
+
 pub struct Harness {
     pub sim: SimHandle,
     /// The other nodes of a pool ([`Options::more_nodes`]), in order after `sim`.
@@ -154,13 +164,10 @@ async fn run(
     // threads of two tests running side by side few.
     config.workers = 1;
     // The nodes of a pool serve one chain, block for block.
-    config.genesis_ms = Some(opts.genesis_ms.unwrap_or_else(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        now - config.history as u64 * config.block_time.as_millis() as u64
-    }));
+    config.genesis_ms = Some(
+        opts.genesis_ms
+            .unwrap_or_else(|| genesis_now(config.history, config.block_time)),
+    );
     let sim = sim::start(config.clone(), TcpListener::bind("127.0.0.1:0").unwrap())
         .await
         .expect("the simulated node starts");
