@@ -30,7 +30,7 @@ const CID_EXAMPLE: &str = "bafy2bzacedo7hjsumaajt6sbor42qycvjyk6goqe4oi4o4ddsjxk
     responses((status = 200, description = "The head tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/head")]
+#[get("/head")]
 pub async fn get_chain_head(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -76,7 +76,7 @@ pub struct NullRoundOption {
     responses((status = 200, description = "The tipset at that height", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/tipsets/{height}")]
+#[get("/{height}")]
 pub async fn get_tipset_by_height(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -99,7 +99,7 @@ pub async fn get_tipset_by_height(
     responses((status = 200, description = "The tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/tipsets/key/{key}")]
+#[get("/key/{key}")]
 pub async fn get_tipset_by_key(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn get_tipset_by_key(
     responses((status = 200, description = "The block header", body = BlockHeader)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/blocks/{cid}")]
+#[get("/{cid}")]
 pub async fn get_block(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -152,7 +152,7 @@ pub async fn get_block(
     responses((status = 200, description = "The block's messages", body = BlockMessages)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/blocks/{cid}/messages")]
+#[get("/{cid}/messages")]
 pub async fn get_block_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -177,7 +177,7 @@ pub async fn get_block_messages(
     responses((status = 200, description = "The genesis tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/genesis")]
+#[get("/genesis")]
 pub async fn get_chain_genesis(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -202,7 +202,7 @@ pub async fn get_chain_genesis(
     responses((status = 200, description = "The latest finalized tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/finalized")]
+#[get("/finalized")]
 pub async fn get_finalized_tipset(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -239,7 +239,7 @@ pub struct ChainMessage {
     responses((status = 200, description = "A page of the tipset's messages", body = PageOf<ChainMessage>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/tipsets/key/{key}/messages")]
+#[get("/key/{key}/messages")]
 pub async fn list_tipset_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -276,7 +276,7 @@ pub async fn list_tipset_messages(
         content_type = "application/json", example = json!("3405880"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/tipsets/key/{key}/weight")]
+#[get("/key/{key}/weight")]
 pub async fn get_tipset_weight(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -303,7 +303,7 @@ pub async fn get_tipset_weight(
     responses((status = 200, description = "The parent tipset's messages", body = Vec<ChainMessage>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/blocks/{cid}/parent-messages")]
+#[get("/{cid}/parent-messages")]
 pub async fn list_block_parent_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -330,7 +330,7 @@ pub async fn list_block_parent_messages(
     responses((status = 200, description = "The receipts", body = Vec<MessageReceipt>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/blocks/{cid}/parent-receipts")]
+#[get("/{cid}/parent-receipts")]
 pub async fn list_block_parent_receipts(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -380,7 +380,7 @@ pub struct HeadChange {
     responses((status = 200, description = "A page of the path", body = PageOf<HeadChange>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/path")]
+#[get("/path")]
 pub async fn list_chain_path(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -448,7 +448,7 @@ pub struct Event {
     responses((status = 200, description = "The events", body = Vec<Event>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/events/{cid}")]
+#[get("/events/{cid}")]
 pub async fn list_chain_events(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -495,7 +495,7 @@ pub struct IpldNode {
     responses((status = 200, description = "The node at the path", body = IpldNode)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/nodes")]
+#[get("/nodes")]
 pub async fn get_chain_node(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -574,7 +574,7 @@ pub struct ObjectStat {
     responses((status = 200, description = "The object", body = ChainObject)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/objects/{cid}")]
+#[get("/objects/{cid}")]
 pub async fn get_chain_object(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -598,7 +598,7 @@ pub async fn get_chain_object(
     responses((status = 200, description = "Whether the object is present", body = ObjectPresence)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/objects/{cid}/presence")]
+#[get("/objects/{cid}/presence")]
 pub async fn get_chain_object_presence(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -635,7 +635,7 @@ pub struct StatBase {
     responses((status = 200, description = "The size", body = ObjectStat)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/objects/{cid}/stat")]
+#[get("/objects/{cid}/stat")]
 pub async fn get_chain_object_stat(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -678,7 +678,7 @@ pub struct NewObject {
         headers(("Location" = String, description = "/v1/chain/objects/{cid}")))),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/chain/objects")]
+#[post("/objects")]
 pub async fn create_chain_object(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -731,7 +731,7 @@ pub async fn create_chain_object(
     responses((status = 204, description = "The object is deleted")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/chain/objects/{cid}")]
+#[delete("/objects/{cid}")]
 pub async fn delete_chain_object(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -754,7 +754,7 @@ pub async fn delete_chain_object(
         example = json!({"Type": "splitstore", "HotStoreSize": 1073741824u64, "Compacting": false}))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/chain/blockstore")]
+#[get("/blockstore")]
 pub async fn get_blockstore_info(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -779,7 +779,7 @@ pub async fn get_blockstore_info(
     responses((status = 204, description = "The blockstore is consistent")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/chain/blockstore/check")]
+#[post("/blockstore/check")]
 pub async fn check_blockstore(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -815,7 +815,7 @@ pub struct HotGcRequest {
     responses((status = 204, description = "The collection ran")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/chain/blockstore/hot-gc")]
+#[post("/blockstore/hot-gc")]
 pub async fn run_hot_gc(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -866,7 +866,7 @@ pub struct PruneRequest {
     responses((status = 202, description = "The prune has started")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/chain/blockstore/prune")]
+#[post("/blockstore/prune")]
 pub async fn run_prune(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -923,7 +923,7 @@ pub struct ExportRequest {
     responses((status = 202, description = "The export has started")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/chain/exports")]
+#[post("/exports")]
 pub async fn create_chain_export(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -994,7 +994,7 @@ pub fn body_tipset_key(body: &TipsetRef) -> Result<serde_json::Value, ApiError> 
     responses((status = 204, description = "The head is set")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/chain/set-head")]
+#[post("/set-head")]
 pub async fn set_chain_head(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -1051,7 +1051,7 @@ pub struct IndexValidation {
     responses((status = 200, description = "The validation's result", body = IndexValidation)),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/chain/index/validate")]
+#[post("/index/validate")]
 pub async fn validate_chain_index(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -1078,7 +1078,8 @@ pub async fn validate_chain_index(
 }
 
 /// Registers the chain routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/chain`, in the order they are matched.
+pub fn register_chain(cfg: &mut ServiceConfig) {
     cfg.service(get_chain_head)
         .service(get_chain_genesis)
         .service(get_finalized_tipset)
@@ -1096,12 +1097,20 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(get_chain_object)
         .service(get_chain_object_presence)
         .service(get_chain_object_stat)
-        .service(delete_chain_object)
-        .service(get_tipset_by_key)
+        .service(delete_chain_object);
+}
+
+/// The routes under `/v1/tipsets`, in the order they are matched.
+pub fn register_tipsets(cfg: &mut ServiceConfig) {
+    cfg.service(get_tipset_by_key)
         .service(list_tipset_messages)
         .service(get_tipset_weight)
-        .service(get_tipset_by_height)
-        .service(get_block)
+        .service(get_tipset_by_height);
+}
+
+/// The routes under `/v1/blocks`, in the order they are matched.
+pub fn register_blocks(cfg: &mut ServiceConfig) {
+    cfg.service(get_block)
         .service(get_block_messages)
         .service(list_block_parent_messages)
         .service(list_block_parent_receipts);

@@ -147,7 +147,7 @@ fn base64_field(name: &str, value: &str) -> Result<String, ApiError> {
     responses((status = 200, description = "The certificate", body = FinalityCertificate)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/certificates/latest")]
+#[get("/certificates/latest")]
 pub async fn get_f3_latest_certificate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -172,7 +172,7 @@ pub async fn get_f3_latest_certificate(
     responses((status = 200, description = "The certificate", body = FinalityCertificate)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/certificates/{instance}")]
+#[get("/certificates/{instance}")]
 pub async fn get_f3_certificate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -199,7 +199,7 @@ pub async fn get_f3_certificate(
     responses((status = 200, description = "The power table", body = Vec<PowerEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/instances/{instance}/power-table")]
+#[get("/instances/{instance}/power-table")]
 pub async fn get_f3_instance_power_table(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -226,7 +226,7 @@ pub async fn get_f3_instance_power_table(
     responses((status = 200, description = "The power table", body = Vec<PowerEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/power-tables/ec")]
+#[get("/power-tables/ec")]
 pub async fn get_f3_ec_power_table(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -252,7 +252,7 @@ pub async fn get_f3_ec_power_table(
     responses((status = 200, description = "The power table", body = Vec<PowerEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/power-tables/f3")]
+#[get("/power-tables/f3")]
 pub async fn get_f3_power_table(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -277,7 +277,7 @@ pub async fn get_f3_power_table(
     responses((status = 200, description = "The manifest", body = std::collections::HashMap<String, serde_json::Value>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/manifest")]
+#[get("/manifest")]
 pub async fn get_f3_manifest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -301,7 +301,7 @@ pub async fn get_f3_manifest(
     responses((status = 200, description = "The progress", body = F3Progress)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/progress")]
+#[get("/progress")]
 pub async fn get_f3_progress(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -325,7 +325,7 @@ pub async fn get_f3_progress(
     responses((status = 200, description = "A JSON boolean", body = bool, content_type = "application/json", example = true)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/running")]
+#[get("/running")]
 pub async fn get_f3_running(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -349,7 +349,7 @@ pub async fn get_f3_running(
     responses((status = 200, description = "The participants", body = Vec<F3Participant>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/f3/participants")]
+#[get("/participants")]
 pub async fn list_f3_participants(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -375,7 +375,7 @@ pub async fn list_f3_participants(
     responses((status = 200, description = "The ticket", body = Ticket)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/f3/participation-tickets")]
+#[post("/participation-tickets")]
 pub async fn create_f3_participation_ticket(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -424,7 +424,7 @@ pub async fn create_f3_participation_ticket(
     responses((status = 201, description = "The lease granted; Location is the participants", body = F3ParticipationLease)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/f3/participants")]
+#[post("/participants")]
 pub async fn create_f3_participant(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -439,7 +439,8 @@ pub async fn create_f3_participant(
 }
 
 /// Registers the f3 routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/f3`, in the order they are matched.
+pub fn register_f3(cfg: &mut ServiceConfig) {
     cfg.service(get_f3_latest_certificate)
         .service(get_f3_certificate)
         .service(get_f3_instance_power_table)

@@ -87,7 +87,7 @@ fn message(m: &OutgoingMessage) -> Result<serde_json::Value, ApiError> {
     responses((status = 200, description = "The message with its gas values", body = Message)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/gas/estimates")]
+#[post("/estimates")]
 pub async fn create_message_gas_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -117,7 +117,7 @@ pub async fn create_message_gas_estimate(
     responses((status = 200, description = "The gas limit", body = GasLimitEstimate)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/gas/limit-estimates")]
+#[post("/limit-estimates")]
 pub async fn create_gas_limit_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -150,7 +150,7 @@ pub async fn create_gas_limit_estimate(
     responses((status = 200, description = "The fee cap", body = FeeCapEstimate)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/gas/fee-cap-estimates")]
+#[post("/fee-cap-estimates")]
 pub async fn create_gas_fee_cap_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -204,7 +204,7 @@ pub struct PremiumQuery {
     responses((status = 200, description = "The premium", body = PremiumEstimate)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/gas/premium-estimate")]
+#[get("/premium-estimate")]
 pub async fn get_gas_premium_estimate(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -253,7 +253,8 @@ pub async fn get_gas_premium_estimate(
 }
 
 /// Registers the gas routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/gas`, in the order they are matched.
+pub fn register_gas(cfg: &mut ServiceConfig) {
     cfg.service(create_message_gas_estimate)
         .service(create_gas_limit_estimate)
         .service(create_gas_fee_cap_estimate)

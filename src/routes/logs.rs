@@ -54,7 +54,7 @@ pub struct Alert {
     responses((status = 200, description = "Subsystem names", body = Vec<String>, example = json!(["chain", "rpc"]))),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/logs/subsystems")]
+#[get("/subsystems")]
 pub async fn list_log_subsystems(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -77,7 +77,7 @@ pub async fn list_log_subsystems(
     responses((status = 204, description = "Set")),
     security(("lotus_token" = ["write"]))
 )]
-#[put("/logs/subsystems/{subsystem}/level")]
+#[put("/subsystems/{subsystem}/level")]
 pub async fn put_log_level(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -137,7 +137,7 @@ pub fn level_field(level: &str) -> Result<String, ApiError> {
     responses((status = 200, description = "The alerts", body = Vec<Alert>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/logs/alerts")]
+#[get("/alerts")]
 pub async fn list_log_alerts(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -150,7 +150,8 @@ pub async fn list_log_alerts(
 }
 
 /// Registers the logs routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/logs`, in the order they are matched.
+pub fn register_logs(cfg: &mut ServiceConfig) {
     cfg.service(list_log_subsystems)
         .service(put_log_level)
         .service(list_log_alerts);

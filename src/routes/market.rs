@@ -199,7 +199,7 @@ fn pushed(cid: Cid) -> HttpResponse {
     responses((status = 200, description = "Escrow and locked funds", body = MarketBalance)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/market/balances/{address}")]
+#[get("/balances/{address}")]
 pub async fn get_market_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -227,7 +227,7 @@ pub async fn get_market_balance(
     responses((status = 200, description = "A page of participants", body = PageOf<MarketParticipant>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/market/participants")]
+#[get("/participants")]
 pub async fn list_market_participants(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -256,7 +256,7 @@ pub async fn list_market_participants(
     responses((status = 200, description = "A page of deals", body = PageOf<MarketDealEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/market/deals")]
+#[get("/deals")]
 pub async fn list_market_deals(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -285,7 +285,7 @@ pub async fn list_market_deals(
     responses((status = 200, description = "The deal", body = MarketDeal)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/market/deals/{deal_id}")]
+#[get("/deals/{deal_id}")]
 pub async fn get_market_deal(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -312,7 +312,7 @@ pub async fn get_market_deal(
     responses((status = 200, description = "Whether the proposal is pending", body = ProposalPending)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/market/proposals/{cid}")]
+#[get("/proposals/{cid}")]
 pub async fn get_market_proposal(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -350,7 +350,7 @@ pub async fn get_market_proposal(
     responses((status = 200, description = "The bounds, in attoFIL", body = CollateralBounds)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/market/collateral-bounds")]
+#[get("/collateral-bounds")]
 pub async fn get_market_collateral_bounds(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -402,7 +402,7 @@ pub async fn get_market_collateral_bounds(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/market/balances/{address}/deposits")]
+#[post("/balances/{address}/deposits")]
 pub async fn create_market_deposit(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -434,7 +434,7 @@ pub async fn create_market_deposit(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/market/balances/{address}/withdrawals")]
+#[post("/balances/{address}/withdrawals")]
 pub async fn create_market_withdrawal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -464,7 +464,7 @@ pub async fn create_market_withdrawal(
     responses((status = 200, description = "The funds reserved", body = Reservation)),
     security(("lotus_token" = ["sign"]))
 )]
-#[get("/market/reservations/{address}")]
+#[get("/reservations/{address}")]
 pub async fn get_market_reservation(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -499,7 +499,7 @@ pub async fn get_market_reservation(
             headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/market/reservations/{address}")]
+#[post("/reservations/{address}")]
 pub async fn create_market_reservation(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -538,7 +538,7 @@ pub async fn create_market_reservation(
     ),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/market/reservations/{address}/releases")]
+#[post("/reservations/{address}/releases")]
 pub async fn create_market_release(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -557,7 +557,8 @@ pub async fn create_market_release(
 }
 
 /// Registers the market routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/market`, in the order they are matched.
+pub fn register_market(cfg: &mut ServiceConfig) {
     cfg.service(get_market_balance)
         .service(list_market_participants)
         .service(list_market_deals)

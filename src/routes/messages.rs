@@ -234,7 +234,7 @@ pub struct PushedMessage {
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/messages")]
+#[post("")]
 pub async fn create_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -266,7 +266,7 @@ fn prefixed(mut e: ApiError, prefix: &str) -> ApiError {
     responses((status = 202, description = "The signed messages, in the pool", body = Vec<SignedMessage>)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/messages/batch")]
+#[post("/batch")]
 pub async fn create_message_batch(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -312,7 +312,7 @@ pub async fn create_message_batch(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/messages/signed")]
+#[post("/signed")]
 pub async fn create_signed_message(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -384,7 +384,7 @@ fn refused(mut e: ApiError) -> ApiError {
     responses((status = 202, description = "The messages' CIDs, in order", body = Vec<PushedMessage>)),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/messages/signed/batch")]
+#[post("/signed/batch")]
 pub async fn create_signed_message_batch(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -428,7 +428,7 @@ pub async fn create_signed_message_batch(
     responses((status = 200, description = "The message", body = Message)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/messages/{cid}")]
+#[get("/{cid}")]
 pub async fn get_message(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -455,7 +455,7 @@ pub async fn get_message(
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/messages/{cid}/receipt")]
+#[get("/{cid}/receipt")]
 pub async fn get_message_receipt(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -486,7 +486,8 @@ pub async fn get_message_receipt(
 }
 
 /// Registers the message routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/messages`, in the order they are matched.
+pub fn register_messages(cfg: &mut ServiceConfig) {
     cfg.service(get_message)
         .service(get_message_receipt)
         .service(create_message)

@@ -34,7 +34,7 @@ fn forget_lists(state: &AppState, method: &str) {
     responses((status = 200, description = "A page of pending messages", body = PageOf<SignedMessage>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/mpool/messages")]
+#[get("/messages")]
 pub async fn list_mpool_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -77,7 +77,7 @@ pub struct ClearOptions {
     responses((status = 204, description = "The pool is cleared")),
     security(("lotus_token" = ["write"]))
 )]
-#[delete("/mpool/messages")]
+#[delete("/messages")]
 pub async fn delete_mpool_messages(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -121,7 +121,7 @@ pub struct SelectOptions {
     responses((status = 200, description = "A page of the selected messages", body = PageOf<SignedMessage>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/mpool/selection")]
+#[get("/selection")]
 pub async fn list_mpool_selection(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -191,7 +191,7 @@ pub struct MpoolConfig {
     responses((status = 200, description = "The configuration", body = MpoolConfig)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/mpool/config")]
+#[get("/config")]
 pub async fn get_mpool_config(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -216,7 +216,7 @@ pub async fn get_mpool_config(
     responses((status = 204, description = "The configuration is set")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/mpool/config")]
+#[put("/config")]
 pub async fn update_mpool_config(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -278,7 +278,7 @@ pub struct SenderNonce {
     responses((status = 200, description = "The next nonce", body = SenderNonce)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/mpool/senders/{address}/nonce")]
+#[get("/senders/{address}/nonce")]
 pub async fn get_mpool_sender_nonce(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -371,7 +371,7 @@ pub struct ReplaceCheckRequest {
     responses((status = 200, description = "The checks of each message", body = Vec<Vec<MessageCheckStatus>>)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/mpool/checks")]
+#[post("/checks")]
 pub async fn post_mpool_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -410,7 +410,7 @@ pub async fn post_mpool_checks(
     responses((status = 200, description = "The checks of each message", body = Vec<Vec<MessageCheckStatus>>)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/mpool/replace-checks")]
+#[post("/replace-checks")]
 pub async fn post_mpool_replace_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -446,7 +446,7 @@ pub async fn post_mpool_replace_checks(
     responses((status = 200, description = "The checks of each pending message", body = Vec<Vec<MessageCheckStatus>>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/mpool/senders/{address}/checks")]
+#[get("/senders/{address}/checks")]
 pub async fn get_mpool_sender_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -468,7 +468,8 @@ pub async fn get_mpool_sender_checks(
 }
 
 /// Registers the message pool routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/mpool`, in the order they are matched.
+pub fn register_mpool(cfg: &mut ServiceConfig) {
     cfg.service(list_mpool_messages)
         .service(delete_mpool_messages)
         .service(list_mpool_selection)

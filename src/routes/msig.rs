@@ -349,7 +349,7 @@ async fn build_and_push(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/multisigs")]
+#[post("")]
 pub async fn create_multisig(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -410,7 +410,7 @@ pub async fn create_multisig(
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/multisigs/{address}/available-balance")]
+#[get("/{address}/available-balance")]
 pub async fn get_multisig_available_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -434,7 +434,7 @@ pub async fn get_multisig_available_balance(
     responses((status = 200, description = "The pending transactions", body = Vec<MsigTransaction>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/multisigs/{address}/proposals")]
+#[get("/{address}/proposals")]
 pub async fn list_multisig_proposals(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -458,7 +458,7 @@ pub async fn list_multisig_proposals(
     responses((status = 200, description = "The vesting schedule", body = MsigVesting)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/multisigs/{address}/vesting-schedule")]
+#[get("/{address}/vesting-schedule")]
 pub async fn get_multisig_vesting_schedule(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -483,7 +483,7 @@ pub async fn get_multisig_vesting_schedule(
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/multisigs/{address}/vested")]
+#[get("/{address}/vested")]
 pub async fn get_multisig_vested(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -550,7 +550,7 @@ pub async fn get_multisig_vested(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/multisigs/{address}/proposals")]
+#[post("/{address}/proposals")]
 pub async fn create_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -586,7 +586,7 @@ pub async fn create_multisig_proposal(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/multisigs/{address}/proposals/{id}/approvals")]
+#[post("/{address}/proposals/{id}/approvals")]
 pub async fn create_multisig_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -635,7 +635,7 @@ pub async fn create_multisig_approval(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/multisigs/{address}/proposals/{id}")]
+#[delete("/{address}/proposals/{id}")]
 pub async fn delete_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -703,7 +703,7 @@ pub async fn delete_multisig_proposal(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/multisigs/{address}/signers")]
+#[post("/{address}/signers")]
 pub async fn create_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -734,7 +734,7 @@ pub async fn create_multisig_signer(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/multisigs/{address}/signers/{signer}")]
+#[delete("/{address}/signers/{signer}")]
 pub async fn delete_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -768,7 +768,7 @@ pub async fn delete_multisig_signer(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[put("/multisigs/{address}/signers/{signer}")]
+#[put("/{address}/signers/{signer}")]
 pub async fn replace_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -802,7 +802,7 @@ pub async fn replace_multisig_signer(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/multisigs/{address}/signer-additions/{id}/approvals")]
+#[post("/{address}/signer-additions/{id}/approvals")]
 pub async fn create_multisig_signer_addition_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -834,7 +834,7 @@ pub async fn create_multisig_signer_addition_approval(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/multisigs/{address}/signer-additions/{id}")]
+#[delete("/{address}/signer-additions/{id}")]
 pub async fn delete_multisig_signer_addition(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -866,7 +866,7 @@ pub async fn delete_multisig_signer_addition(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/multisigs/{address}/signer-swaps/{id}/approvals")]
+#[post("/{address}/signer-swaps/{id}/approvals")]
 pub async fn create_multisig_signer_swap_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -899,7 +899,7 @@ pub async fn create_multisig_signer_swap_approval(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/multisigs/{address}/signer-swaps/{id}")]
+#[delete("/{address}/signer-swaps/{id}")]
 pub async fn delete_multisig_signer_swap(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -919,7 +919,8 @@ pub async fn delete_multisig_signer_swap(
 }
 
 /// Registers the multisig routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/multisigs`, in the order they are matched.
+pub fn register_multisigs(cfg: &mut ServiceConfig) {
     cfg.service(create_multisig)
         .service(get_multisig_available_balance)
         .service(list_multisig_proposals)

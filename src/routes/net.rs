@@ -215,7 +215,7 @@ async fn live_list(
     responses((status = 200, description = "A page of connected peers", body = PageOf<AddrInfo>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/peers")]
+#[get("/peers")]
 pub async fn list_net_peers(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -239,7 +239,7 @@ pub async fn list_net_peers(
     ),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/net/peers")]
+#[post("/peers")]
 pub async fn create_net_peer(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -277,7 +277,7 @@ pub async fn create_net_peer(
     responses((status = 200, description = "The peer", body = PeerInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/peers/{peer_id}")]
+#[get("/peers/{peer_id}")]
 pub async fn get_net_peer(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -304,7 +304,7 @@ pub async fn get_net_peer(
     responses((status = 204, description = "Disconnected")),
     security(("lotus_token" = ["write"]))
 )]
-#[delete("/net/peers/{peer_id}")]
+#[delete("/peers/{peer_id}")]
 pub async fn delete_net_peer(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -339,7 +339,7 @@ pub async fn delete_net_peer(
     responses((status = 200, description = "The connectedness, as a JSON number", body = i64, content_type = "application/json", example = 1)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/peers/{peer_id}/connectedness")]
+#[get("/peers/{peer_id}/connectedness")]
 pub async fn get_net_peer_connectedness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -365,7 +365,7 @@ pub async fn get_net_peer_connectedness(
     responses((status = 200, description = "The agent version, as a JSON string", body = String, content_type = "application/json", example = json!("lotus-1.32.0+mainnet"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/peers/{peer_id}/agent")]
+#[get("/peers/{peer_id}/agent")]
 pub async fn get_net_peer_agent(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -391,7 +391,7 @@ pub async fn get_net_peer_agent(
     responses((status = 200, description = "The peer and its addresses", body = AddrInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/peers/{peer_id}/addresses")]
+#[get("/peers/{peer_id}/addresses")]
 pub async fn get_net_peer_addresses(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -417,7 +417,7 @@ pub async fn get_net_peer_addresses(
     responses((status = 200, description = "The round trip in nanoseconds, as a JSON number", body = i64, content_type = "application/json", example = 25000000)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/peers/{peer_id}/latency")]
+#[get("/peers/{peer_id}/latency")]
 pub async fn get_net_peer_latency(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -442,7 +442,7 @@ pub async fn get_net_peer_latency(
     responses((status = 200, description = "The node's peer ID and addresses", body = AddrInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/addresses")]
+#[get("/addresses")]
 pub async fn get_net_addresses(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -466,7 +466,7 @@ pub async fn get_net_addresses(
     responses((status = 200, description = "A JSON boolean", body = bool, content_type = "application/json", example = true)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/listening")]
+#[get("/listening")]
 pub async fn get_net_listening(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -490,7 +490,7 @@ pub async fn get_net_listening(
     responses((status = 200, description = "The chain ID, as a JSON string", body = String, content_type = "application/json", example = json!("314"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/version")]
+#[get("/version")]
 pub async fn get_net_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -514,7 +514,7 @@ pub async fn get_net_version(
     responses((status = 200, description = "Reachability and public addresses", body = NatStatus)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/reachability")]
+#[get("/reachability")]
 pub async fn get_net_reachability(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -538,7 +538,7 @@ pub async fn get_net_reachability(
     responses((status = 200, description = "Totals and rates", body = BandwidthStats)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/bandwidth")]
+#[get("/bandwidth")]
 pub async fn get_net_bandwidth(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -564,7 +564,7 @@ pub async fn get_net_bandwidth(
     responses((status = 200, description = "A page of per-peer counters", body = PageOf<PeerBandwidth>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/bandwidth/peers")]
+#[get("/bandwidth/peers")]
 pub async fn list_net_bandwidth_peers(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -589,7 +589,7 @@ pub async fn list_net_bandwidth_peers(
     responses((status = 200, description = "Counters by protocol ID", body = std::collections::BTreeMap<String, BandwidthStats>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/bandwidth/protocols")]
+#[get("/bandwidth/protocols")]
 pub async fn get_net_bandwidth_protocols(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -614,7 +614,7 @@ pub async fn get_net_bandwidth_protocols(
     responses((status = 200, description = "A page of scores", body = PageOf<PubsubScore>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/pubsub-scores")]
+#[get("/pubsub-scores")]
 pub async fn list_net_pubsub_scores(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -639,7 +639,7 @@ pub async fn list_net_pubsub_scores(
     responses((status = 200, description = "The block list", body = NetBlockList)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/blocklist")]
+#[get("/blocklist")]
 pub async fn get_net_blocklist(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -703,7 +703,7 @@ fn check_block_list(list: &NetBlockList) -> Result<NetBlockList, ApiError> {
     responses((status = 204, description = "Added")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/net/blocklist")]
+#[post("/blocklist")]
 pub async fn create_net_blocklist_entries(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -755,7 +755,7 @@ fn split(value: &Option<String>) -> Vec<String> {
     responses((status = 204, description = "Removed")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/net/blocklist")]
+#[delete("/blocklist")]
 pub async fn delete_net_blocklist_entries(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -782,7 +782,7 @@ pub async fn delete_net_blocklist_entries(
     responses((status = 200, description = "Peer IDs", body = Vec<String>, example = json!([PEER_EXAMPLE]))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/protected")]
+#[get("/protected")]
 pub async fn list_net_protected_peers(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -807,7 +807,7 @@ pub async fn list_net_protected_peers(
     responses((status = 204, description = "Protected")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/net/protected/{peer_id}")]
+#[put("/protected/{peer_id}")]
 pub async fn put_net_protected_peer(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -830,7 +830,7 @@ pub async fn put_net_protected_peer(
     responses((status = 204, description = "No longer protected")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/net/protected/{peer_id}")]
+#[delete("/protected/{peer_id}")]
 pub async fn delete_net_protected_peer(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -875,7 +875,7 @@ pub fn scope(value: &str, all: bool) -> Result<String, ApiError> {
     responses((status = 200, description = "The limits", body = NetLimit)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/limits/{scope}")]
+#[get("/limits/{scope}")]
 pub async fn get_net_limit(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -902,7 +902,7 @@ pub async fn get_net_limit(
     responses((status = 204, description = "Set")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/net/limits/{scope}")]
+#[put("/limits/{scope}")]
 pub async fn put_net_limit(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -943,7 +943,7 @@ pub async fn put_net_limit(
     responses((status = 200, description = "The usage", body = NetStat)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/net/stats/{scope}")]
+#[get("/stats/{scope}")]
 pub async fn get_net_stat(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -960,7 +960,8 @@ pub async fn get_net_stat(
 }
 
 /// Registers the net routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/net`, in the order they are matched.
+pub fn register_net(cfg: &mut ServiceConfig) {
     cfg.service(list_net_peers)
         .service(create_net_peer)
         .service(get_net_peer)

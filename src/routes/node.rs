@@ -22,7 +22,7 @@ use crate::state::AppState;
     responses((status = 200, description = "The node's version", body = NodeVersion)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/version")]
+#[get("/version")]
 pub async fn get_node_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -56,7 +56,7 @@ pub struct Network {
     responses((status = 200, description = "The network", body = Network)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/network")]
+#[get("")]
 pub async fn get_network(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -93,7 +93,7 @@ pub async fn get_network(
         content_type = "application/json", example = json!("07070707-0707-0707-0707-070707070707"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/session")]
+#[get("/session")]
 pub async fn get_node_session(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -111,7 +111,7 @@ pub async fn get_node_session(
         content_type = "application/json", example = json!("2026-01-01T00:00:00Z"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/start-time")]
+#[get("/start-time")]
 pub async fn get_node_start_time(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -129,7 +129,7 @@ pub async fn get_node_start_time(
         content_type = "application/json", example = json!("12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/id")]
+#[get("/id")]
 pub async fn get_node_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -199,7 +199,7 @@ pub struct StatusOptions {
     responses((status = 200, description = "The node's status", body = NodeStatus)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/status")]
+#[get("/status")]
 pub async fn get_node_status(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -234,7 +234,7 @@ pub async fn get_node_status(
         example = json!({"openrpc": "1.2.6", "info": {"title": "Lotus RPC API", "version": "1.36.2"}, "methods": []}))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/openrpc")]
+#[get("/openrpc")]
 pub async fn get_node_openrpc(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -252,7 +252,7 @@ pub async fn get_node_openrpc(
         content_type = "application/json", example = json!("lotus/1.36.2"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/node/client-version")]
+#[get("/client-version")]
 pub async fn get_node_client_version(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -276,7 +276,7 @@ pub async fn get_node_client_version(
     responses((status = 202, description = "The node is shutting down")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/node/shutdown")]
+#[post("/shutdown")]
 pub async fn shutdown_node(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -313,7 +313,7 @@ pub struct BackupRequest {
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/node/backups")]
+#[post("/backups")]
 pub async fn create_node_backup(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -336,9 +336,9 @@ pub async fn create_node_backup(
 }
 
 /// Registers the node routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/node`, in the order they are matched.
+pub fn register_node(cfg: &mut ServiceConfig) {
     cfg.service(get_node_version)
-        .service(get_network)
         .service(get_node_session)
         .service(get_node_start_time)
         .service(get_node_id)
@@ -347,4 +347,9 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(get_node_client_version)
         .service(shutdown_node)
         .service(create_node_backup);
+}
+
+/// The routes under `/v1/network`, in the order they are matched.
+pub fn register_network(cfg: &mut ServiceConfig) {
+    cfg.service(get_network);
 }

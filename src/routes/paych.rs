@@ -345,7 +345,7 @@ fn known_channel(addr: &str) -> Option<&str> {
         example = json!(["f01100", "f01101"]))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/paych")]
+#[get("")]
 pub async fn list_payment_channels(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -370,7 +370,7 @@ pub async fn list_payment_channels(
     ),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych")]
+#[post("")]
 pub async fn create_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -430,7 +430,7 @@ fn channel_answer(info: &ChannelInfo, before: Vec<String>) -> HttpResponse {
         content_type = "application/json", example = json!("f01100"))),
     security(("lotus_token" = ["sign"]))
 )]
-#[get("/paych/by-message/{cid}")]
+#[get("/by-message/{cid}")]
 pub async fn get_payment_channel_by_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -455,7 +455,7 @@ pub async fn get_payment_channel_by_message(
     responses((status = 200, description = "The funds", body = ChannelAvailableFunds)),
     security(("lotus_token" = ["sign"]))
 )]
-#[get("/paych/by-parties/{from}/{to}/funds")]
+#[get("/by-parties/{from}/{to}/funds")]
 pub async fn get_payment_channel_funds_by_parties(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -488,7 +488,7 @@ pub async fn get_payment_channel_funds_by_parties(
     ),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/payments")]
+#[post("/payments")]
 pub async fn create_payment(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -551,7 +551,7 @@ pub async fn create_payment(
     responses((status = 200, description = "The channel", body = PaychStatus)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/paych/{channel}")]
+#[get("/{channel}")]
 pub async fn get_payment_channel(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -575,7 +575,7 @@ pub async fn get_payment_channel(
     responses((status = 200, description = "The funds", body = ChannelAvailableFunds)),
     security(("lotus_token" = ["sign"]))
 )]
-#[get("/paych/{channel}/funds")]
+#[get("/{channel}/funds")]
 pub async fn get_payment_channel_funds(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -601,7 +601,7 @@ pub async fn get_payment_channel_funds(
     responses((status = 202, description = "The channel and the message that funds it", body = ChannelInfo)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/{channel}/funds")]
+#[post("/{channel}/funds")]
 pub async fn add_payment_channel_funds(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -643,7 +643,7 @@ pub async fn add_payment_channel_funds(
     responses((status = 201, description = "The lane", body = Lane)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/{channel}/lanes")]
+#[post("/{channel}/lanes")]
 pub async fn create_payment_channel_lane(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -671,7 +671,7 @@ pub async fn create_payment_channel_lane(
     responses((status = 202, description = "The settle message", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/{channel}/settle")]
+#[post("/{channel}/settle")]
 pub async fn settle_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -696,7 +696,7 @@ pub async fn settle_payment_channel(
     responses((status = 202, description = "The collect message", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/{channel}/collect")]
+#[post("/{channel}/collect")]
 pub async fn collect_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -721,7 +721,7 @@ pub async fn collect_payment_channel(
     responses((status = 200, description = "The vouchers", body = Vec<SignedVoucher>)),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/paych/{channel}/vouchers")]
+#[get("/{channel}/vouchers")]
 pub async fn list_payment_channel_vouchers(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -779,7 +779,7 @@ pub async fn list_payment_channel_vouchers(
     ),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/{channel}/vouchers")]
+#[post("/{channel}/vouchers")]
 pub async fn create_payment_channel_voucher(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -815,7 +815,7 @@ pub async fn create_payment_channel_voucher(
     responses((status = 201, description = "The voucher was added", body = VoucherAdded)),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/paych/{channel}/vouchers/received")]
+#[post("/{channel}/vouchers/received")]
 pub async fn add_payment_channel_voucher(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -855,7 +855,7 @@ pub async fn add_payment_channel_voucher(
     responses((status = 200, description = "The verdict", body = VoucherCheck)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/paych/{channel}/vouchers/check")]
+#[post("/{channel}/vouchers/check")]
 pub async fn check_payment_channel_voucher(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -922,7 +922,7 @@ pub async fn check_payment_channel_voucher(
     responses((status = 202, description = "The message that redeems the voucher", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/paych/{channel}/vouchers/submit")]
+#[post("/{channel}/vouchers/submit")]
 pub async fn submit_payment_channel_voucher(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -946,7 +946,8 @@ pub async fn submit_payment_channel_voucher(
 }
 
 /// Registers the payment channel routes; the fixed paths before the ones with a channel address in their place.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/paych`, in the order they are matched.
+pub fn register_paych(cfg: &mut ServiceConfig) {
     cfg.service(list_payment_channels)
         .service(create_payment_channel)
         .service(create_payment)

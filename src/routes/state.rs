@@ -200,7 +200,7 @@ fn base64_param(name: &str, value: &str) -> Result<String, ApiError> {
             "tipset": [{"/": CID_EXAMPLE}]}))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/actors")]
+#[get("")]
 pub async fn list_actors(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -229,7 +229,7 @@ pub async fn list_actors(
     responses((status = 200, description = "The actor's state", body = ActorState)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/actors/{address}/state")]
+#[get("/{address}/state")]
 pub async fn get_actor_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -258,7 +258,7 @@ pub async fn get_actor_state(
         content_type = "application/json", example = json!("f2kwadjsxm5y3rbc2r7a4q6yhoyo2qhw6jd6t7d5a"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/addresses/{address}/robust")]
+#[get("/{address}/robust")]
 pub async fn get_address_robust(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -287,7 +287,7 @@ pub async fn get_address_robust(
         content_type = "application/json", example = json!("0xff000000000000000000000000000000000003e8"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/addresses/{address}/eth")]
+#[get("/{address}/eth")]
 pub async fn get_address_eth(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -326,7 +326,7 @@ pub struct StateRoots {
     responses((status = 200, description = "A page of changed actors, each with its `Address`", body = PageOf<crate::lotus::types::Actor>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/state/changes")]
+#[get("/changes")]
 pub async fn list_state_changes(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -382,7 +382,7 @@ impl NetworkVersion {
         example = json!({"account": {"/": CID_EXAMPLE}}))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/actor-codes")]
+#[get("")]
 pub async fn get_actor_codes(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -409,7 +409,7 @@ pub async fn get_actor_codes(
     responses((status = 200, description = "The manifest CID", body = Cid)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/actor-codes/manifest")]
+#[get("/manifest")]
 pub async fn get_actor_manifest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -451,7 +451,7 @@ pub struct DecodeParamsRequest {
     responses((status = 200, description = "The decoded parameters", body = DecodedParams, example = json!({"A": 1}))),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/actors/{address}/params/decode")]
+#[post("/{address}/params/decode")]
 pub async fn get_decoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -499,7 +499,7 @@ pub struct EncodeParamsRequest {
         content_type = "application/json", example = json!("eyJBIjoxfQ=="))),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/actor-codes/{code}/params/encode")]
+#[post("/{code}/params/encode")]
 pub async fn get_encoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -531,7 +531,7 @@ pub async fn get_encoded_params(
     responses((status = 200, description = "The result of applying the message", body = InvocResult)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/state/call")]
+#[post("/call")]
 pub async fn get_call_result(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -572,7 +572,7 @@ const MAX_COMPUTE_MESSAGES: usize = 1000;
     responses((status = 200, description = "The state root and traces", body = ComputeStateOutput)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/state/compute")]
+#[post("/compute")]
 pub async fn get_computed_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -634,7 +634,7 @@ pub struct DataCidRequest {
     responses((status = 200, description = "The unsealed CID", body = Cid)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/state/data-cid")]
+#[post("/data-cid")]
 pub async fn get_data_cid(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -670,7 +670,7 @@ pub async fn get_data_cid(
     responses((status = 200, description = "The replay", body = InvocResult)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/messages/{cid}/replay")]
+#[get("/{cid}/replay")]
 pub async fn get_message_replay(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -713,7 +713,7 @@ pub struct WaitOptions {
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/messages/{cid}/wait")]
+#[get("/{cid}/wait")]
 pub async fn get_message_confirmation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -786,7 +786,7 @@ pub struct MessageFilter {
     responses((status = 200, description = "A page of message CIDs", body = PageOf<Cid>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/state/messages")]
+#[get("/messages")]
 pub async fn list_state_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -848,7 +848,7 @@ pub async fn list_state_messages(
         content_type = "application/json", example = json!("629718223488012345678901234"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/supply/circulating")]
+#[get("/circulating")]
 pub async fn get_circulating_supply(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -875,7 +875,7 @@ pub async fn get_circulating_supply(
     responses((status = 200, description = "The supply's parts", body = CirculatingSupply)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/supply")]
+#[get("")]
 pub async fn get_supply(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -901,7 +901,7 @@ pub async fn get_supply(
     responses((status = 200, description = "The parameters", body = NetworkParams)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/network/params")]
+#[get("/params")]
 pub async fn get_network_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -927,7 +927,7 @@ pub async fn get_network_params(
     responses((status = 200, description = "The beacon entry", body = BeaconEntry)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/beacon/entries/{epoch}")]
+#[get("/entries/{epoch}")]
 pub async fn get_beacon_entry(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1009,7 +1009,7 @@ fn check_randomness_epoch(state: &AppState, epoch: i64, at: &AtTipset) -> Result
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/randomness/{source}")]
+#[get("/{source}")]
 pub async fn get_randomness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1073,7 +1073,7 @@ pub struct DigestQuery {
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/randomness/{source}/digest")]
+#[get("/{source}/digest")]
 pub async fn get_randomness_digest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1285,7 +1285,7 @@ async fn events(
     responses((status = 200, description = "The events, oldest first", body = Vec<ActorEvent>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/events")]
+#[get("")]
 pub async fn list_events(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1337,7 +1337,7 @@ pub async fn list_events(
     responses((status = 200, description = "The events, oldest first", body = Vec<ActorEvent>)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/events/query")]
+#[post("/query")]
 pub async fn list_events_by_filter(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1348,28 +1348,61 @@ pub async fn list_events_by_filter(
 }
 
 /// Registers the state routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/actors`, in the order they are matched.
+pub fn register_actors(cfg: &mut ServiceConfig) {
     cfg.service(list_actors)
         .service(get_actor_state)
-        .service(get_address_robust)
-        .service(get_address_eth)
-        .service(list_state_changes)
-        .service(get_actor_codes)
-        .service(get_actor_manifest)
-        .service(get_decoded_params)
-        .service(get_encoded_params)
+        .service(get_decoded_params);
+}
+
+/// The routes under `/v1/addresses`, in the order they are matched.
+pub fn register_addresses(cfg: &mut ServiceConfig) {
+    cfg.service(get_address_robust).service(get_address_eth);
+}
+
+/// The routes under `/v1/state`, in the order they are matched.
+pub fn register_state(cfg: &mut ServiceConfig) {
+    cfg.service(list_state_changes)
         .service(get_call_result)
         .service(get_computed_state)
         .service(get_data_cid)
-        .service(get_message_replay)
-        .service(get_message_confirmation)
-        .service(list_state_messages)
-        .service(get_circulating_supply)
-        .service(get_supply)
-        .service(get_network_params)
-        .service(get_beacon_entry)
-        .service(get_randomness)
-        .service(get_randomness_digest)
-        .service(list_events)
-        .service(list_events_by_filter);
+        .service(list_state_messages);
+}
+
+/// The routes under `/v1/actor-codes`, in the order they are matched.
+pub fn register_actor_codes(cfg: &mut ServiceConfig) {
+    cfg.service(get_actor_codes)
+        .service(get_actor_manifest)
+        .service(get_encoded_params);
+}
+
+/// The routes under `/v1/messages`, in the order they are matched.
+pub fn register_messages(cfg: &mut ServiceConfig) {
+    cfg.service(get_message_replay)
+        .service(get_message_confirmation);
+}
+
+/// The routes under `/v1/supply`, in the order they are matched.
+pub fn register_supply(cfg: &mut ServiceConfig) {
+    cfg.service(get_circulating_supply).service(get_supply);
+}
+
+/// The routes under `/v1/network`, in the order they are matched.
+pub fn register_network(cfg: &mut ServiceConfig) {
+    cfg.service(get_network_params);
+}
+
+/// The routes under `/v1/beacon`, in the order they are matched.
+pub fn register_beacon(cfg: &mut ServiceConfig) {
+    cfg.service(get_beacon_entry);
+}
+
+/// The routes under `/v1/randomness`, in the order they are matched.
+pub fn register_randomness(cfg: &mut ServiceConfig) {
+    cfg.service(get_randomness).service(get_randomness_digest);
+}
+
+/// The routes under `/v1/events`, in the order they are matched.
+pub fn register_events(cfg: &mut ServiceConfig) {
+    cfg.service(list_events).service(list_events_by_filter);
 }

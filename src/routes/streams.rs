@@ -227,7 +227,7 @@ async fn wait_closing(closing: &mut tokio::sync::watch::Receiver<bool>) {
         ))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/streams/heads")]
+#[get("/heads")]
 pub async fn stream_heads(
     auth: Authorized<Read>,
     req: HttpRequest,
@@ -251,7 +251,7 @@ pub async fn stream_heads(
         ))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/streams/mpool")]
+#[get("/mpool")]
 pub async fn stream_mpool(
     auth: Authorized<Read>,
     req: HttpRequest,
@@ -275,7 +275,7 @@ pub async fn stream_mpool(
         ))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/streams/blocks")]
+#[get("/blocks")]
 pub async fn stream_blocks(
     auth: Authorized<Read>,
     req: HttpRequest,
@@ -285,7 +285,8 @@ pub async fn stream_blocks(
 }
 
 /// Registers the stream routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/streams`, in the order they are matched.
+pub fn register_streams(cfg: &mut ServiceConfig) {
     cfg.service(stream_heads)
         .service(stream_mpool)
         .service(stream_blocks);

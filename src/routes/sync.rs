@@ -60,7 +60,7 @@ pub struct SyncState {
     responses((status = 200, description = "The sync state", body = SyncState)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/sync/state")]
+#[get("/state")]
 pub async fn get_sync_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub struct BadBlock {
     responses((status = 200, description = "The block is marked bad", body = BadBlock)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/sync/bad-blocks/{cid}")]
+#[get("/bad-blocks/{cid}")]
 pub async fn get_bad_block(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn get_bad_block(
     responses((status = 204, description = "The block is marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/sync/bad-blocks/{cid}")]
+#[put("/bad-blocks/{cid}")]
 pub async fn put_sync_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -148,7 +148,7 @@ pub async fn put_sync_bad_block(
     responses((status = 204, description = "The block is no longer marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/sync/bad-blocks/{cid}")]
+#[delete("/bad-blocks/{cid}")]
 pub async fn delete_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -170,7 +170,7 @@ pub async fn delete_bad_block(
     responses((status = 204, description = "No block is marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/sync/bad-blocks")]
+#[delete("/bad-blocks")]
 pub async fn delete_bad_blocks(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -193,7 +193,7 @@ pub async fn delete_bad_blocks(
     responses((status = 204, description = "The tipset is checkpointed")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/sync/checkpoint")]
+#[put("/checkpoint")]
 pub async fn update_sync_checkpoint(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -229,7 +229,7 @@ pub struct BlockSubmission {
     responses((status = 202, description = "The block is accepted for publication")),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/sync/blocks")]
+#[post("/blocks")]
 pub async fn submit_block(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -305,7 +305,7 @@ pub struct TipsetValidity {
     responses((status = 200, description = "The tipset is valid", body = TipsetValidity)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/tipsets/key/{key}/validity")]
+#[get("/key/{key}/validity")]
 pub async fn get_tipset_validity(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -337,13 +337,18 @@ pub async fn get_tipset_validity(
 }
 
 /// Registers the sync routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/sync`, in the order they are matched.
+pub fn register_sync(cfg: &mut ServiceConfig) {
     cfg.service(get_sync_state)
         .service(get_bad_block)
         .service(put_sync_bad_block)
         .service(delete_bad_block)
         .service(delete_bad_blocks)
         .service(update_sync_checkpoint)
-        .service(submit_block)
-        .service(get_tipset_validity);
+        .service(submit_block);
+}
+
+/// The routes under `/v1/tipsets`, in the order they are matched.
+pub fn register_tipsets(cfg: &mut ServiceConfig) {
+    cfg.service(get_tipset_validity);
 }

@@ -140,7 +140,7 @@ pub async fn verify_token(
     responses((status = 201, description = "The new token", body = Token)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/auth/tokens")]
+#[post("/tokens")]
 pub async fn create_auth_token(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -185,7 +185,7 @@ pub struct Verification {
     responses((status = 200, description = "What the token allows", body = Verification)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/auth/tokens/verify")]
+#[post("/tokens/verify")]
 pub async fn verify_auth_token(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -195,6 +195,7 @@ pub async fn verify_auth_token(
 }
 
 /// Registers the token routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/auth`, in the order they are matched.
+pub fn register_auth(cfg: &mut ServiceConfig) {
     cfg.service(create_auth_token).service(verify_auth_token);
 }

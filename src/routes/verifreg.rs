@@ -63,7 +63,7 @@ pub struct ClaimEntry {
         content_type = "application/json", example = json!("f080"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/root-key")]
+#[get("/root-key")]
 pub async fn get_verifreg_root_key(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -91,7 +91,7 @@ pub async fn get_verifreg_root_key(
         content_type = "application/json", example = json!("1125899906842624"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/verifiers/{address}")]
+#[get("/verifiers/{address}")]
 pub async fn get_verifier(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn get_verifier(
         content_type = "application/json", example = json!("109951162777600"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/clients/{address}")]
+#[get("/clients/{address}")]
 pub async fn get_verified_client(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -157,7 +157,7 @@ pub async fn get_verified_client(
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/allocations")]
+#[get("/allocations")]
 pub async fn list_allocations(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -186,7 +186,7 @@ pub async fn list_allocations(
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/claims")]
+#[get("/claims")]
 pub async fn list_claims(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -216,7 +216,7 @@ pub async fn list_claims(
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/clients/{address}/allocations")]
+#[get("/clients/{address}/allocations")]
 pub async fn list_client_allocations(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -249,7 +249,7 @@ AllocationPath, params::AtTipset
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/clients/{address}/allocations/{id}")]
+#[get("/clients/{address}/allocations/{id}")]
 pub async fn get_allocation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -281,7 +281,7 @@ pub async fn get_allocation(
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miners/{address}/claims")]
+#[get("/{address}/claims")]
 pub async fn list_provider_claims(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -313,7 +313,7 @@ ClaimPath, params::AtTipset
     responses((status = 200, description = "The claim", body = Claim)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miners/{address}/claims/{id}")]
+#[get("/{address}/claims/{id}")]
 pub async fn get_claim(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -346,7 +346,7 @@ pub async fn get_claim(
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/pending-deals/{id}/allocation")]
+#[get("/pending-deals/{id}/allocation")]
 pub async fn get_pending_deal_allocation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -381,7 +381,7 @@ pub async fn get_pending_deal_allocation(
         content_type = "application/json", example = json!(4))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/verifreg/pending-deals/{id}/allocation-id")]
+#[get("/pending-deals/{id}/allocation-id")]
 pub async fn get_pending_deal_allocation_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -409,7 +409,8 @@ pub async fn get_pending_deal_allocation_id(
 }
 
 /// Registers the verified registry routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/verifreg`, in the order they are matched.
+pub fn register_verifreg(cfg: &mut ServiceConfig) {
     cfg.service(get_verifreg_root_key)
         .service(get_verifier)
         .service(list_allocations)
@@ -417,8 +418,11 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(get_verified_client)
         .service(list_client_allocations)
         .service(get_allocation)
-        .service(list_provider_claims)
-        .service(get_claim)
         .service(get_pending_deal_allocation)
         .service(get_pending_deal_allocation_id);
+}
+
+/// The routes under `/v1/miners`, in the order they are matched.
+pub fn register_miners(cfg: &mut ServiceConfig) {
+    cfg.service(list_provider_claims).service(get_claim);
 }

@@ -100,7 +100,7 @@ fn address_body(field: &str, value: &str) -> Result<String, ApiError> {
         example = json!(["f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"]))),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/wallet/keys")]
+#[get("/keys")]
 pub async fn list_wallet_keys(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -127,7 +127,7 @@ pub async fn list_wallet_keys(
         headers(("Location" = String, description = "The key: /v1/wallet/keys/{address}")))),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/wallet/keys")]
+#[post("/keys")]
 pub async fn create_wallet_key(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -161,7 +161,7 @@ pub async fn create_wallet_key(
         headers(("Location" = String, description = "The key: /v1/wallet/keys/{address}")))),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/wallet/keys/import")]
+#[post("/keys/import")]
 pub async fn create_imported_wallet_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -200,7 +200,7 @@ pub async fn create_imported_wallet_key(
     responses((status = 200, description = "The wallet holds the key", body = WalletAddress)),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/wallet/keys/{address}")]
+#[get("/keys/{address}")]
 pub async fn get_wallet_key(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -234,7 +234,7 @@ pub async fn get_wallet_key(
     responses((status = 204, description = "The key is deleted")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/wallet/keys/{address}")]
+#[delete("/keys/{address}")]
 pub async fn delete_wallet_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -258,7 +258,7 @@ pub async fn delete_wallet_key(
     responses((status = 200, description = "The key", body = KeyInfo)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/wallet/keys/{address}/private-key")]
+#[get("/keys/{address}/private-key")]
 pub async fn get_wallet_private_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -283,7 +283,7 @@ pub async fn get_wallet_private_key(
     responses((status = 200, description = "The signature", body = Signature)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/wallet/keys/{address}/sign")]
+#[post("/keys/{address}/sign")]
 pub async fn create_wallet_signature(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -314,7 +314,7 @@ pub async fn create_wallet_signature(
     responses((status = 200, description = "The signed message", body = SignedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/wallet/keys/{address}/sign-message")]
+#[post("/keys/{address}/sign-message")]
 pub async fn create_wallet_signed_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -343,7 +343,7 @@ pub async fn create_wallet_signed_message(
     responses((status = 200, description = "Whether the signature is valid", body = Verification)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/wallet/verify")]
+#[post("/verify")]
 pub async fn post_wallet_verification(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -373,7 +373,7 @@ pub async fn post_wallet_verification(
     responses((status = 200, description = "The default address", body = WalletAddress)),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/wallet/default")]
+#[get("/default")]
 pub async fn get_wallet_default(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -406,7 +406,7 @@ pub async fn get_wallet_default(
     responses((status = 204, description = "The default is set")),
     security(("lotus_token" = ["write"]))
 )]
-#[put("/wallet/default")]
+#[put("/default")]
 pub async fn update_wallet_default(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -440,7 +440,7 @@ pub struct DefaultRequest {
     responses((status = 200, description = "The balance", body = WalletBalance)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/wallet/balances/{address}")]
+#[get("/balances/{address}")]
 pub async fn get_wallet_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -476,7 +476,7 @@ pub async fn get_wallet_balance(
     responses((status = 200, description = "The address is valid", body = AddressValidation)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/wallet/addresses/{address}/validation")]
+#[get("/addresses/{address}/validation")]
 pub async fn get_wallet_address_validation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -502,7 +502,8 @@ pub async fn get_wallet_address_validation(
 }
 
 /// Registers the wallet routes.
-pub fn register(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/wallet`, in the order they are matched.
+pub fn register_wallet(cfg: &mut ServiceConfig) {
     cfg.service(list_wallet_keys)
         .service(create_wallet_key)
         .service(create_imported_wallet_key)

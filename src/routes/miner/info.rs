@@ -43,7 +43,7 @@ fn rpc_message(e: &ApiError) -> String {
     responses((status = 200, description = "The miner's version", body = NodeVersion)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/version")]
+#[get("/version")]
 pub async fn get_miner_version(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -81,7 +81,7 @@ pub struct MinerActorInfo {
     responses((status = 200, description = "The actor and its sector size", body = MinerActorInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/info")]
+#[get("/info")]
 pub async fn get_miner_info(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -131,7 +131,7 @@ pub struct MinerAddressConfig {
     responses((status = 200, description = "The address configuration", body = MinerAddressConfig)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/addresses")]
+#[get("/addresses")]
 pub async fn get_miner_address_config(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -164,7 +164,7 @@ pub struct MinerSession {
     responses((status = 200, description = "The session", body = MinerSession)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/session")]
+#[get("/session")]
 pub async fn get_miner_session(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -196,7 +196,7 @@ pub struct MinerStartTime {
     responses((status = 200, description = "The start time", body = MinerStartTime)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/start-time")]
+#[get("/start-time")]
 pub async fn get_miner_start_time(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -220,7 +220,7 @@ pub async fn get_miner_start_time(
         example = json!({"openrpc": "1.2.6", "info": {"title": "Lotus RPC API", "version": "1.36.2"}, "methods": []}))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/openrpc")]
+#[get("/openrpc")]
 pub async fn get_miner_openrpc(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -242,7 +242,7 @@ pub async fn get_miner_openrpc(
     responses((status = 200, description = "The subsystems", body = Vec<String>, example = json!(["Mining", "Sealing", "SectorStorage"]))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/subsystems")]
+#[get("/subsystems")]
 pub async fn list_miner_subsystems(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -264,7 +264,7 @@ pub async fn list_miner_subsystems(
     responses((status = 202, description = "The miner is shutting down")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/shutdown")]
+#[post("/shutdown")]
 pub async fn shutdown_miner(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -288,7 +288,7 @@ pub async fn shutdown_miner(
     responses((status = 201, description = "The new token", body = Token)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/auth/tokens")]
+#[post("/auth/tokens")]
 pub async fn create_miner_auth_token(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -308,7 +308,7 @@ pub async fn create_miner_auth_token(
     responses((status = 200, description = "What the token allows", body = Verification)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/miner/auth/tokens/verify")]
+#[post("/auth/tokens/verify")]
 pub async fn verify_miner_auth_token(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -326,7 +326,7 @@ pub async fn verify_miner_auth_token(
     responses((status = 200, description = "Subsystem names", body = Vec<String>, example = json!(["miner", "sectors", "storageminer"]))),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/miner/logs/subsystems")]
+#[get("/logs/subsystems")]
 pub async fn list_miner_log_subsystems(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
@@ -364,7 +364,7 @@ pub struct MinerLogLevel {
     ),
     security(("lotus_token" = ["write"]))
 )]
-#[put("/miner/logs/subsystems/{subsystem}/level")]
+#[put("/logs/subsystems/{subsystem}/level")]
 pub async fn put_miner_log_level(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
@@ -404,7 +404,7 @@ pub async fn put_miner_log_level(
     responses((status = 200, description = "The alerts", body = Vec<Alert>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/logs/alerts")]
+#[get("/logs/alerts")]
 pub async fn list_miner_log_alerts(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -442,7 +442,7 @@ pub struct MinerBackup {
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/backups")]
+#[post("/backups")]
 pub async fn create_miner_backup(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -559,7 +559,7 @@ async fn withdraw(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/withdrawals")]
+#[post("/withdrawals")]
 pub async fn create_miner_withdrawal(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -584,7 +584,7 @@ pub async fn create_miner_withdrawal(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/beneficiary-withdrawals")]
+#[post("/beneficiary-withdrawals")]
 pub async fn create_miner_beneficiary_withdrawal(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -602,7 +602,7 @@ pub async fn create_miner_beneficiary_withdrawal(
     responses((status = 200, description = "The mining base", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/mining-base")]
+#[get("/mining-base")]
 pub async fn get_miner_mining_base_tipset(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -693,7 +693,7 @@ fn deal_anchor(deal: &RawValue) -> String {
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/deals")]
+#[get("/deals")]
 pub async fn list_miner_deals(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -796,7 +796,7 @@ pub struct MinerPieceInfo {
     responses((status = 200, description = "The piece CID and padded size", body = MinerPieceInfo)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/data-cids")]
+#[post("/data-cids")]
 pub async fn compute_miner_data_cid(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -889,7 +889,7 @@ fn cid_field(field: &str, cid: &Cid) -> Result<Value, ApiError> {
     responses((status = 200, description = "The proofs", body = Vec<PoStProof>)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/miner/proofs")]
+#[post("/proofs")]
 pub async fn compute_miner_winning_post(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -981,7 +981,7 @@ pub struct MinerWindowPoSt {
     responses((status = 200, description = "The window PoSt of each partition group", body = Vec<MinerWindowPoSt>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/window-posts")]
+#[post("/window-posts")]
 pub async fn compute_miner_window_post(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1056,7 +1056,7 @@ pub struct MinerProvableCheck {
     responses((status = 200, description = "The sectors that cannot be proven", body = MinerProvableCheck)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/provable-checks")]
+#[post("/sectors/provable-checks")]
 pub async fn check_miner_sectors_provable(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,

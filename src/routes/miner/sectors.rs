@@ -753,7 +753,7 @@ fn duration_response(ns: i64) -> HttpResponse {
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sectors")]
+#[get("/sectors")]
 pub async fn list_miner_managed_sectors(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -836,7 +836,7 @@ pub async fn list_miner_managed_sectors(
         example = json!({"Proving": 90, "WaitDeals": 3}))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sectors/summary")]
+#[get("/sectors/summary")]
 pub async fn get_miner_sectors_summary(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -864,7 +864,7 @@ pub async fn get_miner_sectors_summary(
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sectors/refs")]
+#[get("/sectors/refs")]
 pub async fn list_miner_sector_refs(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -917,7 +917,7 @@ pub async fn list_miner_sector_refs(
         headers(("Location" = String, description = "The sector: /v1/miner/sectors/{number}")))),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/miner/sectors")]
+#[post("/sectors")]
 pub async fn pledge_miner_sector(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
@@ -945,7 +945,7 @@ pub async fn pledge_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/recoveries")]
+#[post("/sectors/recoveries")]
 pub async fn declare_miner_sector_recoveries(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1003,7 +1003,7 @@ fn distinct_sectors(field: &str, sectors: &[u64]) -> Result<Vec<u64>, ApiError> 
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/received")]
+#[post("/sectors/received")]
 pub async fn receive_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1059,7 +1059,7 @@ pub async fn receive_miner_sector(
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sectors/{number}")]
+#[get("/sectors/{number}")]
 pub async fn get_miner_managed_sector(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1098,7 +1098,7 @@ pub async fn get_miner_managed_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/sectors/{number}")]
+#[delete("/sectors/{number}")]
 pub async fn delete_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1122,7 +1122,7 @@ pub async fn delete_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/{number}/terminate")]
+#[post("/sectors/{number}/terminate")]
 pub async fn terminate_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1148,7 +1148,7 @@ pub async fn terminate_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/miner/sectors/{number}/state")]
+#[put("/sectors/{number}/state")]
 pub async fn put_miner_sector_state(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1188,7 +1188,7 @@ pub async fn put_miner_sector_state(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/{number}/upgrade")]
+#[post("/sectors/{number}/upgrade")]
 pub async fn mark_miner_sector_for_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1238,7 +1238,7 @@ pub async fn mark_miner_sector_for_upgrade(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/sectors/{number}/upgrade")]
+#[delete("/sectors/{number}/upgrade")]
 pub async fn delete_miner_sector_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1281,7 +1281,7 @@ pub async fn delete_miner_sector_upgrade(
     ),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/miner/sectors/{number}/start-sealing")]
+#[post("/sectors/{number}/start-sealing")]
 pub async fn start_miner_sector_sealing(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
@@ -1318,7 +1318,7 @@ pub async fn start_miner_sector_sealing(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/{number}/unseal")]
+#[post("/sectors/{number}/unseal")]
 pub async fn unseal_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1344,7 +1344,7 @@ pub async fn unseal_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sectors/{number}/pieces/unseal")]
+#[post("/sectors/{number}/pieces/unseal")]
 pub async fn unseal_miner_sector_piece(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1457,7 +1457,7 @@ impl Batch {
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/batches/{kind}")]
+#[get("/batches/{kind}")]
 pub async fn list_miner_batch_sectors(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1490,7 +1490,7 @@ pub async fn list_miner_batch_sectors(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/batches/{kind}/flush")]
+#[post("/batches/{kind}/flush")]
 pub async fn flush_miner_batch(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1537,7 +1537,7 @@ pub async fn flush_miner_batch(
     responses((status = 200, description = "The assigner's state", body = MinerSectorNumbers)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sector-numbers")]
+#[get("/sector-numbers")]
 pub async fn get_miner_sector_numbers(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1596,7 +1596,7 @@ pub(crate) fn reservation_name(name: &str, field: Option<&str>) -> Result<(), Ap
     responses((status = 200, description = "The reservations", body = Vec<MinerSectorNumberReservation>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sector-numbers/reservations")]
+#[get("/sector-numbers/reservations")]
 pub async fn list_miner_sector_number_reservations(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1621,7 +1621,7 @@ pub async fn list_miner_sector_number_reservations(
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sector-numbers/reservations/{name}")]
+#[get("/sector-numbers/reservations/{name}")]
 pub async fn get_miner_sector_number_reservation(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1664,7 +1664,7 @@ fn no_reservation(name: &str) -> ApiError {
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/sector-numbers/reservations")]
+#[post("/sector-numbers/reservations")]
 pub async fn create_miner_sector_number_reservation(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1773,7 +1773,7 @@ pub async fn create_miner_sector_number_reservation(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/sector-numbers/reservations/{name}")]
+#[delete("/sector-numbers/reservations/{name}")]
 pub async fn delete_miner_sector_number_reservation(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1823,7 +1823,7 @@ pub async fn delete_miner_sector_number_reservation(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/pieces")]
+#[post("/pieces")]
 pub async fn add_miner_piece(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1900,7 +1900,7 @@ pub async fn add_miner_piece(
     responses((status = 202, description = "The miner is matching")),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/pieces/matches")]
+#[post("/pieces/matches")]
 pub async fn match_miner_pending_pieces(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1929,7 +1929,7 @@ pub async fn match_miner_pending_pieces(
     responses((status = 200, description = "The delay", body = MinerDuration)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sealing/seal-delay")]
+#[get("/sealing/seal-delay")]
 pub async fn get_miner_seal_delay(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1951,7 +1951,7 @@ pub async fn get_miner_seal_delay(
     ),
     security(("lotus_token" = ["write"]))
 )]
-#[put("/miner/sealing/seal-delay")]
+#[put("/sealing/seal-delay")]
 pub async fn put_miner_seal_delay(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
@@ -1975,7 +1975,7 @@ pub async fn put_miner_seal_delay(
     responses((status = 200, description = "The duration", body = MinerDuration)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/miner/sealing/expected-seal-duration")]
+#[get("/sealing/expected-seal-duration")]
 pub async fn get_miner_expected_seal_duration(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -2002,7 +2002,7 @@ pub async fn get_miner_expected_seal_duration(
     ),
     security(("lotus_token" = ["write"]))
 )]
-#[put("/miner/sealing/expected-seal-duration")]
+#[put("/sealing/expected-seal-duration")]
 pub async fn put_miner_expected_seal_duration(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,

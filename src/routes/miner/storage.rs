@@ -726,7 +726,7 @@ async fn storage_list(
     responses((status = 200, description = "A page of storage paths", body = MinerStoragePathPage)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/paths")]
+#[get("/storage/paths")]
 pub async fn list_miner_storage_paths(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -778,7 +778,7 @@ pub async fn list_miner_storage_paths(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/paths/{id}")]
+#[get("/storage/paths/{id}")]
 pub async fn get_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -818,7 +818,7 @@ pub async fn get_miner_storage_path(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/paths/{id}/stat")]
+#[get("/storage/paths/{id}/stat")]
 pub async fn get_miner_storage_path_stat(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -845,7 +845,7 @@ pub async fn get_miner_storage_path_stat(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/miner/storage/paths/{id}/health")]
+#[put("/storage/paths/{id}/health")]
 pub async fn put_miner_storage_path_health(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -882,7 +882,7 @@ pub async fn put_miner_storage_path_health(
         headers(("Location" = String, description = "The path: /v1/miner/storage/paths/{id}")))),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/storage/paths")]
+#[post("/storage/paths")]
 pub async fn create_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -925,7 +925,7 @@ pub struct DetachOptions {
         (status = 404, description = "No such path or URL", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/storage/paths/{id}")]
+#[delete("/storage/paths/{id}")]
 pub async fn delete_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -976,7 +976,7 @@ pub async fn delete_miner_storage_path(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/paths/{id}/sectors")]
+#[get("/storage/paths/{id}/sectors")]
 pub async fn list_miner_storage_path_sectors(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1019,7 +1019,7 @@ pub async fn list_miner_storage_path_sectors(
     responses((status = 200, description = "The local paths", body = Vec<MinerLocalPath>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/local")]
+#[get("/storage/local")]
 pub async fn list_miner_storage_local(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1063,7 +1063,7 @@ fn check_local_path(path: &str) -> Result<String, ApiError> {
         (status = 409, description = "The path is already open", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/storage/local")]
+#[post("/storage/local")]
 pub async fn create_miner_storage_local(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1117,7 +1117,7 @@ pub struct LocalPathQuery {
         (status = 404, description = "No local path there", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/storage/local")]
+#[delete("/storage/local")]
 pub async fn delete_miner_storage_local(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1154,7 +1154,7 @@ pub async fn delete_miner_storage_local(
         (status = 404, description = "No such local path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/storage/local/redeclare")]
+#[post("/storage/local/redeclare")]
 pub async fn redeclare_miner_storage_local(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1217,7 +1217,7 @@ pub struct FindOptions {
     responses((status = 200, description = "The paths", body = Vec<MinerSectorLocation>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/sectors/{number}/locations")]
+#[get("/storage/sectors/{number}/locations")]
 pub async fn list_miner_sector_locations(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1273,7 +1273,7 @@ pub async fn list_miner_sector_locations(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/storage/sectors/{number}/locations")]
+#[post("/storage/sectors/{number}/locations")]
 pub async fn create_miner_sector_location(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1320,7 +1320,7 @@ pub struct DropOptions {
     responses((status = 204, description = "Dropped")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/storage/sectors/{number}/locations/{id}")]
+#[delete("/storage/sectors/{number}/locations/{id}")]
 pub async fn delete_miner_sector_location(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1370,7 +1370,7 @@ pub struct AllocOptions {
     responses((status = 200, description = "The paths, best first", body = Vec<MinerStorageInfo>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/allocations")]
+#[get("/storage/allocations")]
 pub async fn list_miner_storage_allocations(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1446,7 +1446,7 @@ pub struct LockFilter {
     responses((status = 200, description = "The locks", body = Vec<MinerSectorLock>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/storage/locks")]
+#[get("/storage/locks")]
 pub async fn list_miner_storage_locks(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1509,7 +1509,7 @@ pub struct LockOptions {
         (status = 409, description = "The files are locked", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/storage/locks")]
+#[post("/storage/locks")]
 pub async fn create_miner_storage_lock(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1586,7 +1586,7 @@ pub async fn create_miner_storage_lock(
     responses((status = 200, description = "What the token allows", body = MinerTokenVerification)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/miner/storage/auth/verify")]
+#[post("/storage/auth/verify")]
 pub async fn verify_miner_storage_token(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,

@@ -217,7 +217,7 @@ fn with_id(id: &str, stats: Map<String, Value>) -> Value {
     responses((status = 200, description = "A page of workers", body = MinerWorkerPage)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/workers")]
+#[get("/workers")]
 pub async fn list_miner_workers(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -245,7 +245,7 @@ pub async fn list_miner_workers(
         (status = 404, description = "No such worker", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/workers/{id}")]
+#[get("/workers/{id}")]
 pub async fn get_miner_worker(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -273,7 +273,7 @@ pub async fn get_miner_worker(
         headers(("Location" = String, description = "The workers: /v1/miner/workers")))),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/workers")]
+#[post("/workers")]
 pub async fn connect_miner_worker(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -356,7 +356,7 @@ pub struct JobFilter {
     responses((status = 200, description = "A page of jobs", body = MinerJobPage)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/jobs")]
+#[get("/jobs")]
 pub async fn list_miner_jobs(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -417,7 +417,7 @@ async fn find_job(state: &AppState, caller: &Caller, id: &str) -> Result<Value, 
         (status = 404, description = "No such job", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/jobs/{id}")]
+#[get("/jobs/{id}")]
 pub async fn get_miner_job(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -439,7 +439,7 @@ pub async fn get_miner_job(
         (status = 404, description = "No such job", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/jobs/{id}")]
+#[delete("/jobs/{id}")]
 pub async fn delete_miner_job(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -466,7 +466,7 @@ pub async fn delete_miner_job(
     responses((status = 200, description = "The scheduler's state", body = MinerSchedulerDiag)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/miner/scheduler")]
+#[get("/scheduler")]
 pub async fn get_miner_scheduler(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -488,7 +488,7 @@ pub async fn get_miner_scheduler(
     responses((status = 200, description = "The scheduler's state after the pass", body = MinerSchedulerDiag)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/miner/scheduler/run")]
+#[post("/scheduler/run")]
 pub async fn run_miner_scheduler(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -512,7 +512,7 @@ pub async fn run_miner_scheduler(
         (status = 404, description = "No such request", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/miner/scheduler/requests/{id}")]
+#[delete("/scheduler/requests/{id}")]
 pub async fn delete_miner_scheduler_request(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
