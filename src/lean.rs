@@ -3,6 +3,7 @@
 //! maps built per call). A node reached over HTTPS, or with a CA file, is called with the general client instead.
 
 use std::sync::Mutex;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,7 +33,10 @@ pub struct Lean {
     host: HeaderValue,
     /// The path (and query) of the node's endpoint.
     path: String,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// Idle connections by the thread whose runtime drives them: a call takes one of its own thread's, so that the
+    /// request and its reply never wake another thread (each HTTP worker runs its own single-threaded runtime, and a
+    /// connection's task stays on the runtime that made it).
+    idle: Mutex<Vec<(ThreadId, SendRequest<Full<Bytes>>)>>,
     max_idle: usize,
     connect_timeout: Duration,
 }
@@ -139,8 +143,12 @@ impl Lean {
         // The connection serves the next call, unless the node closed it.
         if !sender.is_closed() {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() >= self.max_idle {
+                // The connections of a thread whose runtime has ended are closed: they give their places up.
+                idle.retain(|(_, sender)| !sender.is_closed());
+            }
             if idle.len() < self.max_idle {
-                idle.push(sender);
+                idle.push((std::thread::current().id(), sender));
             }
         }
         Ok(Reply { status, body })
@@ -148,8 +156,14 @@ impl Lean {
 
     /// A kept-alive connection that can take a request now, or a new one.
     async fn sender(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
+        let here = std::thread::current().id();
         loop {
-            let kept = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let kept = {
+                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                idle.iter()
+                    .rposition(|(thread, _)| *thread == here)
+                    .map(|at| idle.remove(at).1)
+            };
             match kept {
                 // Ready once its connection has read the end of the last reply; an error if the node closed it.
                 Some(mut sender) if !sender.is_closed() => {
