@@ -15,6 +15,7 @@ pub mod extract;
 pub mod hangup;
 pub mod head;
 pub mod lean;
+pub mod logging;
 pub mod lotus;
 pub mod metrics;
 pub mod middleware;

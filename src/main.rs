@@ -355,7 +355,7 @@ async fn healthcheck(
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    lotus_rest::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate {
@@ -394,6 +394,7 @@ async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
     };
+    lotus_rest::logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

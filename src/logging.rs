@@ -1,0 +1,189 @@
+//! The log's writer: each line is handed to one thread that writes it to standard error, at once when the thread
+//! is idle, else with the other lines that came within 10 ms, so that an HTTP worker never waits for the file or pipe behind standard error, nor for
+//! another worker holding its lock while it writes (one access line a request: with the workers writing themselves,
+//! two workers contended for that lock on most requests).
+//!
+//! The queue is bounded: when standard error takes nothing (a pipe nobody reads), the workers wait, as they would
+//! writing to it themselves, and no memory grows. Lines are in the order they were logged.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::OnceLock;
+
+/// Lines waiting for the writer, at most.
+const QUEUED_LINES: usize = 16_384;
+
+/// Bytes written at once, at most: a burst is written in pieces of this size.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// How long the writer gathers lines after writing some, before it writes again: under load a write each 10 ms,
+/// not one a request; a line waits no longer than this (and a flush, for the lines before it).
+const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+
+enum Message {
+    Line(Vec<u8>),
+    /// Answered once every line sent before it is written.
+    Flush(SyncSender<()>),
+}
+
+/// Hands lines to the writer thread.
+#[derive(Clone)]
+pub struct Queue(SyncSender<Message>);
+
+impl Queue {
+    /// A writer thread writing to `sink`, and the queue to it. The thread ends when every queue is dropped.
+    pub fn spawn<W: Write + Send + 'static>(sink: W) -> io::Result<Queue> {
+        let (tx, rx) = sync_channel(QUEUED_LINES);
+        std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || write_lines(rx, sink))?;
+        Ok(Queue(tx))
+    }
+
+    /// Waits until every line queued so far is written.
+    pub fn wait_until_written(&self) {
+        let (ack, done) = sync_channel(1);
+        if self.0.send(Message::Flush(ack)).is_ok() {
+            let _ = done.recv();
+        }
+    }
+}
+
+impl Write for Queue {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .send(Message::Line(buf.to_vec()))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the log writer has stopped"))?;
+        Ok(buf.len())
+    }
+
+    /// The logger flushes after every line; the writer thread writes each line as soon as it can, so this does not
+    /// wait (see [`Queue::wait_until_written`]).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_lines<W: Write>(rx: Receiver<Message>, mut sink: W) {
+    let mut batch = Vec::with_capacity(BATCH_BYTES);
+    let mut acks = Vec::new();
+    // Waits for a line when none is queued, and writes it at once; the lines that come after it are gathered for
+    // `GATHER` and written together, until none came. While the thread gathers, loggers queue their lines without
+    // waking it.
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        loop {
+            let mut full = false;
+            while let Some(message) = next.take() {
+                match message {
+                    Message::Line(line) => batch.extend_from_slice(&line),
+                    Message::Flush(ack) => acks.push(ack),
+                }
+                full = batch.len() >= BATCH_BYTES;
+                if full {
+                    break;
+                }
+                next = rx.try_recv().ok();
+            }
+            // A log that cannot be written is not a reason to stop serving: the lines are dropped.
+            let _ = sink.write_all(&batch).and_then(|()| sink.flush());
+            let wrote = !batch.is_empty();
+            batch.clear();
+            if batch.capacity() > 4 * BATCH_BYTES {
+                batch.shrink_to(BATCH_BYTES);
+            }
+            for ack in acks.drain(..) {
+                let _ = ack.send(());
+            }
+            if !wrote {
+                break;
+            }
+            // More lines than one write takes are waiting: no pause.
+            if !full {
+                std::thread::sleep(GATHER);
+            }
+            next = rx.try_recv().ok();
+            if next.is_none() {
+                break;
+            }
+        }
+    }
+}
+
+static QUEUE: OnceLock<Queue> = OnceLock::new();
+
+/// Sets up the process's logger: `RUST_LOG` (default `info`) and `RUST_LOG_STYLE` as env_logger reads them, colours
+/// when standard error is a terminal, lines written by the writer thread. Falls back to writing directly when the
+/// thread cannot be started.
+pub fn init() {
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if let Ok(queue) = Queue::spawn(io::stderr()) {
+        if std::env::var_os("RUST_LOG_STYLE").is_none() {
+            builder.write_style(if io::stderr().is_terminal() {
+                env_logger::WriteStyle::Always
+            } else {
+                env_logger::WriteStyle::Never
+            });
+        }
+        builder.target(env_logger::Target::Pipe(Box::new(queue.clone())));
+        let _ = QUEUE.set(queue);
+    }
+    builder.init();
+}
+
+/// Waits until every line logged so far is written: before the process ends, or writes to standard error itself.
+pub fn flush() {
+    if let Some(queue) = QUEUE.get() {
+        queue.wait_until_written();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Collect {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_is_written_in_the_order_each_thread_logged_it() {
+        let sink = Collect::default();
+        let queue = Queue::spawn(sink.clone()).unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let mut queue = queue.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000 {
+                        queue.write_all(format!("{t} {i}\n").as_bytes()).unwrap();
+                        queue.flush().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        queue.wait_until_written();
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let mut next = [0u32; 4];
+        for line in text.lines() {
+            let (t, i) = line.split_once(' ').unwrap();
+            let (t, i): (usize, u32) = (t.parse().unwrap(), i.parse().unwrap());
+            assert_eq!(i, next[t], "thread {t}'s lines out of order");
+            next[t] += 1;
+        }
+        assert_eq!(next, [20_000; 4]);
+    }
+}
