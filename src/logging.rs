@@ -6,7 +6,7 @@
 //! The queue is bounded: when standard error takes nothing (a pipe nobody reads), the workers wait, as they would
 //! writing to it themselves, and no memory grows. Lines are in the order they were logged.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::OnceLock;
 
@@ -112,20 +112,13 @@ fn write_lines<W: Write>(rx: Receiver<Message>, mut sink: W) {
 
 static QUEUE: OnceLock<Queue> = OnceLock::new();
 
-/// Sets up the process's logger: `RUST_LOG` (default `info`) and `RUST_LOG_STYLE` as env_logger reads them, colours
-/// when standard error is a terminal, lines written by the writer thread. Falls back to writing directly when the
+/// Sets up the process's logger: `RUST_LOG` (default `info`) as env_logger reads it, plain text (no colours: no
+/// escape codes to strip from each line), lines written by the writer thread. Falls back to writing directly when the
 /// thread cannot be started.
 pub fn init() {
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     if let Ok(queue) = Queue::spawn(io::stderr()) {
-        if std::env::var_os("RUST_LOG_STYLE").is_none() {
-            builder.write_style(if io::stderr().is_terminal() {
-                env_logger::WriteStyle::Always
-            } else {
-                env_logger::WriteStyle::Never
-            });
-        }
         builder.target(env_logger::Target::Pipe(Box::new(queue.clone())));
         let _ = QUEUE.set(queue);
     }
