@@ -186,7 +186,6 @@ async fn upgrade(
         err.retry_after = Some(5);
         return Err(err);
     }
-    let upstream = dial(&state, &caller).await?;
     let max = state.limits.max_message_bytes;
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::invalid_parameter(format!("not a valid WebSocket upgrade: {e}")))?;
@@ -219,7 +218,7 @@ async fn upgrade(
     };
     state.metrics.socket_opened();
     actix_web::rt::spawn(async move {
-        connection.serve(stream, upstream).await;
+        connection.serve(stream).await;
         drop(held);
         drop(counted);
     });
@@ -228,6 +227,39 @@ async fn upgrade(
 
 type Upstream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The connection's own socket to the node, opened when the client first sends something the node is to answer:
+/// a client that only follows the shared channels (`ChainNotify`, ...), which the gateway serves from its own
+/// subscription, never costs the node a connection.
+#[derive(Default)]
+struct NodeSocket {
+    tx: Option<futures_util::stream::SplitSink<Upstream, Message>>,
+    rx: Option<futures_util::stream::SplitStream<Upstream>>,
+}
+
+impl NodeSocket {
+    /// The sending half, the socket opened first if it is not yet; why not when the node cannot be reached.
+    async fn sender(
+        &mut self,
+        state: &AppState,
+        caller: &Caller,
+    ) -> Result<&mut futures_util::stream::SplitSink<Upstream, Message>, ApiError> {
+        if self.tx.is_none() {
+            let (tx, rx) = dial(state, caller).await?.split();
+            self.rx = Some(rx);
+            return Ok(self.tx.insert(tx));
+        }
+        Ok(self.tx.as_mut().expect("the socket is open"))
+    }
+
+    /// The node's next message; never, while the socket is not open.
+    async fn next(&mut self) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        match &mut self.rx {
+            Some(rx) => rx.next().await,
+            None => std::future::pending().await,
+        }
+    }
+}
 
 /// Opens the connection's own socket to the node, with the token the node is to see.
 async fn dial(state: &AppState, caller: &Caller) -> Result<Upstream, ApiError> {
@@ -349,8 +381,8 @@ enum End {
 }
 
 impl Connection {
-    async fn serve(mut self, mut stream: actix_ws::AggregatedMessageStream, upstream: Upstream) {
-        let (mut up_tx, mut up_rx) = upstream.split();
+    async fn serve(mut self, mut stream: actix_ws::AggregatedMessageStream) {
+        let mut node = NodeSocket::default();
         let mut fanned = futures_util::stream::SelectAll::<FannedStream>::new();
         let mut closing = self.state.streams.closing();
         let mut ticker =
@@ -367,13 +399,13 @@ impl Connection {
                     self.last_heard = Instant::now();
                     match message {
                         Some(Ok(AggregatedMessage::Text(text))) => {
-                            if let Err(why) = self.on_client_message(text.as_bytes(), &mut up_tx).await {
+                            if let Err(why) = self.on_client_message(text.as_bytes(), &mut node).await {
                                 break End::Node(why);
                             }
                             fanned.extend(self.opened.drain(..));
                         }
                         Some(Ok(AggregatedMessage::Binary(bytes))) => {
-                            if let Err(why) = self.on_client_message(&bytes, &mut up_tx).await {
+                            if let Err(why) = self.on_client_message(&bytes, &mut node).await {
                                 break End::Node(why);
                             }
                             fanned.extend(self.opened.drain(..));
@@ -386,7 +418,7 @@ impl Connection {
                         Some(Err(e)) => break End::Protocol(e.to_string()),
                     }
                 }
-                message = up_rx.next() => match message {
+                message = node.next() => match message {
                     Some(Ok(Message::Text(text))) => {
                         self.on_node_message(text.as_str());
                         match tokio::time::timeout(self.send_timeout(), self.session.text(text.as_str().to_owned())).await {
@@ -441,6 +473,9 @@ impl Connection {
         // node's socket).
         let filters: Vec<(String, Kind)> = self.filters.drain().collect();
         let cleanup = async {
+            let (Some(up_tx), Some(up_rx)) = (node.tx.as_mut(), node.rx.as_mut()) else {
+                return;
+            };
             for (n, (id, kind)) in filters.iter().enumerate() {
                 let method = match kind {
                     Kind::Filter => "Filecoin.EthUninstallFilter",
@@ -463,7 +498,9 @@ impl Connection {
             }
         };
         let _ = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
-        let _ = up_tx.close().await;
+        if let Some(mut up_tx) = node.tx.take() {
+            let _ = up_tx.close().await;
+        }
         self.state.metrics.socket_closed();
         let reason = match end {
             End::Client => None,
@@ -565,8 +602,7 @@ impl Connection {
     async fn on_client_message(
         &mut self,
         bytes: &[u8],
-        up: &mut (impl futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
-                  + Unpin),
+        node: &mut NodeSocket,
     ) -> Result<(), String> {
         let parsed: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
@@ -594,6 +630,10 @@ impl Connection {
             }
         }
         if method == "xrpc.cancel" || method == "xrpc.ch.close" {
+            // Without a socket to the node there is no call or channel of the node's to cancel or close.
+            let Some(up) = node.tx.as_mut() else {
+                return Ok(());
+            };
             return up
                 .send(Message::text(parsed.to_string()))
                 .await
@@ -652,7 +692,9 @@ impl Connection {
                 return Ok(());
             }
         };
-        let forwarded = self.send_admitted(call.id, id, method, params, up).await?;
+        let forwarded = self
+            .send_admitted(call.id, id, method, params, node)
+            .await?;
         self.state.metrics.socket_call(method.name, forwarded);
         Ok(())
     }
@@ -665,8 +707,7 @@ impl Connection {
         id: Option<Value>,
         method: &'static crate::lotus::methods::Method,
         params: Value,
-        up: &mut (impl futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
-                  + Unpin),
+        node: &mut NodeSocket,
     ) -> Result<bool, String> {
         if let Some(bucket) = &self.own_bucket {
             let weight = f64::from(crate::ratelimit::method_weight(method.name));
@@ -764,6 +805,13 @@ impl Connection {
                 }
             }
         }
+        let up = match node.sender(&self.state, &self.caller).await {
+            Ok(up) => up,
+            Err(e) => {
+                self.refuse(id, -32000, e.detail).await;
+                return Ok(false);
+            }
+        };
         if let (Some(watch), Some(id)) = (watch, &id) {
             self.watched.insert(id.to_string(), watch);
         }

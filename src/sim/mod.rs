@@ -237,6 +237,11 @@ impl SimHandle {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// How many WebSocket connections are open right now.
+    pub fn websockets(&self) -> usize {
+        self.inner.shared.sockets.count()
+    }
+
     /// How many channels of any kind (`ChainNotify`, `MpoolSub`, `SyncIncomingBlocks`) are open right now.
     pub fn channels(&self) -> usize {
         self.inner

@@ -66,6 +66,11 @@ impl Sockets {
         (id, end_rx, ended_tx)
     }
 
+    /// How many connections are open.
+    pub(super) fn count(&self) -> usize {
+        self.lock().open.len()
+    }
+
     fn forget(&self, id: u64) {
         self.lock().open.remove(&id);
     }

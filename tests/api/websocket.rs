@@ -725,3 +725,67 @@ async fn a_batch_on_the_socket_is_bounded_as_over_http() {
         .count();
     assert!((1..5).contains(&sent), "{sent} of 5 sent");
 }
+
+#[actix_web::test]
+async fn clients_that_only_follow_shared_channels_cost_the_node_no_connection() {
+    // The gateway's head follower is off: the node's one socket is the shared subscription the channels ride on.
+    let h = Harness::with(Options {
+        block_time: Duration::from_millis(300),
+        vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let mut ws = connect(&h, Some(&read)).await.unwrap();
+        let channel = call(&mut ws, 1, "Filecoin.ChainNotify", json!([])).await["result"].clone();
+        values(&mut ws, &channel, 1, |v| {
+            assert!(v[0]["Val"]["Height"].is_i64(), "{v}")
+        })
+        .await;
+        clients.push(ws);
+    }
+    assert_eq!(h.sim.subscribers(), 1);
+    assert_eq!(
+        h.sim.websockets(),
+        1,
+        "five clients following the head, one socket on the node"
+    );
+    // A call the node answers opens the client's own socket to the node, and it serves the calls that follow.
+    let head = call(&mut clients[0], 2, "Filecoin.ChainHead", json!([])).await;
+    assert!(head["result"]["Height"].is_i64(), "{head}");
+    assert_eq!(h.sim.websockets(), 2);
+    let again = call(&mut clients[0], 3, "Filecoin.ChainHead", json!([])).await;
+    assert!(again["result"]["Height"].is_i64(), "{again}");
+    assert_eq!(h.sim.websockets(), 2);
+    // The client's socket to the node goes with the client.
+    clients.remove(0).close(None).await.unwrap();
+    until(|| h.sim.websockets() == 1).await;
+}
+
+#[actix_web::test]
+async fn a_call_the_node_cannot_be_reached_for_gets_an_error_and_the_socket_stays() {
+    let h = Harness::with(Options {
+        block_time: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let read = h.token_up_to(Perm::Read);
+    let mut ws = connect(&h, Some(&read)).await.unwrap();
+    let channel = call(&mut ws, 1, "Filecoin.ChainNotify", json!([])).await["result"].clone();
+    values(&mut ws, &channel, 1, |_| {}).await;
+    h.sim.stop().await;
+    let failed = call(&mut ws, 2, "Filecoin.ChainHead", json!([])).await;
+    assert_eq!(failed["error"]["code"], -32000, "{failed}");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Lotus node"),
+        "{failed}"
+    );
+    // The connection is still open: the client is told each call's fate.
+    let refused = call(&mut ws, 3, "Filecoin.NoSuchMethod", json!([])).await;
+    assert_eq!(refused["error"]["code"], -32601, "{refused}");
+}
