@@ -9,8 +9,9 @@
 //! Settings (environment): BENCH_CONNECTIONS (64), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1),
 //! BENCH_COALESCE_CLIENTS (256), BENCH_IDLE_CONNECTIONS (1000), BENCH_MAX_REQUESTS (per scenario, 5000000),
 //! BENCH_THREADS (load generator threads; default: the number of CPUs), BENCH_TOKEN (1: send a read token instead
-//! of calling anonymously), BENCH_STREAMS (SSE clients held at once, 10000), BENCH_STREAM_EVENTS (head events sent
-//! to them, 5), BENCH_ONLY (the rows to run besides 0 and a, by key, e.g. `c,l,streams`; default all), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
+//! of calling anonymously), BENCH_STREAMS (SSE clients held at once, then as many WebSocket clients, 10000),
+//! BENCH_STREAM_EVENTS (head events sent to them, 5), BENCH_ONLY (the rows to run besides 0 and a, by key, e.g.
+//! `c,l,streams,websockets`; default all), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
 //! one access line per request).
 
 use std::fs::File;
@@ -785,8 +786,13 @@ fn start_gateway(
             "LOTUS_REST_STREAMS_MAXSTREAMS",
             cfg.streams.max(1).to_string(),
         )
+        // A WebSocket client holds two places of its address: its connection and its ChainNotify channel.
         .env(
             "LOTUS_REST_STREAMS_MAXPERCLIENT",
+            (2 * cfg.streams.max(1)).to_string(),
+        )
+        .env(
+            "LOTUS_REST_JSONRPC_MAXSOCKETS",
             cfg.streams.max(1).to_string(),
         )
         .stdin(Stdio::null())
@@ -972,6 +978,7 @@ async fn open_idle(addr: SocketAddr, request: &[u8], n: usize) -> (Vec<Conn>, us
 
 /// What the streams scenario measured.
 struct StreamsMeasured {
+    transport: Transport,
     clients: usize,
     failed: usize,
     rss_before_kib: Option<u64>,
@@ -1034,16 +1041,120 @@ async fn sse_client(
     }
 }
 
+/// How the live-stream clients follow the head.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// `GET /v1/streams/heads`, Server-Sent Events.
+    Sse,
+    /// A WebSocket on `/rpc/v1` with one `Filecoin.ChainNotify` channel, as the lotus CLI and js-lotus-client do.
+    WebSocket,
+}
+
+impl Transport {
+    fn what(self) -> &'static str {
+        match self {
+            Transport::Sse => "SSE clients on /v1/streams/heads",
+            Transport::WebSocket => "WebSocket clients on /rpc/v1, each with a ChainNotify channel",
+        }
+    }
+
+    /// The gauge of what the clients hold, which is 0 once the gateway has let every one go.
+    fn gauge(self) -> &'static str {
+        match self {
+            Transport::Sse => "lotus_rest_streams{what=\"open\"} ",
+            Transport::WebSocket => "lotus_rest_websocket_connections ",
+        }
+    }
+}
+
+/// One WebSocket client: the times it saw each `apply` head change, in order.
+async fn ws_client(
+    addr: SocketAddr,
+    token: Option<Arc<str>>,
+    opened: tokio::sync::mpsc::Sender<bool>,
+    seen: Arc<std::sync::Mutex<Vec<Vec<Instant>>>>,
+    index: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> io::Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let refused = |why: String| invalid(format!("the WebSocket was refused: {why}"));
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut request = format!("ws://{addr}/rpc/v1")
+        .into_client_request()
+        .map_err(|e| refused(e.to_string()))?;
+    if let Some(t) = &token {
+        request.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {t}")
+                .parse()
+                .map_err(|_| refused("token".into()))?,
+        );
+    }
+    // A small read buffer: the default (128 KiB a client) would make ten thousand clients the benchmark's own
+    // memory problem.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024);
+    let mut ws =
+        match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
+            Ok((ws, _)) => ws,
+            Err(e) => {
+                let _ = opened.send(false).await;
+                return Err(refused(e.to_string()));
+            }
+        };
+    ws.send(Message::text(
+        r#"{"jsonrpc":"2.0","method":"Filecoin.ChainNotify","params":[],"id":1}"#,
+    ))
+    .await
+    .map_err(|e| refused(e.to_string()))?;
+    let mut started = false;
+    loop {
+        let message = tokio::select! {
+            m = ws.next() => m,
+            _ = stop.changed() => return Ok(()),
+        };
+        let now = Instant::now();
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            other => {
+                if !started {
+                    let _ = opened.send(false).await;
+                }
+                return Err(invalid(format!("the socket ended: {other:?}")));
+            }
+        };
+        let text = text.as_str();
+        if !text.contains("xrpc.ch.val") {
+            if !started && text.contains("\"error\"") {
+                let _ = opened.send(false).await;
+                return Err(refused(text.chars().take(200).collect()));
+            }
+            continue;
+        }
+        if !started {
+            if text.contains("\"current\"") {
+                started = true;
+                let _ = opened.send(true).await;
+            }
+        } else if text.contains("\"apply\"") {
+            seen.lock().unwrap()[index].push(now);
+        }
+    }
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// The gateway's `lotus_rest_streams{what="open"}` gauge.
-async fn open_streams(gw: SocketAddr, token: Option<&str>) -> Option<u64> {
+/// The gateway's gauge of what the clients of `transport` hold open.
+async fn open_streams(gw: SocketAddr, token: Option<&str>, transport: Transport) -> Option<u64> {
     let reply = probe(gw, &get_request(gw, "/metrics", token)).await.ok()?;
     let text = String::from_utf8_lossy(&reply.body).into_owned();
     text.lines().find_map(|l| {
-        l.strip_prefix("lotus_rest_streams{what=\"open\"} ")?
+        l.strip_prefix(transport.gauge())?
             .trim()
             .parse::<f64>()
             .ok()
@@ -1057,8 +1168,10 @@ async fn streams_scenario(
     gw_pid: u32,
     sim: &SimHandle,
     token: Option<&str>,
+    transport: Transport,
 ) -> StreamsMeasured {
     let n = cfg.streams;
+    let token_arc: Option<Arc<str>> = token.map(Arc::from);
     let request = Arc::new(
         format!(
             "GET /v1/streams/heads HTTP/1.1\r\nHost: {gw}\r\nAccept: text/event-stream\r\n{}\r\n",
@@ -1077,14 +1190,24 @@ async fn streams_scenario(
     for start in (0..n).step_by(500) {
         let batch = (start..n.min(start + 500)).collect::<Vec<_>>();
         for &i in &batch {
-            tasks.push(tokio::spawn(sse_client(
-                gw,
-                request.clone(),
-                opened_tx.clone(),
-                seen.clone(),
-                i,
-                stop_rx.clone(),
-            )));
+            tasks.push(match transport {
+                Transport::Sse => tokio::spawn(sse_client(
+                    gw,
+                    request.clone(),
+                    opened_tx.clone(),
+                    seen.clone(),
+                    i,
+                    stop_rx.clone(),
+                )),
+                Transport::WebSocket => tokio::spawn(ws_client(
+                    gw,
+                    token_arc.clone(),
+                    opened_tx.clone(),
+                    seen.clone(),
+                    i,
+                    stop_rx.clone(),
+                )),
+            });
         }
         let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
         for _ in &batch {
@@ -1140,13 +1263,14 @@ async fn streams_scenario(
     let closed = Instant::now();
     let mut released = None;
     while closed.elapsed() < Duration::from_secs(30) {
-        if open_streams(gw, token).await == Some(0) {
+        if open_streams(gw, token, transport).await == Some(0) {
             released = Some(closed.elapsed());
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     StreamsMeasured {
+        transport,
         clients,
         failed,
         rss_before_kib,
@@ -1673,12 +1797,15 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     drop(idle);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    // Live streams.
-    let streams = if cfg.streams > 0 && cfg.runs("streams") {
-        Some(streams_scenario(cfg, gw, gw_pid, &sim, token).await)
-    } else {
-        None
-    };
+    // Live streams, then as many WebSocket clients following the head.
+    let mut streams = Vec::new();
+    if cfg.streams > 0 && cfg.runs("streams") {
+        streams.push(streams_scenario(cfg, gw, gw_pid, &sim, token, Transport::Sse).await);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if cfg.streams > 0 && cfg.runs("websockets") {
+        streams.push(streams_scenario(cfg, gw, gw_pid, &sim, token, Transport::WebSocket).await);
+    }
     let peak_rss = vm_kib(gw_pid, "VmHWM:");
     gateway.check_running()?;
     drop(gateway);
@@ -1701,7 +1828,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         },
         mib(peak_rss)
     );
-    if let Some(m) = &streams {
+    for m in &streams {
         let per = match (m.rss_before_kib, m.rss_held_kib) {
             (Some(a), Some(b)) if m.clients > 0 => {
                 format!(
@@ -1712,10 +1839,11 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             _ => String::new(),
         };
         println!(
-            "live streams: {} SSE clients on /v1/streams/heads{}: RSS {} before, {} holding them{per}; {} head events \
+            "live streams: {} {}{}: RSS {} before, {} holding them{per}; {} head events \
              reached every client within {} of the first client (p99; p50 {}, max {}){}; after every client closed \
-             its connection, the open-streams gauge was 0 in {}",
+             its connection, the {} gauge was 0 in {}",
             m.clients,
+            m.transport.what(),
             if m.failed > 0 {
                 format!(" ({} could not be opened)", m.failed)
             } else {
@@ -1732,6 +1860,7 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             } else {
                 String::new()
             },
+            m.transport.gauge().split('{').next().unwrap_or_default().trim(),
             m.released
                 .map_or("more than 30 s".into(), |d| fmt_latency(d.as_nanos() as u64)),
         );

@@ -109,9 +109,9 @@ async fn openapi_json(spec: web::Data<SpecJson>) -> actix_web::HttpResponse {
 
 struct SpecJson(web::Bytes);
 
-/// Gives back to the system the memory freed after a worker's application was made: declaring the routes builds
-/// the whole OpenAPI document once more in each worker, only to drop it, and the allocator would otherwise keep
-/// those pages for the life of the process.
+/// Gives back to the system the allocator's free pages: after a worker's application was made (declaring the routes
+/// builds the whole OpenAPI document once more in each worker, only to drop it), and after many long-lived
+/// connections have gone; the allocator would otherwise keep those pages for the life of the process.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system.

@@ -247,6 +247,7 @@ pub fn serve_with_workers(
         max_header_bytes: settings.max_header_bytes,
     };
     let streams = state.streams.clone();
+    give_back_memory(state.clone());
     let server = HttpServer::new(move || crate::app::app(state.clone(), &spec, &http))
         .on_connect(crate::hangup::on_connect)
         .disable_signals()
@@ -283,6 +284,34 @@ pub fn serve_with_workers(
         handle.stop(true).await;
     });
     Ok(server)
+}
+
+/// Streams and sockets that must have gone (since the most there were) before the allocator is trimmed.
+const GONE_BEFORE_TRIM: usize = 1000;
+
+/// Gives memory back to the system once many long-lived connections have gone: after a burst of live-stream or
+/// WebSocket clients leaves, the allocator would otherwise keep the pages their buffers used for the life of the
+/// process (a gateway that had held 10,000 streams kept about 190 MiB once they had all closed). Checked each
+/// second: the allocator is trimmed when at least [`GONE_BEFORE_TRIM`] streams and sockets have gone since the most
+/// there were and at most half of them are left.
+fn give_back_memory(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        let mut most = 0usize;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let open = state.streams.open_streams()
+                + state
+                    .limits
+                    .sockets
+                    .load(std::sync::atomic::Ordering::Relaxed);
+            most = most.max(open);
+            if most - open >= GONE_BEFORE_TRIM && open <= most / 2 {
+                crate::app::release_free_memory();
+                most = open;
+            }
+        }
+    });
 }
 
 /// Waits for SIGTERM or SIGINT.
