@@ -181,16 +181,20 @@ async fn closed(ws: &mut Socket, channel: &Value) {
     }
 }
 
-#[actix_web::test]
-async fn channels_are_fanned_out_over_one_node_subscription_until_cancelled() {
-    // The gateway's own head follower is off, so that the node's only ChainNotify subscriptions are the ones the
-    // clients' channels cause.
-    let h = Harness::with(Options {
+/// A gateway whose own head follower is off, so that the node's only ChainNotify subscription and sockets are the
+/// ones its WebSocket clients cause.
+async fn without_head_follower() -> Harness {
+    Harness::with(Options {
         block_time: Duration::from_millis(300),
         vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
         ..Options::default()
     })
-    .await;
+    .await
+}
+
+#[actix_web::test]
+async fn channels_are_fanned_out_over_one_node_subscription_until_cancelled() {
+    let h = without_head_follower().await;
     let read = h.token_up_to(Perm::Read);
     let mut a = connect(&h, Some(&read)).await.unwrap();
     let mut b = connect(&h, Some(&read)).await.unwrap();
@@ -728,13 +732,7 @@ async fn a_batch_on_the_socket_is_bounded_as_over_http() {
 
 #[actix_web::test]
 async fn clients_that_only_follow_shared_channels_cost_the_node_no_connection() {
-    // The gateway's head follower is off: the node's one socket is the shared subscription the channels ride on.
-    let h = Harness::with(Options {
-        block_time: Duration::from_millis(300),
-        vars: vec![("LOTUS_REST_FULLNODE_HEADFROMSTREAM", "false".into())],
-        ..Options::default()
-    })
-    .await;
+    let h = without_head_follower().await;
     let read = h.token_up_to(Perm::Read);
     let mut clients = Vec::new();
     for _ in 0..5 {
