@@ -80,6 +80,15 @@ pub struct JsonRpcResponse {
     pub error: Option<JsonRpcError>,
 }
 
+impl JsonRpcResponse {
+    /// About the bytes the response takes as JSON: its result or error message, and 64 for the envelope.
+    pub fn encoded_len(&self) -> usize {
+        self.result.as_ref().map_or(0, |r| r.get().len())
+            + self.error.as_ref().map_or(0, |e| e.message.len())
+            + 64
+    }
+}
+
 /// One call or a batch of calls.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -457,9 +466,7 @@ impl ReplyBudget {
     /// Counts one reply; past the budget, why the batch is refused.
     pub fn take(&mut self, reply: &JsonRpcResponse) -> Result<(), String> {
         self.done += 1;
-        self.size += reply.result.as_ref().map_or(0, |r| r.get().len())
-            + reply.error.as_ref().map_or(0, |e| e.message.len())
-            + 64;
+        self.size += reply.encoded_len();
         if self.size > self.max {
             return Err(format!(
                 "invalid request: the replies of this batch are more than {} bytes ([JsonRpc] \
@@ -655,14 +662,9 @@ fn single(reply: JsonRpcResponse, fault: Option<ApiError>, notification: bool) -
 /// A reply written once into a buffer of its size: the node's results are most of it, and growing the buffer from
 /// serde_json's default (128 bytes) to a 5 KB head took six reallocations and copies.
 fn json_reply(mut res: actix_web::HttpResponseBuilder, reply: &JsonRpcReply) -> HttpResponse {
-    let size = |r: &JsonRpcResponse| {
-        r.result.as_ref().map_or(0, |v| v.get().len())
-            + r.error.as_ref().map_or(0, |e| e.message.len())
-            + 96
-    };
     let hint = match reply {
-        JsonRpcReply::Single(r) => size(r),
-        JsonRpcReply::Batch(rs) => rs.iter().map(size).sum::<usize>() + 2,
+        JsonRpcReply::Single(r) => r.encoded_len(),
+        JsonRpcReply::Batch(rs) => rs.iter().map(JsonRpcResponse::encoded_len).sum::<usize>() + 2,
     };
     let mut body = Vec::with_capacity(hint);
     match serde_json::to_writer(&mut body, reply) {
