@@ -92,7 +92,8 @@ impl Lean {
         body: Bytes,
         limit: usize,
     ) -> Result<Reply, Failure> {
-        let mut sender = self.sender().await?;
+        let here = std::thread::current().id();
+        let mut sender = self.sender(here).await?;
         let mut request = hyper::Request::post(self.path.as_str())
             .header(HOST, self.host.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -148,15 +149,14 @@ impl Lean {
                 idle.retain(|(_, sender)| !sender.is_closed());
             }
             if idle.len() < self.max_idle {
-                idle.push((std::thread::current().id(), sender));
+                idle.push((here, sender));
             }
         }
         Ok(Reply { status, body })
     }
 
-    /// A kept-alive connection that can take a request now, or a new one.
-    async fn sender(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
-        let here = std::thread::current().id();
+    /// A kept-alive connection of thread `here` that can take a request now, or a new one.
+    async fn sender(&self, here: ThreadId) -> Result<SendRequest<Full<Bytes>>, Failure> {
         loop {
             let kept = {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
