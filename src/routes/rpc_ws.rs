@@ -1,8 +1,8 @@
 //! Lotus JSON-RPC over WebSocket on `/rpc/v1` and `/rpc/v0`, the protocol Lotus's own clients speak (the `lotus`
 //! CLI and go-jsonrpc, js-lotus-client's WebSocket provider, ethers' `WebSocketProvider`).
 //!
-//! Each client socket gets one socket of its own to the node, so everything that lives on a connection (channel
-//! methods, `eth_subscribe`, filters) stays the client's. Every call the client sends is checked as over HTTP (the
+//! Each client socket gets one socket of its own to the node, opened by its first call the node is to answer, so
+//! everything that lives on a connection (channel methods, `eth_subscribe`, filters) stays the client's. Every call the client sends is checked as over HTTP (the
 //! method table, the token's permission with Lotus's own error, public mode, the rate limits, the lookback cap)
 //! before it is forwarded; what the node sends back (replies, `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`)
 //! goes to the client as it came. Filters and subscriptions are capped per connection, usable only on the
