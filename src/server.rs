@@ -236,7 +236,7 @@ pub fn serve_with_workers(
                 tracker.head.observe(height);
                 // A pool learns each new head's key, for reads at it.
                 if let Some(pool) = tracker.node.pool() {
-                    pool.learn("Filecoin.ChainHead", tipset);
+                    pool.learn("Filecoin.ChainHead", tipset.get());
                 }
             });
         }

@@ -22,6 +22,50 @@ use crate::lotus::{Perm, PermSet};
 
 pub use crate::lotus::rpc::RpcError;
 
+#[derive(Deserialize)]
+struct Response<'a> {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<RpcError>,
+}
+
+/// A node's result as it came: the text of the reply's `result`, checked to be one JSON value but not decoded, and
+/// not copied out of the reply's bytes. `/rpc/v1` passes it on as it is; routes decode it into their types.
+#[derive(Debug, Clone)]
+pub struct Answer(bytestring::ByteString);
+
+impl Answer {
+    /// The result's JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The result as a [`RawValue`], for what serializes it with serde.
+    pub fn into_raw(self) -> Result<Box<RawValue>, UpstreamError> {
+        RawValue::from_string(String::from(&*self.0))
+            .map_err(|e| UpstreamError::BadResponse(format!("the result is not JSON: {e}")))
+    }
+
+    /// A result the gateway wrote itself, e.g. a Forest shape rewritten to Lotus's.
+    fn written(text: String) -> Result<Answer, UpstreamError> {
+        serde_json::from_str::<&RawValue>(&text)
+            .map_err(|e| UpstreamError::BadResponse(format!("the result is not JSON: {e}")))?;
+        Ok(Answer(text.into()))
+    }
+}
+
+impl Serialize for Answer {
+    /// Serialized as the JSON it is. The replies `/rpc/v1` writes do not come here (they copy the text as it is);
+    /// serde can only be given raw JSON as a [`RawValue`], which reads the text again.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
 /// What can go wrong calling the upstream, as the caller of the client needs to tell it apart.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UpstreamError {
@@ -109,13 +153,11 @@ impl From<UpstreamError> for ApiError {
 
 /// A node's answer in Lotus's dialect (see [`crate::lotus::dialect`]): a `null` that means "not there" is the error
 /// Lotus answers instead, a Forest shape is rewritten to Lotus's.
-fn not_missing(method: &str, raw: Box<RawValue>) -> Result<Box<RawValue>, ApiError> {
-    match crate::lotus::dialect::answer(method, raw.get()) {
+fn not_missing(method: &str, answer: Answer) -> Result<Answer, ApiError> {
+    match crate::lotus::dialect::answer(method, answer.get()) {
         Err(missing) => Err(UpstreamError::Rpc(missing).into()),
-        Ok(Some(text)) => {
-            RawValue::from_string(text).map_err(|e| ApiError::internal(e.to_string()))
-        }
-        Ok(None) => Ok(raw),
+        Ok(Some(text)) => Answer::written(text).map_err(|e| ApiError::internal(e.to_string())),
+        Ok(None) => Ok(answer),
     }
 }
 
@@ -125,16 +167,6 @@ struct Request<'a, P: Serialize> {
     method: &'a str,
     params: P,
     id: u64,
-}
-
-#[derive(Deserialize)]
-struct Response<'a> {
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(default)]
-    error: Option<RpcError>,
 }
 
 /// Options of one upstream.
@@ -362,8 +394,8 @@ impl Client {
             }
             Err(e) => Err(e),
         };
-        if let (Ok(raw), Some(pool)) = (&reply, &self.pool) {
-            pool.learn("Filecoin.ChainHead", raw);
+        if let (Ok(answer), Some(pool)) = (&reply, &self.pool) {
+            pool.learn("Filecoin.ChainHead", answer.get());
         }
         match reply.map(|raw| serde_json::from_str::<HeightAndTime>(raw.get())) {
             Ok(Ok(head)) => node.answered(head.height, head.timestamp().unwrap_or(0)),
@@ -429,9 +461,9 @@ impl Client {
                         (token.map(String::from), method.to_string(), key.clone());
                     let flight = async move {
                         let result = this
-                            .request(token.as_deref(), &method, params)
+                            .answer(token.as_deref(), &method, params)
                             .await
-                            .map(|raw| Arc::<str>::from(Box::<str>::from(raw)));
+                            .map(|answer| Arc::<str>::from(answer.get()));
                         this.flights
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
@@ -464,10 +496,10 @@ impl Client {
             .await?;
         let shareable = self.method(method).is_some_and(|m| m.perm == Perm::Read);
         if !shareable {
-            let raw = self
-                .request(caller.upstream_token.as_deref(), method, params)
+            let answer = self
+                .answer(caller.upstream_token.as_deref(), method, params)
                 .await?;
-            return Ok(Arc::from(Box::<str>::from(not_missing(method, raw)?)));
+            return Ok(Arc::from(not_missing(method, answer)?.get()));
         }
         let key = immutable.then(|| format!("{method}\u{0}{params}"));
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
@@ -514,6 +546,16 @@ impl Client {
         method: &str,
         params: P,
     ) -> Result<Box<RawValue>, UpstreamError> {
+        self.answer(token, method, params).await?.into_raw()
+    }
+
+    /// [`Client::request`], the result as it came.
+    pub async fn answer<P: Serialize>(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        params: P,
+    ) -> Result<Answer, UpstreamError> {
         match &self.history {
             Some(history) if !crate::lotus::history::selectors(method).is_empty() => {
                 let params = serde_json::to_value(&params).map_err(|e| {
@@ -559,7 +601,7 @@ impl Client {
         token: Option<&str>,
         method: &str,
         params: P,
-    ) -> Result<Box<RawValue>, UpstreamError> {
+    ) -> Result<Answer, UpstreamError> {
         let start = std::time::Instant::now();
         let result = match tokio::time::timeout(self.opts.queue_timeout, self.slots.acquire()).await {
             Ok(Ok(_slot)) => self.send(token, method, params).await,
@@ -590,7 +632,7 @@ impl Client {
         token: Option<&str>,
         method: &str,
         params: P,
-    ) -> Result<Box<RawValue>, UpstreamError> {
+    ) -> Result<Answer, UpstreamError> {
         let url = self
             .opts
             .url
@@ -633,7 +675,7 @@ impl Client {
                 ) => {
                     node.down(&e.to_string());
                 }
-                Ok(answer) => pool.learn(method, answer),
+                Ok(answer) => pool.learn(method, answer.get()),
                 _ => {}
             }
             break;
@@ -648,7 +690,7 @@ impl Client {
         token: Option<&str>,
         body: bytes::Bytes,
         id: u64,
-    ) -> Result<Box<RawValue>, UpstreamError> {
+    ) -> Result<Answer, UpstreamError> {
         let limit = self.opts.max_response_bytes;
         let timeout = self.opts.timeout;
         if let Some(lean) = self.lean.iter().find(|(u, _)| u == url).map(|(_, l)| l) {
@@ -662,7 +704,7 @@ impl Client {
                     }
                     crate::lean::Failure::TooLarge => too_large(limit),
                 })?;
-            return read_reply(reply.status, &reply.body, id);
+            return read_reply(reply.status, reply.body, id);
         }
         let mut req = self
             .http
@@ -695,7 +737,7 @@ impl Client {
             }
             bytes.extend_from_slice(&chunk);
         }
-        read_reply(status.as_u16(), &bytes, id)
+        read_reply(status.as_u16(), bytes.into(), id)
     }
 
     /// The permission Lotus requires for `method`; the gateway's guard uses it before any call leaves.
@@ -732,11 +774,21 @@ impl Client {
         method: &str,
         params: P,
     ) -> Result<Box<RawValue>, ApiError> {
+        Ok(self.call_answer(caller, method, params).await?.into_raw()?)
+    }
+
+    /// [`Client::call_raw`], the result as it came.
+    pub async fn call_answer<P: Serialize>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        params: P,
+    ) -> Result<Answer, ApiError> {
         self.guard(caller, method)?;
-        let raw = self
-            .request(caller.upstream_token.as_deref(), method, params)
+        let answer = self
+            .answer(caller.upstream_token.as_deref(), method, params)
             .await?;
-        not_missing(method, raw)
+        not_missing(method, answer)
     }
 
     /// Calls `method` on behalf of `caller` and decodes the result.
@@ -746,8 +798,8 @@ impl Client {
         method: &str,
         params: P,
     ) -> Result<T, ApiError> {
-        let raw = self.call_raw(caller, method, params).await?;
-        crate::lotus::gojson::from_str(raw.get()).map_err(|e| {
+        let answer = self.call_answer(caller, method, params).await?;
+        crate::lotus::gojson::from_str(answer.get()).map_err(|e| {
             ApiError::new(
                 Code::UpstreamBadResponse,
                 format!("the Lotus node's reply to {method} does not have the expected shape: {e}"),
@@ -794,29 +846,32 @@ fn request_body<P: Serialize>(
     .map_err(|e| UpstreamError::BadResponse(format!("cannot encode the request: {e}")))
 }
 
-/// The reply to one JSON-RPC request: its HTTP status and body read as the result, or what went wrong.
-fn read_reply(status: u16, bytes: &[u8], id: u64) -> Result<Box<RawValue>, UpstreamError> {
+/// The reply to one JSON-RPC request: its HTTP status and body read as the result, or what went wrong. The result
+/// is checked to be JSON, not decoded, and stays in the reply's bytes.
+fn read_reply(status: u16, body: bytes::Bytes, id: u64) -> Result<Answer, UpstreamError> {
     match status {
         401 => return Err(UpstreamError::Unauthorized),
         429 | 503 => {
             return Err(UpstreamError::Unavailable(format!(
                 "the Lotus node answered HTTP {status}: {}",
-                snippet(bytes)
+                snippet(&body)
             )))
         }
         _ => {}
     }
-    let reply: Response<'_> = serde_json::from_slice(bytes).map_err(|e| {
+    let not_a_response = |e: &dyn fmt::Display| {
         let why = format!(
             "HTTP {status} with a body that is not a JSON-RPC response ({e}): {}",
-            snippet(bytes)
+            snippet(&body)
         );
         if (500..600).contains(&status) {
             UpstreamError::Failing(why)
         } else {
             UpstreamError::BadResponse(why)
         }
-    })?;
+    };
+    let text = bytestring::ByteString::try_from(body.clone()).map_err(|e| not_a_response(&e))?;
+    let reply: Response<'_> = serde_json::from_str(&text).map_err(|e| not_a_response(&e))?;
     // Lotus answers parse and protocol errors without an id; anything else must carry ours.
     match &reply.id {
         Some(v) if v.as_u64() == Some(id) => {}
@@ -834,10 +889,11 @@ fn read_reply(status: u16, bytes: &[u8], id: u64) -> Result<Box<RawValue>, Upstr
     if let Some(err) = reply.error {
         return Err(UpstreamError::Rpc(err));
     }
-    match reply.result {
-        Some(raw) => Ok(raw.to_owned()),
-        None => Ok(RawValue::from_string("null".into()).expect("null is JSON")),
-    }
+    Ok(Answer(match reply.result {
+        // A borrowed raw value is a slice of the text it was read from: the answer shares the reply's bytes.
+        Some(raw) => text.slice_ref(raw.get()),
+        None => bytestring::ByteString::from_static("null"),
+    }))
 }
 
 /// A reply longer than `[FullNode] MaxResponseBytes`.
@@ -1097,5 +1153,75 @@ impl History {
             }
         }
         Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_is_the_node_s_own_text_and_shares_the_reply_s_bytes() {
+        let body = bytes::Bytes::from_static(
+            b"{\"jsonrpc\":\"2.0\",\"result\":{ \"Height\" : 10,\"Cids\":[]},\"id\":7}\n",
+        );
+        let answer = read_reply(200, body.clone(), 7).unwrap();
+        assert_eq!(answer.get(), "{ \"Height\" : 10,\"Cids\":[]}");
+        assert!(body.as_ptr_range().contains(&answer.get().as_ptr()));
+        // Written back with the client's id, the result as it came; serde writes the same.
+        let reply = crate::routes::rpc::JsonRpcResponse {
+            jsonrpc: "2.0".into(),
+            id: serde_json::json!("a"),
+            result: Some(answer),
+            error: None,
+        };
+        let mut out = Vec::new();
+        reply.write_json(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{ \"Height\" : 10,\"Cids\":[]}}"
+        );
+        assert_eq!(serde_json::to_vec(&reply).unwrap(), out);
+        let none = read_reply(200, bytes::Bytes::from_static(b"{\"id\":7}"), 7).unwrap();
+        assert_eq!(none.get(), "null");
+    }
+
+    #[test]
+    fn a_reply_that_is_not_the_answer_to_the_call_is_refused_and_says_why() {
+        let read = |status: u16, body: &'static [u8]| {
+            read_reply(status, bytes::Bytes::from_static(body), 7).unwrap_err()
+        };
+        let bad = |e: UpstreamError, what: &str| match e {
+            UpstreamError::BadResponse(why) => assert!(why.contains(what), "{why}"),
+            other => panic!("{other:?}"),
+        };
+        bad(
+            read(200, b"{\"result\":1,\"id\":8}"),
+            "reply id 8 does not match request id 7",
+        );
+        bad(read(200, b"{\"result\":1}"), "reply id (none)");
+        bad(
+            read(200, b"{\"result\":[1,},\"id\":7}"),
+            "not a JSON-RPC response",
+        );
+        bad(
+            read(200, b"{\"result\":\"\xff\",\"id\":7}"),
+            "not a JSON-RPC response",
+        );
+        assert!(matches!(
+            read(502, b"Bad Gateway"),
+            UpstreamError::Failing(_)
+        ));
+        assert_eq!(read(401, b""), UpstreamError::Unauthorized);
+        assert!(matches!(read(503, b"busy"), UpstreamError::Unavailable(_)));
+        match read(
+            200,
+            b"{\"id\":null,\"error\":{\"code\":-32700,\"message\":\"parse error\"}}",
+        ) {
+            UpstreamError::Rpc(e) => {
+                assert_eq!((e.code, e.message.as_str()), (-32700, "parse error"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -582,11 +582,15 @@ impl Connection {
     /// connection ends once the message at hand is handled.
     async fn reply(&mut self, body: &impl serde::Serialize) {
         if let Ok(text) = serde_json::to_string(body) {
-            match tokio::time::timeout(self.send_timeout(), self.session.text(text)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => self.ending = self.ending.or(Some(Ending::Gone)),
-                Err(_) => self.ending = self.ending.or(Some(Ending::Slow)),
-            }
+            self.reply_text(text).await;
+        }
+    }
+
+    async fn reply_text(&mut self, text: String) {
+        match tokio::time::timeout(self.send_timeout(), self.session.text(text)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => self.ending = self.ending.or(Some(Ending::Gone)),
+            Err(_) => self.ending = self.ending.or(Some(Ending::Slow)),
         }
     }
 
@@ -999,7 +1003,13 @@ impl Connection {
                 replies.push(reply);
             }
         }
-        self.reply(&replies).await;
+        // The node's results are copied in as they came (see `JsonRpcReply::to_json`).
+        let text = rpc::JsonRpcReply::Batch(replies)
+            .to_json()
+            .map(String::from_utf8);
+        if let Ok(Ok(text)) = text {
+            self.reply_text(text).await;
+        }
     }
 
     /// Looks at what the node sends for replies that make or remove a filter of the connection.
