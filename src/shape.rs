@@ -192,6 +192,8 @@ fn is_null_schema(s: &Value) -> bool {
 #[derive(Debug, Default)]
 pub struct Shapes {
     operations: HashMap<(String, Method, u16), Arc<Shape>>,
+    /// The route patterns with an operation to shape, looked up without making a key.
+    patterns: std::collections::HashSet<String>,
     components: Components,
 }
 
@@ -229,9 +231,15 @@ impl Shapes {
             }
         }
         Shapes {
+            patterns: shapes.keys().map(|(p, _, _)| p.clone()).collect(),
             operations: shapes,
             components: compiler.done,
         }
+    }
+
+    /// Whether any answer of the route `pattern` has something to shape.
+    pub fn shapes_route(&self, pattern: &str) -> bool {
+        self.patterns.contains(pattern)
     }
 
     /// Rewrites `body` to the shape of the operation's answer; `None` when there is nothing to rewrite.
@@ -315,8 +323,12 @@ pub async fn conform(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key =
-        crate::metrics::route_of(req.request()).zip(req.app_data::<web::Data<Shapes>>().cloned());
+    // Routes with nothing to shape (`/rpc/v1`, most of them) pass with no key made.
+    let key = req.app_data::<web::Data<Shapes>>().and_then(|shapes| {
+        crate::metrics::route_of(req.request())
+            .filter(|pattern| shapes.shapes_route(pattern))
+            .map(|pattern| (pattern, shapes.clone()))
+    });
     let method = req.method().clone();
     let res = next.call(req).await?;
     let Some((pattern, shapes)) = key else {
@@ -365,6 +377,7 @@ mod tests {
             operations.insert(("/x".to_string(), Method::GET, 200), shape);
         }
         Shapes {
+            patterns: operations.keys().map(|(p, _, _)| p.clone()).collect(),
             operations,
             components: compiler.done,
         }

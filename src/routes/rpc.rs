@@ -650,7 +650,13 @@ async fn enter(
 ) -> Result<Result<(Caller, RateKeys), HttpResponse>, ApiError> {
     // The client address pays for the whole request before its token is looked at: a flood of forged tokens
     // is limited before any is verified.
-    let ip = req.peer_addr().map(|a| format!("ip:{}", a.ip()));
+    // The address's bucket key is only written when there are buckets to charge.
+    let ip = state
+        .limits
+        .per_ip
+        .as_ref()
+        .and(req.peer_addr())
+        .map(|a| format!("ip:{}", a.ip()));
     if let Some(wait) = charge(state.limits.per_ip.as_ref(), ip.as_deref(), weight).await {
         return Ok(Err(rate_limited(
             first_id.unwrap_or(Value::Null),
@@ -720,5 +726,40 @@ impl JsonRpcReply {
             body.push(b']');
         }
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_carries_the_client_s_id_and_the_node_s_result_as_it_came() {
+        let result = Answer::written("{ \"Height\" : 10,\"Cids\":[]}".into()).unwrap();
+        let single = JsonRpcReply::Single(JsonRpcResponse {
+            jsonrpc: "2.0".into(),
+            id: json!("a"),
+            result: Some(result.clone()),
+            error: None,
+        });
+        let text = single.to_json().unwrap();
+        assert_eq!(
+            String::from_utf8(text.clone()).unwrap(),
+            "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{ \"Height\" : 10,\"Cids\":[]}}"
+        );
+        // serde writes the same, a batch too.
+        assert_eq!(serde_json::to_vec(&single).unwrap(), text);
+        let ok = JsonRpcResponse {
+            jsonrpc: "2.0".into(),
+            id: json!(1),
+            result: Some(result),
+            error: None,
+        };
+        let batch = JsonRpcReply::Batch(vec![ok, error_reply(json!(2), 1, "no \"way\"")]);
+        assert_eq!(
+            batch.to_json().unwrap(),
+            serde_json::to_vec(&batch).unwrap()
+        );
+        assert!(Answer::written("{\"a\":".into()).is_err());
     }
 }
