@@ -812,6 +812,10 @@ impl Connection {
         let up = match node.sender(&self.state, &self.caller).await {
             Ok(up) => up,
             Err(e) => {
+                // The call is answered here and never reaches the node: its slot is given back.
+                if let Some(id) = &id {
+                    self.in_flight.remove(&id.to_string());
+                }
                 self.refuse(id, -32000, e.detail).await;
                 return Ok(false);
             }

@@ -786,4 +786,10 @@ async fn a_call_the_node_cannot_be_reached_for_gets_an_error_and_the_socket_stay
     // The connection is still open: the client is told each call's fate.
     let refused = call(&mut ws, 3, "Filecoin.NoSuchMethod", json!([])).await;
     assert_eq!(refused["error"]["code"], -32601, "{refused}");
+    // A call that never reached the node gives its call slot back: the connection's 65th such call gets the same
+    // error, not "64 calls in flight".
+    for id in 10..75 {
+        let failed = call(&mut ws, id, "Filecoin.ChainHead", json!([])).await;
+        assert_eq!(failed["error"]["code"], -32000, "call {id}: {failed}");
+    }
 }
