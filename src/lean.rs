@@ -86,42 +86,58 @@ impl Lean {
     }
 
     /// Posts a JSON body and reads the reply, up to `limit` bytes. The caller bounds the whole call in time.
+    /// `idempotent`: the call may be sent again when a kept-alive connection was closed under it (see below).
     pub async fn post(
         &self,
         token: Option<&str>,
         body: Bytes,
         limit: usize,
+        idempotent: bool,
     ) -> Result<Reply, Failure> {
         let here = std::thread::current().id();
-        let mut sender = self.sender(here).await?;
-        let mut request = hyper::Request::post(self.path.as_str())
-            .header(HOST, self.host.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(USER_AGENT, HeaderValue::from_static(AGENT))
-            .header(CONTENT_LENGTH, body.len());
-        if let Some(token) = token {
-            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                Failure::Unreachable("the token is not a valid header value".into())
-            })?;
-            request = request.header(AUTHORIZATION, value);
-        }
-        let mut request = request
-            .body(Full::new(body))
-            .map_err(|e| Failure::Unreachable(format!("cannot make the request: {e}")))?;
-        let mut fresh = false;
+        let authorization = match token {
+            Some(token) => Some(HeaderValue::from_str(&format!("Bearer {token}")).map_err(
+                |_| Failure::Unreachable("the token is not a valid header value".into()),
+            )?),
+            None => None,
+        };
+        let make = || {
+            let mut request = hyper::Request::post(self.path.as_str())
+                .header(HOST, self.host.clone())
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .header(USER_AGENT, HeaderValue::from_static(AGENT))
+                .header(CONTENT_LENGTH, body.len());
+            if let Some(value) = &authorization {
+                request = request.header(AUTHORIZATION, value.clone());
+            }
+            request
+                .body(Full::new(body.clone()))
+                .map_err(|e| Failure::Unreachable(format!("cannot make the request: {e}")))
+        };
+        let (mut sender, mut kept) = self.sender(here).await?;
+        let mut request = make()?;
         let response = loop {
             match sender.try_send_request(request).await {
                 Ok(response) => break response,
-                Err(mut e) => match e.take_message() {
-                    // Never written: a kept-alive connection the node closed as it was taken. Once more, on a new
-                    // connection; a request that may have reached the node is never sent again.
-                    Some(unsent) if !fresh => {
-                        request = unsent;
-                        fresh = true;
-                        sender = self.connect().await?;
+                Err(mut e) => {
+                    let unsent = e.take_message();
+                    match unsent {
+                        // Never written: a kept-alive connection the node closed as it was taken. Once more, on a
+                        // new connection.
+                        Some(unsent) if kept => request = unsent,
+                        // Written, and the connection closed before any reply: the node closed a kept-alive
+                        // connection as the call went out (its idle timeout, or a proxy's). A call that changes
+                        // nothing is sent once more on a new connection; any other may have reached the node and
+                        // is never sent again.
+                        None if kept && idempotent && e.error().is_incomplete_message() => {
+                            log::debug!("a kept-alive connection to the node closed under a call; once more");
+                            request = make()?;
+                        }
+                        _ => return Err(Failure::Unreachable(with_causes(e.error()))),
                     }
-                    _ => return Err(Failure::Unreachable(with_causes(e.error()))),
-                },
+                    kept = false;
+                    sender = self.connect().await?;
+                }
             }
         };
         let status = response.status().as_u16();
@@ -155,8 +171,8 @@ impl Lean {
         Ok(Reply { status, body })
     }
 
-    /// A kept-alive connection of thread `here` that can take a request now, or a new one.
-    async fn sender(&self, here: ThreadId) -> Result<SendRequest<Full<Bytes>>, Failure> {
+    /// A kept-alive connection of thread `here` that can take a request now (and `true`), or a new one.
+    async fn sender(&self, here: ThreadId) -> Result<(SendRequest<Full<Bytes>>, bool), Failure> {
         loop {
             let kept = {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -168,14 +184,14 @@ impl Lean {
                 // Ready once its connection has read the end of the last reply; an error if the node closed it.
                 Some(mut sender) if !sender.is_closed() => {
                     if sender.ready().await.is_ok() {
-                        return Ok(sender);
+                        return Ok((sender, true));
                     }
                 }
                 Some(_) => {}
                 None => break,
             }
         }
-        self.connect().await
+        Ok((self.connect().await?, false))
     }
 
     /// A new connection, ready for a request.
@@ -219,4 +235,111 @@ pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     why
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A node that answers every request but the second, which it reads and then closes the connection on, as a
+    /// server closing an idle kept-alive connection does when the call arrives just then. Counts what it read.
+    async fn closes_under_the_second_call() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/rpc/v1", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let seen = counter.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        // One request: its head, then its body of Content-Length bytes.
+                        let mut chunk = [0u8; 4096];
+                        let head_end = loop {
+                            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break at + 4;
+                            }
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < head_end + len {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..head_end + len);
+                        if seen.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+                            return;
+                        }
+                        let reply = b"{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":1}";
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", reply.len());
+                        if socket.write_all(head.as_bytes()).await.is_err()
+                            || socket.write_all(reply).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    fn lean(url: &str) -> Lean {
+        Lean::for_url(&url.parse().unwrap(), 4, Duration::from_secs(2)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_read_is_sent_again_when_its_kept_alive_connection_closes_under_it() {
+        let (url, seen) = closes_under_the_second_call().await;
+        let node = lean(&url);
+        let body = Bytes::from_static(b"{}");
+        assert_eq!(
+            node.post(None, body.clone(), 1024, true)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+        let again = node.post(None, body, 1024, true).await.unwrap();
+        assert_eq!(
+            (again.status, &again.body[..]),
+            (200, &b"{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":1}"[..])
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn any_other_call_is_never_sent_twice() {
+        let (url, seen) = closes_under_the_second_call().await;
+        let node = lean(&url);
+        let body = Bytes::from_static(b"{}");
+        assert_eq!(
+            node.post(None, body.clone(), 1024, false)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+        match node.post(None, body, 1024, false).await {
+            Err(Failure::Unreachable(why)) => assert!(why.contains("closed"), "{why}"),
+            other => panic!("{:?}", other.map(|r| r.status)),
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
 }

@@ -387,11 +387,12 @@ impl Client {
         let body = request_body("Filecoin.ChainHead", [(); 0], id);
         let wait = interval.max(Duration::from_secs(1)).min(self.opts.timeout);
         let reply = match body {
-            Ok(body) => {
-                tokio::time::timeout(wait, self.post(&node.url, node.token.as_deref(), body, id))
-                    .await
-                    .unwrap_or(Err(UpstreamError::Timeout(wait)))
-            }
+            Ok(body) => tokio::time::timeout(
+                wait,
+                self.post(&node.url, node.token.as_deref(), body, id, true),
+            )
+            .await
+            .unwrap_or(Err(UpstreamError::Timeout(wait))),
             Err(e) => Err(e),
         };
         if let (Ok(answer), Some(pool)) = (&reply, &self.pool) {
@@ -640,10 +641,11 @@ impl Client {
             .ok_or_else(|| UpstreamError::NotConfigured(self.opts.not_configured.clone()))?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = request_body(method, params, id)?;
-        let Some(pool) = &self.pool else {
-            return self.post(url, token, body, id).await;
-        };
+        // A read changes nothing on the node: it may be sent again (once) when a connection fails under it.
         let read = self.method(method).is_some_and(|m| m.perm == Perm::Read);
+        let Some(pool) = &self.pool else {
+            return self.post(url, token, body, id, read).await;
+        };
         let any_node = crate::pool::any_node_may_serve(method, read);
         let at = any_node.then(|| pool.height_of(method, &body)).flatten();
         let order = pool.route_at(any_node, at);
@@ -654,7 +656,7 @@ impl Client {
             let node = &pool.nodes[i];
             let token = pool.token_for(i, token);
             let busy = node.busy();
-            result = self.post(&node.url, token, body.clone(), id).await;
+            result = self.post(&node.url, token, body.clone(), id, read).await;
             drop(busy);
             match &result {
                 Err(e @ UpstreamError::Unreachable(_)) => {
@@ -683,18 +685,20 @@ impl Client {
         result
     }
 
-    /// Posts one encoded JSON-RPC request to `url` and reads its reply.
+    /// Posts one encoded JSON-RPC request to `url` and reads its reply. `idempotent`: a call the node may get twice
+    /// (a read), which the lean client sends once more when a kept-alive connection closes under it.
     async fn post(
         &self,
         url: &url::Url,
         token: Option<&str>,
         body: bytes::Bytes,
         id: u64,
+        idempotent: bool,
     ) -> Result<Answer, UpstreamError> {
         let limit = self.opts.max_response_bytes;
         let timeout = self.opts.timeout;
         if let Some(lean) = self.lean.iter().find(|(u, _)| u == url).map(|(_, l)| l) {
-            let reply = tokio::time::timeout(timeout, lean.post(token, body, limit))
+            let reply = tokio::time::timeout(timeout, lean.post(token, body, limit, idempotent))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))?
                 .map_err(|failure| match failure {
