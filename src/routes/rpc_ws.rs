@@ -399,13 +399,13 @@ impl Connection {
                     self.last_heard = Instant::now();
                     match message {
                         Some(Ok(AggregatedMessage::Text(text))) => {
-                            if let Err(why) = self.on_client_message(text.as_bytes(), &mut node).await {
+                            if let Err(why) = Box::pin(self.on_client_message(text.as_bytes(), &mut node)).await {
                                 break End::Node(why);
                             }
                             fanned.extend(self.opened.drain(..));
                         }
                         Some(Ok(AggregatedMessage::Binary(bytes))) => {
-                            if let Err(why) = self.on_client_message(&bytes, &mut node).await {
+                            if let Err(why) = Box::pin(self.on_client_message(&bytes, &mut node)).await {
                                 break End::Node(why);
                             }
                             fanned.extend(self.opened.drain(..));
@@ -445,7 +445,7 @@ impl Connection {
                     None => break End::Node("closed".into()),
                 },
                 Some((channel, event)) = fanned.next(), if !fanned.is_empty() => {
-                    if let Err(end) = self.on_fanned(channel, event).await {
+                    if let Err(end) = Box::pin(self.on_fanned(channel, event)).await {
                         break end;
                     }
                 }
@@ -497,7 +497,7 @@ impl Connection {
                 }
             }
         };
-        let _ = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
+        let _ = tokio::time::timeout(CLEANUP_TIMEOUT, Box::pin(cleanup)).await;
         if let Some(mut up_tx) = node.tx.take() {
             let _ = up_tx.close().await;
         }
