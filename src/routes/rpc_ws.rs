@@ -58,7 +58,43 @@ struct Fanned {
     /// Ends its stream.
     stop: tokio::sync::oneshot::Sender<()>,
     /// Head changes of one node notification, gathered until the last of them.
-    pending: Vec<String>,
+    pending: Vec<crate::streams::Event>,
+}
+
+/// A channel's value as the node sends it, `{"jsonrpc":"2.0","method":"xrpc.ch.val","params":[channel,value]}`,
+/// the value being the concatenation of `parts`: written once into a string of its size (a head is 5 KB, and every
+/// client following the channel gets it).
+fn channel_message(channel: u64, parts: &[&str]) -> String {
+    let prefix = format!("{{\"jsonrpc\":\"2.0\",\"method\":\"xrpc.ch.val\",\"params\":[{channel},");
+    let size = parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut text = String::with_capacity(prefix.len() + size + 2);
+    text.push_str(&prefix);
+    for part in parts {
+        text.push_str(part);
+    }
+    text.push_str("]}");
+    text
+}
+
+/// The head changes of one node notification as a `ChainNotify` value: `[{"Type":"revert","Val":...},...]`.
+fn head_changes_message(channel: u64, changes: &[crate::streams::Event]) -> String {
+    let mut parts = Vec::with_capacity(changes.len() * 5 + 2);
+    parts.push("[");
+    for (i, change) in changes.iter().enumerate() {
+        parts.extend([
+            if i > 0 {
+                ",{\"Type\":\""
+            } else {
+                "{\"Type\":\""
+            },
+            change.event,
+            "\",\"Val\":",
+            &change.data,
+            "}",
+        ]);
+    }
+    parts.push("]");
+    channel_message(channel, &parts)
 }
 
 /// Lotus JSON-RPC over WebSocket.
@@ -445,7 +481,7 @@ impl Connection {
                     None => break End::Node("closed".into()),
                 },
                 Some((channel, event)) = fanned.next(), if !fanned.is_empty() => {
-                    if let Err(end) = Box::pin(self.on_fanned(channel, event)).await {
+                    if let Err(end) = self.on_fanned(channel, event).await {
                         break end;
                     }
                 }
@@ -913,19 +949,17 @@ impl Connection {
         let Some(fanned) = self.fanned.get_mut(&channel) else {
             return Ok(());
         };
-        let value = match event {
+        let text = match event {
             Some(event) => match event.event {
                 "current" | "apply" | "revert" => {
-                    fanned.pending.push(format!(
-                        "{{\"Type\":\"{}\",\"Val\":{}}}",
-                        event.event, event.data
-                    ));
-                    if !event.ends_batch {
+                    let ends = event.ends_batch;
+                    fanned.pending.push(event);
+                    if !ends {
                         return Ok(());
                     }
-                    format!("[{}]", std::mem::take(&mut fanned.pending).join(","))
+                    head_changes_message(channel, &std::mem::take(&mut fanned.pending))
                 }
-                "mpool" | "block" => event.data.to_string(),
+                "mpool" | "block" => channel_message(channel, &[&event.data]),
                 "upstream_restored" | "missed" => return Ok(()),
                 // The node's subscription was lost, the client fell too far behind, or the gateway shuts down:
                 // the channel ends, as it would have with the node's connection.
@@ -939,9 +973,6 @@ impl Connection {
                 return Ok(());
             }
         };
-        let text = format!(
-            "{{\"jsonrpc\":\"2.0\",\"method\":\"xrpc.ch.val\",\"params\":[{channel},{value}]}}"
-        );
         match tokio::time::timeout(self.send_timeout(), self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Client),
@@ -1061,5 +1092,32 @@ impl Connection {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::Event;
+
+    #[test]
+    fn channel_values_are_written_as_the_node_writes_them() {
+        let head = |event, data: &str, ends| Event::new(1, event, std::sync::Arc::from(data), ends);
+        let batch = [
+            head("revert", "{\"Height\":9}", false),
+            head("apply", "{\"Height\":9,\"Cids\":[]}", true),
+        ];
+        let text = head_changes_message(7, &batch);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({"jsonrpc": "2.0", "method": "xrpc.ch.val", "params": [7, [
+                {"Type": "revert", "Val": {"Height": 9}},
+                {"Type": "apply", "Val": {"Height": 9, "Cids": []}},
+            ]]})
+        );
+        assert_eq!(
+            channel_message(3, &["{\"Message\":{}}"]),
+            "{\"jsonrpc\":\"2.0\",\"method\":\"xrpc.ch.val\",\"params\":[3,{\"Message\":{}}]}"
+        );
     }
 }
