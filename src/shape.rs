@@ -230,10 +230,15 @@ impl Shapes {
                 }
             }
         }
+        Shapes::new(shapes, compiler.done)
+    }
+
+    /// The shapes of `operations`, with the set of their route patterns derived from them.
+    fn new(operations: HashMap<(String, Method, u16), Arc<Shape>>, components: Components) -> Self {
         Shapes {
-            patterns: shapes.keys().map(|(p, _, _)| p.clone()).collect(),
-            operations: shapes,
-            components: compiler.done,
+            patterns: operations.keys().map(|(p, _, _)| p.clone()).collect(),
+            operations,
+            components,
         }
     }
 
@@ -376,11 +381,7 @@ mod tests {
         if let Some(shape) = compiler.compile(&schema) {
             operations.insert(("/x".to_string(), Method::GET, 200), shape);
         }
-        Shapes {
-            patterns: operations.keys().map(|(p, _, _)| p.clone()).collect(),
-            operations,
-            components: compiler.done,
-        }
+        Shapes::new(operations, compiler.done)
     }
 
     fn shaped(shapes: &Shapes, body: Value) -> Value {

@@ -702,9 +702,9 @@ fn json_reply(mut res: actix_web::HttpResponseBuilder, reply: &JsonRpcReply) -> 
 impl JsonRpcReply {
     /// The reply as JSON (see [`JsonRpcResponse::write_json`]).
     pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let responses = match self {
-            JsonRpcReply::Single(r) => std::slice::from_ref(r),
-            JsonRpcReply::Batch(rs) => rs.as_slice(),
+        let (responses, batch) = match self {
+            JsonRpcReply::Single(r) => (std::slice::from_ref(r), false),
+            JsonRpcReply::Batch(rs) => (rs.as_slice(), true),
         };
         let hint = responses
             .iter()
@@ -712,7 +712,6 @@ impl JsonRpcReply {
             .sum::<usize>()
             + 2;
         let mut body = Vec::with_capacity(hint);
-        let batch = matches!(self, JsonRpcReply::Batch(_));
         if batch {
             body.push(b'[');
         }

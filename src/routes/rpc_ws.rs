@@ -2,9 +2,9 @@
 //! CLI and go-jsonrpc, js-lotus-client's WebSocket provider, ethers' `WebSocketProvider`).
 //!
 //! Each client socket gets one socket of its own to the node, opened by its first call the node is to answer, so
-//! everything that lives on a connection (channel methods, `eth_subscribe`, filters) stays the client's. Every call the client sends is checked as over HTTP (the
-//! method table, the token's permission with Lotus's own error, public mode, the rate limits, the lookback cap)
-//! before it is forwarded; what the node sends back (replies, `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`)
+//! everything that lives on a connection (channel methods, `eth_subscribe`, filters) stays the client's. Every call
+//! the client sends is checked as over HTTP (the method table, the token's permission with Lotus's own error, public
+//! mode, the rate limits, the lookback cap) before it is forwarded; what the node sends back (replies, `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`)
 //! goes to the client as it came. Filters and subscriptions are capped per connection, usable only on the
 //! connection that made them, and uninstalled on the node when the connection ends.
 //!
@@ -65,10 +65,14 @@ struct Fanned {
 /// the value being the concatenation of `parts`: written once into a string of its size (a head is 5 KB, and every
 /// client following the channel gets it).
 fn channel_message(channel: u64, parts: &[&str]) -> String {
-    let prefix = format!("{{\"jsonrpc\":\"2.0\",\"method\":\"xrpc.ch.val\",\"params\":[{channel},");
+    use std::fmt::Write;
+    // 53 bytes of envelope and up to 20 digits of channel id.
     let size = parts.iter().map(|p| p.len()).sum::<usize>();
-    let mut text = String::with_capacity(prefix.len() + size + 2);
-    text.push_str(&prefix);
+    let mut text = String::with_capacity(size + 80);
+    let _ = write!(
+        text,
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"xrpc.ch.val\",\"params\":[{channel},"
+    );
     for part in parts {
         text.push_str(part);
     }
