@@ -991,7 +991,8 @@ struct StreamsMeasured {
     released: Option<Duration>,
 }
 
-/// One SSE client: the times it saw each `apply` event, in order.
+/// One SSE client: the times it saw each `apply` event, in order. It reads as a lean client would, so that what it
+/// measures is the gateway: a read buffer that takes a whole head event, and each byte looked at once.
 async fn sse_client(
     addr: SocketAddr,
     request: Arc<Vec<u8>>,
@@ -1003,12 +1004,17 @@ async fn sse_client(
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     stream.write_all(&request).await?;
-    let mut buf = vec![0u8; 4096];
-    let mut text = Vec::new();
+    let frame_end = memchr::memmem::Finder::new(b"\n\n");
+    let mut text: Vec<u8> = Vec::with_capacity(16 * 1024);
+    // Where the next frame starts, and how far the text was already searched for its end.
+    let mut searched = 0;
     let mut started = false;
     loop {
+        if text.capacity() - text.len() < 8 * 1024 {
+            text.reserve(16 * 1024);
+        }
         let n = tokio::select! {
-            n = stream.read(&mut buf) => n?,
+            n = stream.read_buf(&mut text) => n?,
             _ = stop.changed() => return Ok(()),
         };
         if n == 0 {
@@ -1018,26 +1024,34 @@ async fn sse_client(
             ));
         }
         let now = Instant::now();
-        text.extend_from_slice(&buf[..n]);
-        // Count the events of this read; keep an unfinished line for the next one.
-        while let Some(end) = text.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = text.drain(..end + 2).collect();
+        // The events of this read; an unfinished one stays for the next.
+        let mut start = 0;
+        while let Some(at) = frame_end.find(&text[searched..]) {
+            let end = searched + at + 2;
+            let frame = &text[start..end];
+            start = end;
+            searched = end;
             if !started {
-                if !frame.starts_with(b"HTTP/1.1 200") && !contains(&frame, b"event: ") {
+                if !frame.starts_with(b"HTTP/1.1 200") && !contains(frame, b"event: ") {
                     let _ = opened.send(false).await;
                     return Err(invalid(format!(
                         "the stream was refused: {}",
                         String::from_utf8_lossy(&frame[..frame.len().min(200)])
                     )));
                 }
-                if contains(&frame, b"event: current\n") {
+                if contains(frame, b"event: current\n") {
                     started = true;
                     let _ = opened.send(true).await;
                 }
-            } else if contains(&frame, b"event: apply\n") {
+            } else if contains(&frame[..frame.len().min(80)], b"\nevent: apply\n") {
+                // A frame is the chunk's size line, `id: …`, then `event: …`: its name is in its first bytes.
                 seen.lock().unwrap()[index].push(now);
             }
         }
+        // The search goes on from the last byte looked at: a frame's end may be split between two reads.
+        let resume = text.len().saturating_sub(1).max(searched);
+        text.drain(..start);
+        searched = resume - start;
     }
 }
 
@@ -1146,7 +1160,7 @@ async fn ws_client(
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// The gateway's gauge of what the clients of `transport` hold open.
