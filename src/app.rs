@@ -2,9 +2,9 @@
 //! document.
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{HttpServiceFactory, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{web, App};
-use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+use utoipa_actix_web::{scope, AppExt, OpenApiFactory, UtoipaApp};
 
 use crate::state::AppState;
 use crate::{error, middleware, routes, shape};
@@ -29,11 +29,55 @@ impl Default for HttpOptions {
     }
 }
 
-/// Declares every documented route, once: the app and the OpenAPI document are both made from this.
-fn api<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+/// An app that routes are declared into: with the OpenAPI document ([`UtoipaApp`]) or without it ([`App`]).
+trait Declare: Sized {
+    fn service<F>(self, factory: F) -> Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static;
+    fn v1(self) -> Self;
+}
+
+impl<T> Declare for UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
+    fn service<F>(self, factory: F) -> Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static,
+    {
+        UtoipaApp::service(self, factory)
+    }
+
+    fn v1(self) -> Self {
+        UtoipaApp::service(
+            self,
+            scope::scope("/v1")
+                .configure(|cfg| routes::v1(&mut routes::ServiceConfig::Documented(cfg))),
+        )
+    }
+}
+
+impl<T> Declare for App<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    fn service<F>(self, factory: F) -> Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static,
+    {
+        App::service(self, factory)
+    }
+
+    fn v1(self) -> Self {
+        App::service(
+            self,
+            web::scope("/v1").configure(|cfg| routes::v1(&mut routes::ServiceConfig::Plain(cfg))),
+        )
+    }
+}
+
+/// Declares every documented route, once: the app and the OpenAPI document are both made from this.
+fn api<A: Declare>(app: A) -> A {
     app.service(routes::health::healthz)
         .service(routes::health::readyz)
         .service(routes::health::get_metrics)
@@ -42,7 +86,7 @@ where
         .service(routes::rpc_ws::get_rpc_v1)
         .service(routes::rpc_ws::get_rpc_v0)
         .service(routes::catalog::list_methods)
-        .service(scope::scope("/v1").configure(routes::v1))
+        .v1()
 }
 
 /// The OpenAPI document of the gateway with the default settings (anonymous callers may read), as committed.
@@ -109,9 +153,8 @@ async fn openapi_json(spec: web::Data<SpecJson>) -> actix_web::HttpResponse {
 
 struct SpecJson(web::Bytes);
 
-/// Gives back to the system the allocator's free pages: after a worker's application was made (declaring the routes
-/// builds the whole OpenAPI document once more in each worker, only to drop it), and after many long-lived
-/// connections have gone; the allocator would otherwise keep those pages for the life of the process.
+/// Gives back to the system the allocator's free pages: after the OpenAPI document was made and read, and after many
+/// long-lived connections have gone; the allocator would otherwise keep those pages for the life of the process.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system.
@@ -134,9 +177,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, doc) = api(App::new().into_utoipa_app()).split_for_parts();
-    drop(doc);
-    release_free_memory();
+    let app = api(App::new());
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
         .config(utoipa_swagger_ui::Config::new(["/openapi.json"]));
     app.app_data(state)

@@ -1,10 +1,10 @@
 //! Actors and addresses.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{ActorPath, KeyAddressPath};
 use super::params;

@@ -1,11 +1,11 @@
 //! Tipsets and blocks.
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{BlockPath, EventsRootPath, HeightPath, ObjectPath, TipsetPath};

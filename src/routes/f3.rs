@@ -1,10 +1,10 @@
 //! F3, Filecoin's fast finality: certificates, power tables, progress and participation.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::InstancePath;

@@ -1,10 +1,10 @@
 //! The node's log subsystems and alerts.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::SubsystemPath;

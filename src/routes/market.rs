@@ -1,11 +1,11 @@
 //! The storage market: escrow balances, deals, proposals, collateral bounds, and the node's market funds (deposits,
 //! withdrawals, reservations).
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{DealPath, ParticipantPath, ProposalPath};

@@ -1,11 +1,11 @@
 //! Messages and their execution.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::MessagePath;

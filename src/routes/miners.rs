@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{MinerDeadlinePath, MinerPath, MinerSectorPath};

@@ -1,10 +1,11 @@
 //! The REST routes, one module per resource. Each handler names the permission it needs in its signature
 //! (`Authorized<Read>`) and the same permission in its OpenAPI security scope; a test holds the two together.
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
 use actix_web::HttpResponse;
 use std::sync::Arc;
-use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::OpenApiFactory;
 
 pub mod actors;
 pub mod body;
@@ -95,13 +96,49 @@ const V1_SCOPES: &[(&str, &[Register])] = &[
     ("/miner", &[miner::register]),
 ];
 
+/// Where routes are declared: into the app and the OpenAPI document at once, or into the app alone. The document is
+/// made once per process; each HTTP worker's app declares the same routes without making it again (it would only be
+/// dropped, after costing the worker its memory for the rest of the process's life).
+pub enum ServiceConfig<'a, 'c> {
+    Documented(&'a mut utoipa_actix_web::service_config::ServiceConfig<'c>),
+    Plain(&'a mut actix_web::web::ServiceConfig),
+}
+
+impl ServiceConfig<'_, '_> {
+    pub fn service<F>(&mut self, factory: F) -> &mut Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static,
+    {
+        match self {
+            ServiceConfig::Documented(cfg) => {
+                cfg.service(factory);
+            }
+            ServiceConfig::Plain(cfg) => {
+                cfg.service(factory);
+            }
+        }
+        self
+    }
+}
+
 /// Registers every `/v1` route, in the scope of its first segment.
 pub fn v1(cfg: &mut ServiceConfig) {
     for &(prefix, parts) in V1_SCOPES {
-        cfg.service(
-            utoipa_actix_web::scope::scope(prefix)
-                .configure(|cfg| parts.iter().for_each(|part| part(cfg))),
-        );
+        let declare = |cfg: &mut ServiceConfig| parts.iter().for_each(|part| part(cfg));
+        match cfg {
+            ServiceConfig::Documented(cfg) => {
+                cfg.service(
+                    utoipa_actix_web::scope::scope(prefix)
+                        .configure(|cfg| declare(&mut ServiceConfig::Documented(cfg))),
+                );
+            }
+            ServiceConfig::Plain(cfg) => {
+                cfg.service(
+                    actix_web::web::scope(prefix)
+                        .configure(|cfg| declare(&mut ServiceConfig::Plain(cfg))),
+                );
+            }
+        }
     }
 }
 

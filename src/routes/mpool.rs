@@ -1,10 +1,10 @@
 //! The node's message pool: pending messages, their checks, nonces, the pool's configuration.
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::SenderPath;

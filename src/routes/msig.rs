@@ -2,12 +2,12 @@
 //! cancellation their signers make. Lotus builds each multisig message (`Msig*`); the node signs and pushes it, and
 //! the route answers 202 with the message and `Location: /v1/messages/{cid}`.
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{MsigPath, MsigSignerPath, MsigTxnPath};

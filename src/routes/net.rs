@@ -1,10 +1,10 @@
 //! The node's libp2p network: peers and connections, bandwidth, the block list, protected peers, resource limits.
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{PeerPath, ScopePath, StatScopePath};

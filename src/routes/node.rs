@@ -1,10 +1,10 @@
 //! The node and its network.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::params;

@@ -4,11 +4,11 @@
 //! hands out signed vouchers for growing amounts; the payee redeems the best one on chain. These routes drive the
 //! node's payment channel manager (`Filecoin.Paych*`), which keeps the node's channels, lanes and vouchers.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{ChannelPath, PartiesPath, WaitSentinelPath};

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{ActorCodePath, ActorStatePath, EpochPath, MessagePath, RandomnessPath};

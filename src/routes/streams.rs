@@ -1,11 +1,11 @@
 //! Live streams of chain events, as Server-Sent Events or newline-delimited JSON.
 
+use crate::routes::ServiceConfig;
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Authorized, Read};
 use crate::error::ApiError;

@@ -1,10 +1,10 @@
 //! The node's chain sync: its state, the bad-block list, checkpoints, block submission and tipset validation.
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::chain::{body_tipset_key, TipsetRef};

@@ -1,12 +1,12 @@
 //! API tokens of the node: creating them with chosen permissions and checking what a token allows. The miner's
 //! token routes do the same with the miner.
 
+use crate::routes::ServiceConfig;
 use actix_web::{http::header, post, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::messages::field_error;

@@ -1,10 +1,10 @@
 //! The verified registry: its root key, verifiers, verified clients and their DataCap, allocations and claims.
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::{
     AllocationPath, ClaimPath, ClientPath, MinerPath, PendingDealPath, VerifierPath,

@@ -1,10 +1,10 @@
 //! The node's wallet: its keys, default address, balances, signing and verification.
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::Body;
 use super::extract::{KeyAddressPath, WalletKeyPath};

@@ -4,13 +4,13 @@
 use super::{unpadded_piece_size, MinerSectorId};
 use std::collections::BTreeMap;
 
+use crate::routes::ServiceConfig;
 use actix_web::{get, http::header, post, put, web, HttpResponse};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Admin, MinerAuthorized, Read, Write};
 use crate::error::{ApiError, Code};

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Code};
+use crate::routes::ServiceConfig;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod info;
 pub mod sectors;

@@ -5,13 +5,13 @@
 use super::{remap, unpadded_piece_size, MinerSectorId};
 use std::collections::BTreeMap;
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Admin, Caller, MinerAuthorized, Read, Write};
 use crate::error::{ApiError, Code};

@@ -4,11 +4,11 @@
 use super::{remap, sector_number, MinerSectorId};
 use std::collections::BTreeMap;
 
+use crate::routes::ServiceConfig;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Admin, Caller, MinerAuthorized, Read};
 use crate::error::{ApiError, Code};
