@@ -164,19 +164,16 @@ impl Registry {
     fn watch(&self, fd: RawFd, id: u64, watch: &Arc<Watch>) -> Option<Socket> {
         let inode = inode(fd)?;
         let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        match sockets.get_mut(&fd) {
-            Some(watched) if watched.inode == inode => {
+        if let Some(watched) = sockets.get_mut(&fd) {
+            if watched.inode == inode {
                 watched.streams.insert(id, watch.clone());
                 return Some(Socket { fd, inode });
             }
-            Some(_) => {
-                // The descriptor's former socket closed (which took it out of the epoll set) before its streams
-                // ended: they are told their client is gone, and the descriptor is the new socket's.
-                if let Some(stale) = sockets.remove(&fd) {
-                    stale.streams.values().for_each(|w| w.hang_up());
-                }
-            }
-            None => {}
+        }
+        // A descriptor known for another socket: that socket closed (which took it out of the epoll set) before
+        // its streams ended. They are told their client is gone, and the descriptor is the new socket's.
+        if let Some(stale) = sockets.remove(&fd) {
+            stale.streams.values().for_each(|w| w.hang_up());
         }
         let registration = self.registrations.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = sys::add(self.epoll.as_raw_fd(), fd, registration) {

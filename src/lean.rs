@@ -300,46 +300,38 @@ mod tests {
         (url, seen)
     }
 
-    fn lean(url: &str) -> Lean {
-        Lean::for_url(&url.parse().unwrap(), 4, Duration::from_secs(2)).unwrap()
+    /// Two calls to a node that closes the connection under the second: what the second got, and how many
+    /// requests the node read in all.
+    async fn second_call_under_a_closing_connection(
+        idempotent: bool,
+    ) -> (Result<Reply, Failure>, usize) {
+        let (url, seen) = closes_under_the_second_call().await;
+        let node = Lean::for_url(&url.parse().unwrap(), 4, Duration::from_secs(2)).unwrap();
+        let body = Bytes::from_static(b"{}");
+        let first = node.post(None, body.clone(), 1024, idempotent).await;
+        assert_eq!(first.unwrap().status, 200);
+        let second = node.post(None, body, 1024, idempotent).await;
+        (second, seen.load(Ordering::SeqCst))
     }
 
     #[tokio::test]
     async fn a_read_is_sent_again_when_its_kept_alive_connection_closes_under_it() {
-        let (url, seen) = closes_under_the_second_call().await;
-        let node = lean(&url);
-        let body = Bytes::from_static(b"{}");
-        assert_eq!(
-            node.post(None, body.clone(), 1024, true)
-                .await
-                .unwrap()
-                .status,
-            200
-        );
-        let again = node.post(None, body, 1024, true).await.unwrap();
+        let (again, seen) = second_call_under_a_closing_connection(true).await;
+        let again = again.unwrap();
         assert_eq!(
             (again.status, &again.body[..]),
             (200, &b"{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":1}"[..])
         );
-        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        assert_eq!(seen, 3);
     }
 
     #[tokio::test]
     async fn any_other_call_is_never_sent_twice() {
-        let (url, seen) = closes_under_the_second_call().await;
-        let node = lean(&url);
-        let body = Bytes::from_static(b"{}");
-        assert_eq!(
-            node.post(None, body.clone(), 1024, false)
-                .await
-                .unwrap()
-                .status,
-            200
-        );
-        match node.post(None, body, 1024, false).await {
+        let (again, seen) = second_call_under_a_closing_connection(false).await;
+        match again {
             Err(Failure::Unreachable(why)) => assert!(why.contains("closed"), "{why}"),
             other => panic!("{:?}", other.map(|r| r.status)),
         }
-        assert_eq!(seen.load(Ordering::SeqCst), 2);
+        assert_eq!(seen, 2);
     }
 }

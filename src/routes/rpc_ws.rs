@@ -4,9 +4,10 @@
 //! Each client socket gets one socket of its own to the node, opened by its first call the node is to answer, so
 //! everything that lives on a connection (channel methods, `eth_subscribe`, filters) stays the client's. Every call
 //! the client sends is checked as over HTTP (the method table, the token's permission with Lotus's own error, public
-//! mode, the rate limits, the lookback cap) before it is forwarded; what the node sends back (replies, `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`)
-//! goes to the client as it came. Filters and subscriptions are capped per connection, usable only on the
-//! connection that made them, and uninstalled on the node when the connection ends.
+//! mode, the rate limits, the lookback cap) before it is forwarded; what the node sends back (replies,
+//! `xrpc.ch.val`, `xrpc.ch.close`, `eth_subscription`) goes to the client as it came. Filters and subscriptions
+//! are capped per connection, usable only on the connection that made them, and uninstalled on the node when the
+//! connection ends.
 //!
 //! The channel methods whose values every client shares (`ChainNotify`, `MpoolSub`, `SyncIncomingBlocks`) are not
 //! forwarded: the gateway serves them from its own single subscription to the node (the one its event streams ride
