@@ -2,7 +2,9 @@
 //!
 //! Run with `cargo bench --bench gateway`. The simulated node runs in this process (block time 1 h, so the head
 //! stays still); the gateway is the release `lotus-rest` binary, started as a child process (`lotus-rest run`) so
-//! that its memory and CPU are its own; nginx, when installed, runs as a child process too. The load generator is a
+//! that its memory and CPU are its own; nginx, when installed, runs as a child process too, and so does the floor of
+//! the stack (`support/floor.rs`: actix-web and hyper passing `/rpc/v1` through and holding SSE streams with nothing
+//! else, rows m and n), which shows what the stack alone costs against nginx. The load generator is a
 //! closed loop of keep-alive HTTP/1.1 connections (one request in flight per connection) over raw tokio sockets,
 //! with a log-bucketed latency histogram per connection.
 //!
@@ -11,7 +13,7 @@
 //! BENCH_THREADS (load generator threads; default: the number of CPUs), BENCH_TOKEN (1: send a read token instead
 //! of calling anonymously), BENCH_STREAMS (SSE clients held at once, then as many WebSocket clients, 10000),
 //! BENCH_STREAM_EVENTS (head events sent to them, 5), BENCH_ONLY (the rows to run besides 0 and a, by key, e.g.
-//! `c,l,streams,websockets`; default all), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
+//! `c,l,m,streams,websockets,n`; default all), RUST_LOG (the gateway's log level; default `info`, its shipped default, which writes
 //! one access line per request).
 
 use std::fs::File;
@@ -27,6 +29,9 @@ use lotus_rest::auth::{Perm, Secret};
 use lotus_rest::sim::{self, SimHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "support/floor.rs"]
+mod floor;
 
 /// The JSON-RPC request every "head" scenario amounts to.
 const CHAIN_HEAD_RPC: &str =
@@ -810,6 +815,38 @@ fn start_gateway(
     ))
 }
 
+/// The floor of the stack (see `support/floor.rs`): this executable as a thin actix-web + hyper proxy.
+fn start_floor(
+    sim: &SimHandle,
+    dir: &Path,
+    workers: usize,
+    event_data: &[u8],
+) -> Result<(ChildGuard, SocketAddr), String> {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let data = dir.join("floor-event");
+    std::fs::write(&data, event_data).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let log = File::create(dir.join("floor.log")).map_err(|e| e.to_string())?;
+    let child = Command::new(&exe)
+        .arg(floor::ARG)
+        .env(floor::UPSTREAM, sim.addr().to_string())
+        .env(floor::LISTEN, addr.to_string())
+        .env(floor::WORKERS, workers.to_string())
+        .env(floor::EVENT_DATA, &data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {} {}: {e}", exe.display(), floor::ARG))?;
+    Ok((
+        ChildGuard {
+            child,
+            what: "the floor server",
+        },
+        addr,
+    ))
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -978,6 +1015,7 @@ async fn open_idle(addr: SocketAddr, request: &[u8], n: usize) -> (Vec<Conn>, us
 
 /// What the streams scenario measured.
 struct StreamsMeasured {
+    server: &'static str,
     transport: Transport,
     clients: usize,
     failed: usize,
@@ -1176,11 +1214,20 @@ async fn open_streams(gw: SocketAddr, token: Option<&str>, transport: Transport)
     })
 }
 
+/// The server the streams scenario holds streams on, and what makes its events.
+#[derive(Clone, Copy)]
+enum Server<'a> {
+    /// The gateway, whose events are the simulated node's new heads.
+    Gateway(&'a SimHandle),
+    /// The floor server, whose events are `POST /floor/emit`.
+    Floor,
+}
+
 async fn streams_scenario(
     cfg: &Config,
     gw: SocketAddr,
     gw_pid: u32,
-    sim: &SimHandle,
+    server: Server<'_>,
     token: Option<&str>,
     transport: Transport,
 ) -> StreamsMeasured {
@@ -1237,10 +1284,20 @@ async fn streams_scenario(
     let mut spread = Histogram::new();
     let mut missing = 0;
     for event in 1..=cfg.stream_events {
-        // A null round of the simulated chain makes no head: advance until there is a new one.
-        let before = sim.head().height;
-        while sim.head().height == before {
-            sim.advance();
+        match server {
+            Server::Gateway(sim) => {
+                // A null round of the simulated chain makes no head: advance until there is a new one.
+                let before = sim.head().height;
+                while sim.head().height == before {
+                    sim.advance();
+                }
+            }
+            Server::Floor => {
+                let emit = post_request(gw, "/floor/emit", "", None);
+                if let Err(e) = probe(gw, &emit).await {
+                    eprintln!("the floor server did not emit an event: {e}");
+                }
+            }
         }
         // Until every client has it (or 5 s).
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -1276,7 +1333,7 @@ async fn streams_scenario(
     }
     let closed = Instant::now();
     let mut released = None;
-    while closed.elapsed() < Duration::from_secs(30) {
+    while matches!(server, Server::Gateway(_)) && closed.elapsed() < Duration::from_secs(30) {
         if open_streams(gw, token, transport).await == Some(0) {
             released = Some(closed.elapsed());
             break;
@@ -1284,6 +1341,10 @@ async fn streams_scenario(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     StreamsMeasured {
+        server: match server {
+            Server::Gateway(_) => "lotus-rest",
+            Server::Floor => "floor (actix-web alone)",
+        },
         transport,
         clients,
         failed,
@@ -1469,6 +1530,10 @@ fn nginx_version(nginx: &Path) -> String {
 // ---------------------------------------------------------------------------------------------------------------
 
 fn main() {
+    if std::env::args().any(|a| a == floor::ARG) {
+        floor::main();
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` does not, and a load test is not a unit test.
     if !std::env::args().any(|a| a == "--bench") {
         println!("gateway benchmark: run it with `cargo bench --bench gateway`");
@@ -1773,6 +1838,46 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     }
     drop(nginx_proc);
 
+    // (m) The floor of the stack: actix-web and hyper passing `/rpc/v1` through with nothing else (no checks, no
+    // parsing, no log), against nginx's `proxy_pass` (l). Its process also holds the floor's streams (below).
+    let mut floor_proc = None;
+    let mut floor_idle_rss = None;
+    if cfg.runs("m") || (cfg.streams > 0 && cfg.runs("n")) {
+        match start_floor(&sim, dir.path(), gw_workers, &direct.body) {
+            Ok((mut guard, addr)) => {
+                match wait_ready(addr, &rpc_post(addr), "the floor server").await {
+                    Ok(_) => {
+                        guard.check_running()?;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        floor_idle_rss = vm_kib(guard.pid(), "VmRSS:");
+                        floor_proc = Some((guard, addr));
+                    }
+                    Err(e) => println!("  the floor server: {e}"),
+                }
+            }
+            Err(e) => println!("  the floor server: {e}"),
+        }
+    }
+    if cfg.runs("m") {
+        let label = "m floor: actix-web + hyper, POST /rpc/v1 passed through";
+        let outcome = match &floor_proc {
+            None => Err("the floor server did not start".to_string()),
+            Some((guard, addr)) => {
+                let procs = ProxyProcs::Pid(guard.pid());
+                let request = rpc_post(*addr);
+                Ok(run_load(cfg, *addr, request, n, &sim, &procs, direct.body.len()).await)
+            }
+        };
+        report(label, &outcome);
+        rows.push(Row {
+            key: "m",
+            label: label.into(),
+            conns: n,
+            outcome,
+            versus: Some("l"),
+        });
+    }
+
     // (f) Many clients reading the head at once.
     let label = "f lotus-rest GET /v1/chain/head, many clients";
     let many = cfg.coalesce_clients;
@@ -1814,14 +1919,23 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     // Live streams, then as many WebSocket clients following the head.
     let mut streams = Vec::new();
     if cfg.streams > 0 && cfg.runs("streams") {
-        streams.push(streams_scenario(cfg, gw, gw_pid, &sim, token, Transport::Sse).await);
+        let server = Server::Gateway(&sim);
+        streams.push(streams_scenario(cfg, gw, gw_pid, server, token, Transport::Sse).await);
         // The gateway gives the streams' memory back at its next check (once a second): the WebSocket row starts
         // after it, else it would count the SSE clients' freed memory as its own.
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
     if cfg.streams > 0 && cfg.runs("websockets") {
-        streams.push(streams_scenario(cfg, gw, gw_pid, &sim, token, Transport::WebSocket).await);
+        let server = Server::Gateway(&sim);
+        streams.push(streams_scenario(cfg, gw, gw_pid, server, token, Transport::WebSocket).await);
     }
+    // (n) As many SSE clients on the floor server, which sends each the same event as its head event.
+    if let (Some((guard, addr)), true) = (&floor_proc, cfg.streams > 0 && cfg.runs("n")) {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (pid, server) = (guard.pid(), Server::Floor);
+        streams.push(streams_scenario(cfg, *addr, pid, server, token, Transport::Sse).await);
+    }
+    drop(floor_proc);
     let peak_rss = vm_kib(gw_pid, "VmHWM:");
     gateway.check_running()?;
     drop(gateway);
@@ -1844,6 +1958,12 @@ async fn bench(cfg: &Config) -> Result<(), String> {
         },
         mib(peak_rss)
     );
+    if floor_idle_rss.is_some() {
+        println!(
+            "floor server memory (actix-web + hyper alone, this executable): idle RSS {}",
+            mib(floor_idle_rss)
+        );
+    }
     for m in &streams {
         let per = match (m.rss_before_kib, m.rss_held_kib) {
             (Some(a), Some(b)) if m.clients > 0 => {
@@ -1854,10 +1974,26 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             }
             _ => String::new(),
         };
+        let release = match m.server {
+            "lotus-rest" => format!(
+                "; after every client closed its connection, the {} gauge was 0 in {}",
+                m.transport
+                    .gauge()
+                    .split('{')
+                    .next()
+                    .unwrap_or_default()
+                    .trim(),
+                m.released.map_or(
+                    "more than 30 s".into(),
+                    |d| fmt_latency(d.as_nanos() as u64)
+                ),
+            ),
+            _ => String::new(),
+        };
         println!(
-            "live streams: {} {}{}: RSS {} before, {} holding them{per}; {} head events \
-             reached every client within {} of the first client (p99; p50 {}, max {}){}; after every client closed \
-             its connection, the {} gauge was 0 in {}",
+            "live streams, {}: {} {}{}: RSS {} before, {} holding them{per}; {} head events \
+             reached every client within {} of the first client (p99; p50 {}, max {}){}{release}",
+            m.server,
             m.clients,
             m.transport.what(),
             if m.failed > 0 {
@@ -1876,9 +2012,6 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             } else {
                 String::new()
             },
-            m.transport.gauge().split('{').next().unwrap_or_default().trim(),
-            m.released
-                .map_or("more than 30 s".into(), |d| fmt_latency(d.as_nanos() as u64)),
         );
     }
     if let Some((rps, head_calls)) = coalescing {
