@@ -32,8 +32,9 @@ struct Response<'a> {
     error: Option<RpcError>,
 }
 
-/// A node's result as it came: the text of the reply's `result`, checked to be one JSON value but not decoded, and
-/// not copied out of the reply's bytes. `/rpc/v1` passes it on as it is; routes decode it into their types.
+/// A node's result as it came: the text of the reply's `result`, checked to be one JSON value (in the shapes nodes
+/// write, as far as its structure goes: [`crate::lotus::rpc::quick_result`]) but not decoded, and not copied out of
+/// the reply's bytes. `/rpc/v1` passes it on as it is; routes decode it into their types.
 #[derive(Debug, Clone)]
 pub struct Answer(bytestring::ByteString);
 
@@ -875,6 +876,12 @@ fn read_reply(status: u16, body: bytes::Bytes, id: u64) -> Result<Answer, Upstre
         }
     };
     let text = bytestring::ByteString::try_from(body.clone()).map_err(|e| not_a_response(&e))?;
+    // A success in the shape nodes write is found without decoding the reply; anything else is read in full.
+    if (200..300).contains(&status) {
+        if let Some(result) = crate::lotus::rpc::quick_result(&text, id) {
+            return Ok(Answer(text.slice_ref(result)));
+        }
+    }
     let reply: Response<'_> = serde_json::from_str(&text).map_err(|e| not_a_response(&e))?;
     // Lotus answers parse and protocol errors without an id; anything else must carry ours.
     match &reply.id {
