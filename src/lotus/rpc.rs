@@ -11,10 +11,11 @@ pub struct RpcError {
     pub data: Option<serde_json::Value>,
 }
 
-/// The `result` of a node's successful reply to call `id`, found without decoding the reply: for the compact shapes
-/// nodes write (Lotus's `{"id":1,"jsonrpc":"2.0","result":…}`, older Lotus's `{"jsonrpc":"2.0","result":…,"id":1}`,
-/// Forest's `{"jsonrpc":"2.0","id":1,"result":…}`). The result's text is checked to be one JSON value as far as its
-/// structure goes (see [`one_value`]); the letters of its numbers and literals are left to whoever decodes it.
+/// The `result` of a node's successful reply to call `id`, found without decoding the reply: for a reply written
+/// compactly, `{"jsonrpc":"2.0","id":1,"result":…}` with its members in any order (Go's encoding of a map sorts
+/// them; serde keeps a struct's order). The result's text is checked to be one JSON value as far as its
+/// structure goes (see [`one_value`]); the letters of its numbers and literals, and the escapes in its strings, are
+/// left to whoever decodes it.
 /// `None` for any other reply (an error, another id, other members, whitespace between members, a result that is
 /// not one value): the caller reads those in full.
 pub fn quick_result(reply: &str, id: u64) -> Option<&str> {
