@@ -188,6 +188,20 @@ mod tests {
         assert_eq!(quick_result(r#"{"id":7,"result":null}"#, 7), Some("null"));
     }
 
+    /// Forest's answer to `Filecoin.ChainHead` (id 7) at the calibnet genesis, as it wrote it.
+    const FOREST_HEAD: &str = r#"{"jsonrpc":"2.0","id":7,"result":{"Cids":[{"/":"bafy2bzacecyaggy24wol5ruvs6qm73gjibs2l2iyhcqmvi7r7a4ph7zx3yqd4"}],"Blocks":[{"Miner":"t00","Ticket":{"VRFProof":"evexpm1I25DFirHObPhTnrUBxwGNE7uVZ+K6IWGTur0="},"ElectionProof":{"VRFProof":null,"WinCount":0},"BeaconEntries":[{"Round":0,"Data":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}],"WinPoStProof":null,"Parents":[{"/":"bafyreiaqpwbbyjo4a42saasj36kkrpv4tsherf2e7bvezkert2a7dhonoi"}],"ParentWeight":"0","Height":0,"ParentStateRoot":{"/":"bafy2bzacecgqgzh3gxpariy3mzqb37y2vvxoaw5nwbrlzkhso6owus3zqckwe"},"ParentMessageReceipts":{"/":"bafy2bzacedswlcz5ddgqnyo3sak3jmhmkxashisnlpq6ujgyhe4mlobzpnhs6"},"Messages":{"/":"bafy2bzacecmda75ovposbdateg7eyhwij65zklgyijgcjwynlklmqazpwlhba"},"Timestamp":1667326380,"ForkSignaling":0,"ParentBaseFee":"100000000"}],"Height":0}}"#;
+
+    #[test]
+    fn a_real_node_s_reply_gives_the_result_serde_json_reads_in_it() {
+        let result = quick_result(FOREST_HEAD, 7).expect("found");
+        let full: serde_json::Value = serde_json::from_str(FOREST_HEAD).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(result).unwrap(),
+            full["result"]
+        );
+        assert_eq!(quick_result(FOREST_HEAD, 8), None);
+    }
+
     #[test]
     fn any_other_reply_is_left_to_be_read_in_full() {
         for reply in [
