@@ -1016,6 +1016,8 @@ async fn open_idle(addr: SocketAddr, request: &[u8], n: usize) -> (Vec<Conn>, us
 /// What the streams scenario measured.
 struct StreamsMeasured {
     server: &'static str,
+    /// Whether the server has an open-streams gauge, and so `released` was measured.
+    gauged: bool,
     transport: Transport,
     clients: usize,
     failed: usize,
@@ -1223,6 +1225,20 @@ enum Server<'a> {
     Floor,
 }
 
+impl Server<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Gateway(_) => "lotus-rest",
+            Server::Floor => "floor (actix-web alone)",
+        }
+    }
+
+    /// Whether it counts its open streams in `/metrics`.
+    fn has_gauge(self) -> bool {
+        matches!(self, Server::Gateway(_))
+    }
+}
+
 async fn streams_scenario(
     cfg: &Config,
     gw: SocketAddr,
@@ -1333,7 +1349,7 @@ async fn streams_scenario(
     }
     let closed = Instant::now();
     let mut released = None;
-    while matches!(server, Server::Gateway(_)) && closed.elapsed() < Duration::from_secs(30) {
+    while server.has_gauge() && closed.elapsed() < Duration::from_secs(30) {
         if open_streams(gw, token, transport).await == Some(0) {
             released = Some(closed.elapsed());
             break;
@@ -1341,10 +1357,8 @@ async fn streams_scenario(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     StreamsMeasured {
-        server: match server {
-            Server::Gateway(_) => "lotus-rest",
-            Server::Floor => "floor (actix-web alone)",
-        },
+        server: server.name(),
+        gauged: server.has_gauge(),
         transport,
         clients,
         failed,
@@ -1974,8 +1988,8 @@ async fn bench(cfg: &Config) -> Result<(), String> {
             }
             _ => String::new(),
         };
-        let release = match m.server {
-            "lotus-rest" => format!(
+        let release = if m.gauged {
+            format!(
                 "; after every client closed its connection, the {} gauge was 0 in {}",
                 m.transport
                     .gauge()
@@ -1987,8 +2001,9 @@ async fn bench(cfg: &Config) -> Result<(), String> {
                     "more than 30 s".into(),
                     |d| fmt_latency(d.as_nanos() as u64)
                 ),
-            ),
-            _ => String::new(),
+            )
+        } else {
+            String::new()
         };
         println!(
             "live streams, {}: {} {}{}: RSS {} before, {} holding them{per}; {} head events \

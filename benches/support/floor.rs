@@ -37,9 +37,8 @@ struct Floor {
     host: HeaderValue,
     /// The first event of every stream.
     current: Bytes,
-    /// Each emitted event; streams wait on it.
+    /// The event sent on each emit; streams wait on its changes.
     events: tokio::sync::watch::Sender<Bytes>,
-    apply: Bytes,
 }
 
 fn setting(name: &str) -> String {
@@ -58,13 +57,11 @@ pub fn main() {
         e.extend_from_slice(b"\n\n");
         Bytes::from(e)
     };
-    let apply = event("apply");
     let floor = web::Data::new(Floor {
         upstream,
         host: HeaderValue::from_str(&upstream.to_string()).expect("a host header"),
         current: event("current"),
-        events: tokio::sync::watch::channel(apply.clone()).0,
-        apply,
+        events: tokio::sync::watch::channel(event("apply")).0,
     });
     let served = actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
@@ -145,6 +142,7 @@ async fn heads(floor: web::Data<Floor>) -> HttpResponse {
 }
 
 async fn emit(floor: web::Data<Floor>) -> HttpResponse {
-    floor.events.send_replace(floor.apply.clone());
+    // Marks the event as new to every stream (with or without streams to tell).
+    floor.events.send_modify(|_| ());
     HttpResponse::Ok().finish()
 }
