@@ -105,8 +105,19 @@ const MAX_DEPTH: usize = 128;
 
 /// Whether `text` is one JSON value as far as its structure goes: every string closed, every bracket matched by its
 /// own kind, and nothing beside the value at its top level (no `,` or `:` outside brackets, no second value after a
-/// closed one).
+/// closed one); a backslash outside a string is refused.
+///
+/// An object or array, what nodes answer with, is read 64 bytes at a time (see [`bracketed`]); any other value
+/// byte by byte.
 pub fn one_value(text: &[u8]) -> bool {
+    match text.first() {
+        Some(b'{' | b'[') => bracketed(text),
+        _ => bytewise(text),
+    }
+}
+
+/// [`one_value`], one byte after the other.
+fn bytewise(text: &[u8]) -> bool {
     let mut open = [0u8; MAX_DEPTH];
     let mut depth = 0usize;
     let mut closed_top = false;
@@ -152,6 +163,7 @@ pub fn one_value(text: &[u8]) -> bool {
                 closed_top = depth == 0;
             }
             b',' | b':' if depth == 0 => return false,
+            b'\\' => return false,
             // A space after a number or literal at the top level ends the value.
             b' ' | b'\t' | b'\n' | b'\r' if depth == 0 && i > 0 => {
                 closed_top = !text[i - 1].is_ascii_whitespace() || closed_top;
@@ -161,6 +173,153 @@ pub fn one_value(text: &[u8]) -> bool {
         i += 1;
     }
     depth == 0
+}
+
+/// [`one_value`] for a text that begins with `{` or `[`, 64 bytes at a time: each block's quotes, backslashes and
+/// brackets become bit masks (one bit a byte); the escaped characters follow from the runs of backslashes, the
+/// bytes inside strings from the unescaped quotes (a running XOR: inside from an opening quote to its closing one),
+/// and only the brackets outside strings are then looked at, one by one. The value ends where its first bracket is
+/// closed; only whitespace may follow.
+fn bracketed(text: &[u8]) -> bool {
+    // The open brackets, innermost in the lowest bit: 1 for `{`, 0 for `[`.
+    let mut stack: u128 = 0;
+    let mut depth = 0usize;
+    // Whether the previous block's last byte escapes this block's first; all ones when it ended inside a string.
+    let (mut carried_escape, mut carried_string) = (0u64, 0u64);
+    let mut last = [b' '; 64];
+    let mut base = 0;
+    while base < text.len() {
+        let block: &[u8; 64] = match text[base..].first_chunk() {
+            Some(block) => block,
+            None => {
+                let rest = &text[base..];
+                last[..rest.len()].copy_from_slice(rest);
+                &last
+            }
+        };
+        let masks = classify(block);
+        let escaped = if masks.backslashes == 0 && carried_escape == 0 {
+            0
+        } else {
+            escaped_bytes(masks.backslashes, &mut carried_escape)
+        };
+        let in_string = prefix_xor(masks.quotes & !escaped) ^ carried_string;
+        carried_string = ((in_string as i64) >> 63) as u64;
+        if masks.backslashes & !in_string != 0 {
+            return false;
+        }
+        let mut brackets = masks.brackets & !in_string;
+        while brackets != 0 {
+            let at = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let b = block[at];
+            let brace = u128::from(b & 0x20 != 0);
+            if b & 0x04 == 0 {
+                if depth == MAX_DEPTH {
+                    return false;
+                }
+                stack = stack << 1 | brace;
+                depth += 1;
+            } else {
+                if depth == 0 || stack & 1 != brace {
+                    return false;
+                }
+                stack >>= 1;
+                depth -= 1;
+                if depth == 0 {
+                    return text[base + at + 1..].iter().all(u8::is_ascii_whitespace);
+                }
+            }
+        }
+        base += 64;
+    }
+    false
+}
+
+/// One bit a byte of a 64-byte block.
+#[derive(Debug, PartialEq)]
+struct Masks {
+    quotes: u64,
+    backslashes: u64,
+    /// `{`, `}`, `[` and `]`.
+    brackets: u64,
+}
+
+/// The block's masks, 16 bytes at a time (SSE2, which every x86-64 processor has).
+#[cfg(target_arch = "x86_64")]
+fn classify(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::*;
+    let (mut quotes, mut backslashes, mut brackets) = (0u64, 0u64, 0u64);
+    // SAFETY: SSE2 is part of x86-64; each load reads 16 bytes inside the 64-byte block.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        // `[` and `]` with bit 5 set are `{` and `}`.
+        let bit5 = _mm_set1_epi8(0x20);
+        let (open, close) = (_mm_set1_epi8(b'{' as i8), _mm_set1_epi8(b'}' as i8));
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            let folded = _mm_or_si128(v, bit5);
+            let bracket = _mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close));
+            let mask = |m: __m128i| u64::from(_mm_movemask_epi8(m) as u16) << (16 * k);
+            quotes |= mask(_mm_cmpeq_epi8(v, quote));
+            backslashes |= mask(_mm_cmpeq_epi8(v, backslash));
+            brackets |= mask(bracket);
+        }
+    }
+    Masks {
+        quotes,
+        backslashes,
+        brackets,
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn classify(block: &[u8; 64]) -> Masks {
+    classify_bytewise(block)
+}
+
+/// The block's masks, one byte at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_bytewise(block: &[u8; 64]) -> Masks {
+    let mut masks = Masks {
+        quotes: 0,
+        backslashes: 0,
+        brackets: 0,
+    };
+    for (i, b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        match b {
+            b'"' => masks.quotes |= bit,
+            b'\\' => masks.backslashes |= bit,
+            b'{' | b'}' | b'[' | b']' => masks.brackets |= bit,
+            _ => {}
+        }
+    }
+    masks
+}
+
+/// The bytes escaped by a backslash: the byte after each run of backslashes of odd length (a run of even length
+/// escapes only itself), runs carried from one block to the next.
+fn escaped_bytes(backslashes: u64, carried: &mut u64) -> u64 {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    // A backslash escaped by the previous block's last one starts no run.
+    let backslashes = backslashes & !*carried;
+    let follows_escape = backslashes << 1 | *carried;
+    // Runs starting on an odd bit, added to the backslashes: the carry runs through each run and lands after it.
+    let odd_starts = backslashes & !EVEN & !follows_escape;
+    let (sum, overflow) = odd_starts.overflowing_add(backslashes);
+    *carried = u64::from(overflow);
+    // After a run, bits of the other parity than its start are escaped.
+    (EVEN ^ (sum << 1)) & follows_escape
+}
+
+/// Each bit the XOR of itself and every lower bit.
+fn prefix_xor(mut bits: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        bits ^= bits << shift;
+    }
+    bits
 }
 
 #[cfg(test)]
@@ -231,6 +390,145 @@ mod tests {
         ] {
             assert_eq!(quick_result(reply, 7), None, "{reply}");
         }
+    }
+
+    /// A small generator of its own, so that every run tries the same texts.
+    struct Xorshift(u64);
+
+    impl Xorshift {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// A random JSON value: strings with escapes, quotes and brackets in them, runs of backslashes, nesting.
+    fn value(rng: &mut Xorshift, depth: usize, out: &mut Vec<u8>) {
+        match rng.below(if depth > 6 { 3 } else { 6 }) {
+            0 => out.extend_from_slice(b"12"),
+            1 | 2 => {
+                out.push(b'"');
+                for _ in 0..rng.below(40) {
+                    match rng.below(8) {
+                        0 => out.extend_from_slice(b"\\\""),
+                        1 => {
+                            for _ in 0..2 * rng.below(4) {
+                                out.push(b'\\');
+                            }
+                        }
+                        2 => out.extend_from_slice(b"{]:,"),
+                        _ => out.push(b'a' + rng.below(26) as u8),
+                    }
+                }
+                out.push(b'"');
+            }
+            3 | 4 => {
+                out.push(b'[');
+                for i in 0..rng.below(5) {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    value(rng, depth + 1, out);
+                }
+                out.push(b']');
+            }
+            _ => {
+                out.push(b'{');
+                for i in 0..rng.below(5) {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(format!("\"k{i}\":").as_bytes());
+                    value(rng, depth + 1, out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_s_masks_are_the_same_whichever_way_they_are_made() {
+        let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+        let alphabet = b"\"\\{}[]a ,:\x7b\x5b\xfb\xdb\x7d";
+        for _ in 0..20_000 {
+            let block: [u8; 64] = std::array::from_fn(|_| alphabet[rng.below(alphabet.len())]);
+            assert_eq!(classify(&block), classify_bytewise(&block), "{block:?}");
+        }
+    }
+
+    #[test]
+    fn objects_and_arrays_read_by_blocks_are_judged_as_byte_by_byte() {
+        let mut rng = Xorshift(0x2545_f491_4f6c_dd1d);
+        let (mut taken, mut refused) = (0, 0);
+        let mut text = Vec::new();
+        for round in 0..30_000 {
+            text.clear();
+            while text.len() < 2 {
+                text.clear();
+                value(&mut rng, 0, &mut text);
+                if !matches!(text[0], b'{' | b'[') {
+                    text.clear();
+                }
+            }
+            // Every value is taken, as serde_json reads it.
+            serde_json::from_slice::<serde::de::IgnoredAny>(&text).unwrap();
+            assert!(one_value(&text), "{}", String::from_utf8_lossy(&text));
+            // Then one change (a byte replaced, cut off, or something after it) must be judged the same both ways.
+            match round % 4 {
+                0 => {
+                    let at = rng.below(text.len());
+                    text[at] = b"\"\\{}[] ,x"[rng.below(9)];
+                }
+                1 => text.truncate(rng.below(text.len())),
+                2 => text.extend_from_slice([&b"  "[..], b"1", b" ]", b"\\", b"{}"][rng.below(5)]),
+                _ => {
+                    let at = rng.below(text.len());
+                    text.insert(at, b'\\');
+                }
+            }
+            if text.first().is_some_and(|b| matches!(b, b'{' | b'[')) {
+                let by_blocks = one_value(&text);
+                assert_eq!(
+                    by_blocks,
+                    bytewise(&text),
+                    "{}",
+                    String::from_utf8_lossy(&text)
+                );
+                if by_blocks {
+                    taken += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(taken > 1_000 && refused > 1_000, "{taken} {refused}");
+    }
+
+    #[test]
+    fn runs_of_backslashes_across_blocks_escape_as_their_length_says() {
+        // A string whose run of backslashes ends just before or after a block's edge, then a quote.
+        for before in 50..70 {
+            for run in 0..6 {
+                let mut text = vec![b'['; 1];
+                text.push(b'"');
+                text.resize(before, b'a');
+                text.extend(std::iter::repeat_n(b'\\', run));
+                text.extend_from_slice(b"\"]");
+                let closed = run % 2 == 0;
+                assert_eq!(one_value(&text), closed, "{before} {run}");
+                assert_eq!(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(&text).is_ok(),
+                    closed
+                );
+            }
+        }
+        // Nested deeper than the check follows: left to the full reader.
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert!(!one_value(deep.as_bytes()));
+        let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(one_value(deep.as_bytes()));
     }
 
     #[test]
