@@ -201,11 +201,7 @@ pub fn app(
         .service(swagger)
         .service(web::redirect("/docs", "/docs/"))
         .default_service(web::to(middleware::not_found))
-        .wrap(actix_web::middleware::from_fn(shape::conform))
-        .wrap(actix_web::middleware::from_fn(middleware::etag))
-        .wrap(actix_web::middleware::from_fn(middleware::rate_limit))
-        .wrap(actix_web::middleware::from_fn(middleware::strict_query))
-        .wrap(actix_web::middleware::from_fn(middleware::header_limit))
+        .wrap(actix_web::middleware::from_fn(middleware::gate))
         .app_data(web::Data::new(middleware::HeaderLimit(
             http.max_header_bytes,
         )))

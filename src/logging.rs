@@ -112,12 +112,61 @@ fn write_lines<W: Write>(rx: Receiver<Message>, mut sink: W) {
 
 static QUEUE: OnceLock<Queue> = OnceLock::new();
 
+thread_local! {
+    /// The line being written, and the timestamp of the second it was last written in.
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static STAMP: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+}
+
+/// One record as env_logger's default format writes it (`[2026-12-07T07:35:58Z INFO  target] message`, the lines
+/// of a message after its first indented by four spaces), its timestamp made once a second by each thread.
+fn write_line(line: &mut Vec<u8>, record: &log::Record<'_>) {
+    let now = std::time::SystemTime::now();
+    let second = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    STAMP.with_borrow_mut(|(at, text)| {
+        if *at != second {
+            *at = second;
+            text.clear();
+            text.push_str(&humantime::format_rfc3339_seconds(now).to_string());
+        }
+        line.push(b'[');
+        line.extend_from_slice(text.as_bytes());
+    });
+    let _ = write!(line, " {:<5}", record.level());
+    if !record.target().is_empty() {
+        line.push(b' ');
+        line.extend_from_slice(record.target().as_bytes());
+    }
+    line.extend_from_slice(b"] ");
+    let start = line.len();
+    let _ = write!(line, "{}", record.args());
+    if line[start..].contains(&b'\n') {
+        let message = line.split_off(start);
+        for (i, part) in message.split(|b| *b == b'\n').enumerate() {
+            if i > 0 {
+                line.extend_from_slice(b"\n    ");
+            }
+            line.extend_from_slice(part);
+        }
+    }
+    line.push(b'\n');
+}
+
 /// Sets up the process's logger: `RUST_LOG` (default `info`) as env_logger reads it, plain text (no colours: no
 /// escape codes to strip from each line), lines written by the writer thread. Falls back to writing directly when the
 /// thread cannot be started.
 pub fn init() {
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    builder.format(|out, record| {
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            write_line(line, record);
+            out.write_all(line)
+        })
+    });
     if let Ok(queue) = Queue::spawn(io::stderr()) {
         builder.target(env_logger::Target::Pipe(Box::new(queue.clone())));
         let _ = QUEUE.set(queue);
@@ -148,6 +197,34 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_record_is_written_as_env_logger_s_default_format_writes_it() {
+        let record = |args: std::fmt::Arguments<'_>, line: &mut Vec<u8>| {
+            write_line(
+                line,
+                &log::Record::builder()
+                    .args(args)
+                    .level(log::Level::Info)
+                    .target("lotus_rest::access")
+                    .build(),
+            )
+        };
+        let mut line = Vec::new();
+        record(format_args!("GET /v1/chain/head 200 {}us", 12), &mut line);
+        let text = String::from_utf8(line.clone()).unwrap();
+        // `[2026-12-07T07:35:58Z INFO  lotus_rest::access] GET /v1/chain/head 200 12us`
+        let (stamp, rest) = text.split_once(' ').unwrap();
+        assert_eq!(stamp.len(), "[2026-12-07T07:35:58Z".len(), "{text}");
+        assert!(humantime::parse_rfc3339(&stamp[1..]).is_ok(), "{text}");
+        assert_eq!(
+            rest,
+            "INFO  lotus_rest::access] GET /v1/chain/head 200 12us\n"
+        );
+        line.clear();
+        record(format_args!("two\nlines"), &mut line);
+        assert!(line.ends_with(b"lotus_rest::access] two\n    lines\n"));
     }
 
     #[test]

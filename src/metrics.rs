@@ -438,9 +438,9 @@ impl Metrics {
         self.in_flight.dec();
     }
 
-    pub fn request_finished(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    pub fn request_finished(&self, route: &str, method: &str, status: &str, elapsed: Duration) {
         self.requests
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method, status])
             .inc();
         self.request_duration
             .with_label_values(&[route])

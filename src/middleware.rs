@@ -45,8 +45,6 @@ pub async fn access_log(
     let start = Instant::now();
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().clone();
-    let path = req.path().to_string();
     let route = crate::metrics::route_of(req.request()).unwrap_or_else(|| "unmatched".into());
     let metrics = req
         .app_data::<web::Data<crate::state::AppState>>()
@@ -57,14 +55,16 @@ pub async fn access_log(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     let elapsed = start.elapsed();
-    let status = res.status().as_u16();
+    let status = res.status();
     drop(in_flight);
+    let (method, path) = (res.request().method(), res.request().path());
     if let Some(m) = metrics {
-        m.request_finished(&route, method.as_str(), status, elapsed);
+        m.request_finished(&route, method.as_str(), status.as_str(), elapsed);
     }
     log::info!(
         target: "lotus_rest::access",
-        "{method} {path} {status} {}us id={id}",
+        "{method} {path} {} {}us id={id}",
+        status.as_u16(),
         elapsed.as_micros()
     );
     Ok(res)
@@ -240,38 +240,29 @@ impl QueryRules {
     }
 }
 
-/// Refuses query parameters the matched operation does not declare.
-pub async fn strict_query(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    if !req.query_string().is_empty() {
-        let allowed = crate::metrics::route_of(req.request()).and_then(|pattern| {
-            req.app_data::<web::Data<QueryRules>>()
-                .and_then(|rules| rules.0.get(&(pattern, req.method().clone())).cloned())
-        });
-        if let Some(allowed) = allowed {
-            let unknown: Vec<String> = url::form_urlencoded::parse(req.query_string().as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .filter(|k| !allowed.contains(k))
-                .collect();
-            if let Some(first) = unknown.first() {
-                let takes = if allowed.is_empty() {
-                    "this route takes no query parameters".to_string()
-                } else {
-                    format!("this route takes: {}", allowed.join(", "))
-                };
-                let err = ApiError::new(
-                    Code::InvalidQuery,
-                    format!("unknown query parameter \"{first}\"; {takes}"),
-                );
-                let (http_req, _) = req.into_parts();
-                let res = ServiceResponse::new(http_req, err.error_response());
-                return Ok(res.map_into_right_body());
-            }
-        }
+/// The refusal of a query parameter the matched operation does not declare, if the request has one.
+fn unknown_query(req: &ServiceRequest) -> Option<HttpResponse> {
+    if req.query_string().is_empty() {
+        return None;
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let pattern = crate::metrics::route_of(req.request())?;
+    let rules = req.app_data::<web::Data<QueryRules>>()?;
+    let allowed = rules.0.get(&(pattern, req.method().clone()))?;
+    let first = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, _)| k)
+        .find(|k| !allowed.iter().any(|a| a == k))?;
+    let takes = if allowed.is_empty() {
+        "this route takes no query parameters".to_string()
+    } else {
+        format!("this route takes: {}", allowed.join(", "))
+    };
+    Some(
+        ApiError::new(
+            Code::InvalidQuery,
+            format!("unknown query parameter \"{first}\"; {takes}"),
+        )
+        .error_response(),
+    )
 }
 
 /// CORS for the allowed origins: preflight requests are answered here, before any route or upstream call.
@@ -302,25 +293,39 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
+/// What [`etag`] needs of the request: whether it is a GET, and its `If-None-Match`.
+struct EtagAsk {
+    is_get: bool,
+    if_none_match: Option<String>,
+}
+
+impl EtagAsk {
+    fn of(req: &ServiceRequest) -> EtagAsk {
+        let is_get = req.method() == actix_web::http::Method::GET;
+        EtagAsk {
+            is_get,
+            if_none_match: req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .filter(|_| is_get)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        }
+    }
+}
+
 /// Gives every successful GET answer an `ETag` (a hash of its body) and answers `If-None-Match` with 304, so a
 /// client that polls pays for a body only when it changed.
-pub async fn etag(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
+async fn etag(
+    res: ServiceResponse<BoxBody>,
+    ask: EtagAsk,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let is_get = req.method() == actix_web::http::Method::GET;
-    let if_none_match = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let res = next.call(req).await?;
     let json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !is_get || res.status() != actix_web::http::StatusCode::OK || !json {
-        return Ok(res.map_into_boxed_body());
+    if !ask.is_get || res.status() != actix_web::http::StatusCode::OK || !json {
+        return Ok(res);
     }
     let (req, res) = res.into_parts();
     let (head, body) = res.into_parts();
@@ -329,7 +334,7 @@ pub async fn etag(
         .map_err(|_| ApiError::internal("cannot read the response body"))?;
     let hash = blake2b_simd::Params::new().hash_length(16).hash(&bytes);
     let tag = format!("\"{}\"", hash.to_hex());
-    let matches = if_none_match.is_some_and(|v| {
+    let matches = ask.if_none_match.is_some_and(|v| {
         v.split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
             .any(|t| t == tag || t == "*")
@@ -351,34 +356,88 @@ pub async fn etag(
     Ok(ServiceResponse::new(req, res))
 }
 
+/// Everything between the error shaping and the routes, in one layer, in this order: the request head's size, the
+/// query parameters, the client address's rate limit; after the route, the answer shaped to its schema, its `ETag`,
+/// and the rate-limit headers. A request refused on the way in goes no further.
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let refused = oversized_head(&req).or_else(|| unknown_query(&req));
+    if let Some(res) = refused {
+        return Ok(ServiceResponse::new(req.into_parts().0, res));
+    }
+    let (req, charged) = match rate_limit(req).await {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(refused),
+    };
+    let ask = EtagAsk::of(&req);
+    let shape = crate::shape::Shaping::of(&req);
+    let res = next.call(req).await?.map_into_boxed_body();
+    let res = crate::shape::conform(res, shape).await?;
+    let mut res = etag(res, ask).await?;
+    if let Some(charged) = charged {
+        charged.headers(&mut res);
+    }
+    Ok(res)
+}
+
+/// A request admitted by the rate limit: the tightest bucket it was charged to, for the answer's headers.
+struct Charged {
+    tightest: Option<(f64, f64)>,
+}
+
+impl Charged {
+    /// The rate-limit headers: of the token's bucket when it ran out, else of the tightest bucket charged (the
+    /// client address's here, the token's by the route).
+    fn headers(self, res: &mut ServiceResponse<BoxBody>) {
+        use crate::ratelimit::TokenBudget;
+        let mut tightest = self.tightest;
+        let budget = res.request().extensions().get::<TokenBudget>().copied();
+        match budget {
+            Some(TokenBudget {
+                limit,
+                reset: Some(wait),
+                ..
+            }) => rate_headers(res.response_mut(), limit, 0.0, Some(wait)),
+            other => {
+                if let Some(b) = other {
+                    if tightest.is_none_or(|(_, r)| b.remaining < r) {
+                        tightest = Some((b.limit, b.remaining));
+                    }
+                }
+                if let Some((limit, remaining)) = tightest {
+                    rate_headers(res.response_mut(), limit, remaining, None);
+                }
+            }
+        }
+    }
+}
+
 /// Applies the rate limits, weighted by the operation's cost: the client address's bucket here, before the
 /// request is authenticated (so a flood of forged tokens is limited before any is verified); the token's bucket
 /// once the token is verified (see [`crate::ratelimit::charge_token`]), for which the weight is left with the request.
-pub async fn rate_limit(
+/// `None` beside the request when no limit applies to it; the refusal (429) when it is over the limit.
+async fn rate_limit(
     req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    use crate::ratelimit::{RouteWeight, TokenBudget, Verdict};
+) -> Result<(ServiceRequest, Option<Charged>), ServiceResponse<BoxBody>> {
+    use crate::ratelimit::{RouteWeight, Verdict};
     use actix_web::HttpMessage;
     let Some(state) = req.app_data::<web::Data<crate::state::AppState>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_left_body());
+        return Ok((req, None));
     };
     let limits = &state.limits;
-    let limited = limits.per_token.is_some() || limits.per_ip.is_some();
-    let pattern = if limited {
-        crate::metrics::route_of(req.request())
-    } else {
-        None
-    };
-    let weight = match (&limits.per_token, &limits.per_ip, pattern) {
-        (None, None, _) | (_, _, None) => None,
-        (_, _, Some(pattern)) => limits
+    if limits.per_token.is_none() && limits.per_ip.is_none() {
+        return Ok((req, None));
+    }
+    let weight = crate::metrics::route_of(req.request()).and_then(|pattern| {
+        limits
             .weights
             .get(&(pattern, req.method().clone()))
-            .copied(),
-    };
+            .copied()
+    });
     let Some(weight) = weight else {
-        return Ok(next.call(req).await?.map_into_left_body());
+        return Ok((req, None));
     };
     if limits.per_token.is_some() {
         req.extensions_mut().insert(RouteWeight(weight));
@@ -401,30 +460,11 @@ pub async fn rate_limit(
                 let mut res = err.error_response();
                 rate_headers(&mut res, buckets.burst, 0.0, Some(wait));
                 let (http_req, _) = req.into_parts();
-                return Ok(ServiceResponse::new(http_req, res).map_into_right_body());
+                return Err(ServiceResponse::new(http_req, res));
             }
         }
     }
-    let mut res = next.call(req).await?;
-    let budget = res.request().extensions().get::<TokenBudget>().copied();
-    match budget {
-        Some(TokenBudget {
-            limit,
-            reset: Some(wait),
-            ..
-        }) => rate_headers(res.response_mut(), limit, 0.0, Some(wait)),
-        other => {
-            if let Some(b) = other {
-                if tightest.is_none_or(|(_, r)| b.remaining < r) {
-                    tightest = Some((b.limit, b.remaining));
-                }
-            }
-            if let Some((limit, remaining)) = tightest {
-                rate_headers(res.response_mut(), limit, remaining, None);
-            }
-        }
-    }
-    Ok(res.map_into_left_body())
+    Ok((req, Some(Charged { tightest })))
 }
 
 /// The `RateLimit-Limit`, `-Remaining` and (when limited) `-Reset` headers.
@@ -445,26 +485,27 @@ fn rate_headers<B>(res: &mut HttpResponse<B>, limit: f64, remaining: f64, reset:
 #[derive(Debug, Clone, Copy)]
 pub struct HeaderLimit(pub usize);
 
-/// Refuses requests whose request line and headers are larger than the configured limit, with 431.
-pub async fn header_limit(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    let limit = req.app_data::<web::Data<HeaderLimit>>().map(|l| l.0);
-    let size = req.uri().to_string().len()
+/// The refusal (431) of a request whose request line and headers are larger than the configured limit.
+fn oversized_head(req: &ServiceRequest) -> Option<HttpResponse> {
+    let limit = req.app_data::<web::Data<HeaderLimit>>()?.0;
+    // The length of the request's URI as written (`Uri`'s `Display`), without writing it.
+    let uri = req.uri();
+    let uri_len = uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path().len()
+        + uri.query().map_or(0, |q| q.len() + 1);
+    let size = uri_len
         + req.method().as_str().len()
         + req
             .headers()
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum::<usize>();
-    if let Some(limit) = limit.filter(|l| size > *l) {
-        let err = ApiError::new(
+    (size > limit).then(|| {
+        ApiError::new(
             Code::HeadersTooLarge,
             format!("the request line and headers take {size} bytes, more than the limit of {limit} ([API] MaxHeaderBytes)"),
-        );
-        let (http_req, _) = req.into_parts();
-        return Ok(ServiceResponse::new(http_req, err.error_response()).map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
+        )
+        .error_response()
+    })
 }

@@ -13,10 +13,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::Next;
 use actix_web::web;
 use serde_json::{Map, Value};
 
@@ -323,21 +322,27 @@ fn contains_null(body: &[u8]) -> bool {
     body.windows(4).any(|w| w == b"null")
 }
 
+/// The operation a request's answer is to be shaped for, if its route has anything to shape: `/rpc/v1` and most
+/// routes have not, and pass with no key made.
+pub struct Shaping(Option<(String, Method, web::Data<Shapes>)>);
+
+impl Shaping {
+    pub fn of(req: &ServiceRequest) -> Shaping {
+        Shaping(req.app_data::<web::Data<Shapes>>().and_then(|shapes| {
+            crate::metrics::route_of(req.request())
+                .filter(|pattern| shapes.shapes_route(pattern))
+                .map(|pattern| (pattern, req.method().clone(), shapes.clone()))
+        }))
+    }
+}
+
 /// Shapes every JSON answer of a documented operation as its schema says (see the module's documentation).
 pub async fn conform(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
+    res: ServiceResponse<BoxBody>,
+    shaping: Shaping,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // Routes with nothing to shape (`/rpc/v1`, most of them) pass with no key made.
-    let key = req.app_data::<web::Data<Shapes>>().and_then(|shapes| {
-        crate::metrics::route_of(req.request())
-            .filter(|pattern| shapes.shapes_route(pattern))
-            .map(|pattern| (pattern, shapes.clone()))
-    });
-    let method = req.method().clone();
-    let res = next.call(req).await?;
-    let Some((pattern, shapes)) = key else {
-        return Ok(res.map_into_boxed_body());
+    let Some((pattern, method, shapes)) = shaping.0 else {
+        return Ok(res);
     };
     let status = res.status().as_u16();
     let json = res
@@ -349,7 +354,7 @@ pub async fn conform(
             .operations
             .contains_key(&(pattern.clone(), method.clone(), status))
     {
-        return Ok(res.map_into_boxed_body());
+        return Ok(res);
     }
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
