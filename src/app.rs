@@ -101,11 +101,11 @@ pub fn openapi_with(anonymous_read: bool) -> utoipa::openapi::OpenApi {
 }
 
 /// What the application of every HTTP worker shares, made once per server: the OpenAPI document, its JSON as
-/// served at `/openapi.json`, and the rules read from it.
+/// served at `/openapi.json` (gzipped: about 100 KB instead of 1 MB), and the rules read from it.
 /// The document itself is not kept: only what is read from it, so that its memory is given back.
 #[derive(Clone)]
 pub struct Spec {
-    json: web::Bytes,
+    json_gzip: web::Bytes,
     query_rules: web::Data<middleware::QueryRules>,
     shapes: web::Data<shape::Shapes>,
     allowed: web::Data<middleware::Allowed>,
@@ -117,7 +117,7 @@ impl Spec {
     pub fn new(doc: utoipa::openapi::OpenApi) -> Spec {
         let value = serde_json::to_value(&doc).expect("the document is JSON");
         let spec = Spec {
-            json: web::Bytes::from(serde_json::to_vec(&value).expect("the document is JSON")),
+            json_gzip: gzip(&serde_json::to_vec(&value).expect("the document is JSON")),
             query_rules: web::Data::new(middleware::QueryRules::from_spec(&doc)),
             shapes: web::Data::new(shape::Shapes::from_spec(&value)),
             allowed: web::Data::new(middleware::Allowed::from_spec(&doc)),
@@ -144,11 +144,61 @@ impl Spec {
     }
 }
 
-/// The OpenAPI document, as JSON.
-async fn openapi_json(spec: web::Data<SpecJson>) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("application/json")
-        .body(spec.0.clone())
+fn gzip(bytes: &[u8]) -> web::Bytes {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes)
+        .and_then(|()| gz.finish())
+        .map(web::Bytes::from)
+        .expect("writing to memory does not fail")
+}
+
+/// The OpenAPI document, as JSON: kept gzipped, sent as it is to clients that take gzip (browsers, Swagger UI,
+/// `curl --compressed`), unpacked for the others.
+async fn openapi_json(
+    req: actix_web::HttpRequest,
+    spec: web::Data<SpecJson>,
+) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    use std::io::Read;
+    let mut res = actix_web::HttpResponse::Ok();
+    res.content_type("application/json")
+        .insert_header((header::VARY, "accept-encoding"));
+    if accepts_gzip(req.headers()) {
+        return res
+            .insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(spec.0.clone());
+    }
+    let mut json = Vec::with_capacity(spec.0.len() * 12);
+    match flate2::read::GzDecoder::new(&spec.0[..]).read_to_end(&mut json) {
+        Ok(_) => res.body(json),
+        Err(e) => actix_web::ResponseError::error_response(&error::ApiError::internal(format!(
+            "cannot unpack the OpenAPI document: {e}"
+        ))),
+    }
+}
+
+/// Whether `Accept-Encoding` takes gzip: named (or `*`) with a weight above zero (RFC 9110, 12.5.3).
+fn accepts_gzip(headers: &actix_web::http::header::HeaderMap) -> bool {
+    let mut any = false;
+    for coding in headers
+        .get_all(actix_web::http::header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let weighted = parts
+            .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .is_none_or(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0));
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            return weighted;
+        }
+        if name == "*" {
+            any = weighted;
+        }
+    }
+    any
 }
 
 struct SpecJson(web::Bytes);
@@ -187,7 +237,7 @@ pub fn app(
         .app_data(spec.catalogs.clone())
         .service(
             web::resource("/openapi.json")
-                .app_data(web::Data::new(SpecJson(spec.json.clone())))
+                .app_data(web::Data::new(SpecJson(spec.json_gzip.clone())))
                 .get(openapi_json),
         )
         .app_data(web::PathConfig::default().error_handler(error::extractors::path))
@@ -211,4 +261,42 @@ pub fn app(
             middleware::cors(&http.cors_origins),
         ))
         .wrap(actix_web::middleware::from_fn(middleware::access_log))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
+
+    #[test]
+    fn gzip_is_sent_where_accept_encoding_takes_it() {
+        let takes = |value: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(v) = value {
+                headers.insert(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            }
+            accepts_gzip(&headers)
+        };
+        for yes in [
+            "gzip",
+            "gzip, deflate, br",
+            "br;q=1.0, gzip;q=0.8",
+            "*",
+            "deflate, *;q=0.5",
+            "GZIP",
+        ] {
+            assert!(takes(Some(yes)), "{yes}");
+        }
+        for no in [
+            "identity",
+            "br, deflate",
+            "gzip;q=0",
+            "gzip;q=0.0, *",
+            "*;q=0",
+            "",
+        ] {
+            assert!(!takes(Some(no)), "{no}");
+        }
+        assert!(!takes(None));
+    }
 }

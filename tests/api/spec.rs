@@ -141,6 +141,28 @@ async fn the_spec_and_swagger_ui_are_served() {
         r.json(),
         serde_json::to_value(lotus_rest::openapi()).unwrap()
     );
+    assert_eq!(r.headers["vary"], "accept-encoding");
+    // Kept gzipped: a client that takes gzip gets it as it is (a tenth of the size), the same document.
+    let gz = h
+        .http
+        .get(format!("{}/openapi.json", h.base))
+        .header("accept-encoding", "br, gzip;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let packed = gz.bytes().await.unwrap();
+    assert!(
+        packed.len() * 5 < r.text.len(),
+        "{} of {}",
+        packed.len(),
+        r.text.len()
+    );
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&packed[..]), &mut json)
+        .unwrap();
+    assert_eq!(json, r.text);
     let r = h.get("/docs/", None).await;
     assert_eq!(r.status, 200);
     assert!(r.text.contains("swagger-ui"), "{}", r.text);
