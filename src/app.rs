@@ -160,18 +160,16 @@ async fn openapi_json(
     spec: web::Data<SpecJson>,
 ) -> actix_web::HttpResponse {
     use actix_web::http::header;
-    use std::io::Read;
     let mut res = actix_web::HttpResponse::Ok();
     res.content_type("application/json")
         .insert_header((header::VARY, "accept-encoding"));
     if accepts_gzip(req.headers()) {
         return res
             .insert_header((header::CONTENT_ENCODING, "gzip"))
-            .body(spec.0.clone());
+            .body(spec.gzipped.clone());
     }
-    let mut json = Vec::with_capacity(spec.0.len() * 12);
-    match flate2::read::GzDecoder::new(&spec.0[..]).read_to_end(&mut json) {
-        Ok(_) => res.body(json),
+    match SpecJson::unpacked(&spec) {
+        Ok(json) => res.body(json),
         Err(e) => actix_web::ResponseError::error_response(&error::ApiError::internal(format!(
             "cannot unpack the OpenAPI document: {e}"
         ))),
@@ -201,7 +199,51 @@ fn accepts_gzip(headers: &actix_web::http::header::HeaderMap) -> bool {
     any
 }
 
-struct SpecJson(web::Bytes);
+/// The document served at `/openapi.json`: gzipped, and unpacked for a while after a client that does not take
+/// gzip asked for it.
+struct SpecJson {
+    gzipped: web::Bytes,
+    unpacked: std::sync::Mutex<Option<web::Bytes>>,
+}
+
+/// How long the unpacked document is kept after it was unpacked: clients asking in a row pay for unpacking it
+/// (a few milliseconds of CPU) once.
+const KEEP_UNPACKED: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl SpecJson {
+    fn new(gzipped: web::Bytes) -> SpecJson {
+        SpecJson {
+            gzipped,
+            unpacked: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn unpacked(spec: &web::Data<Self>) -> std::io::Result<web::Bytes> {
+        use std::io::Read;
+        let mut kept = spec.unpacked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(json) = &*kept {
+            return Ok(json.clone());
+        }
+        // gzip's trailer ends with the unpacked size (modulo 2^32).
+        let size = spec
+            .gzipped
+            .last_chunk::<4>()
+            .map_or(0, |n| u32::from_le_bytes(*n) as usize);
+        let mut json = Vec::with_capacity(size);
+        flate2::read::GzDecoder::new(&spec.gzipped[..]).read_to_end(&mut json)?;
+        let json = web::Bytes::from(json);
+        *kept = Some(json.clone());
+        let spec = spec.clone();
+        actix_web::rt::spawn(async move {
+            tokio::time::sleep(KEEP_UNPACKED).await;
+            spec.unpacked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+        });
+        Ok(json)
+    }
+}
 
 /// Gives back to the system the allocator's free pages: after the OpenAPI document was made and read, and after many
 /// long-lived connections have gone; the allocator would otherwise keep those pages for the life of the process.
@@ -237,7 +279,7 @@ pub fn app(
         .app_data(spec.catalogs.clone())
         .service(
             web::resource("/openapi.json")
-                .app_data(web::Data::new(SpecJson(spec.json_gzip.clone())))
+                .app_data(web::Data::new(SpecJson::new(spec.json_gzip.clone())))
                 .get(openapi_json),
         )
         .app_data(web::PathConfig::default().error_handler(error::extractors::path))

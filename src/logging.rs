@@ -120,6 +120,23 @@ thread_local! {
     static STAMP: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
 }
 
+/// Writes one record to `out` (see [`write_line`]), in a buffer of the thread's.
+fn format(out: &mut dyn Write, record: &log::Record<'_>) -> io::Result<()> {
+    LINE.with(|line| match line.try_borrow_mut() {
+        Ok(mut line) => {
+            line.clear();
+            write_line(&mut line, record);
+            out.write_all(&line)
+        }
+        // A record logged while another is formatted on this thread (by a `Display` that logs).
+        Err(_) => {
+            let mut line = Vec::new();
+            write_line(&mut line, record);
+            out.write_all(&line)
+        }
+    })
+}
+
 /// One record as env_logger's default format writes it (`[2026-12-07T07:35:58Z INFO  target] message`, the lines
 /// of a message after its first indented by four spaces), its timestamp made once a second by each thread.
 fn write_line(line: &mut Vec<u8>, record: &log::Record<'_>) {
@@ -162,13 +179,7 @@ fn write_line(line: &mut Vec<u8>, record: &log::Record<'_>) {
 pub fn init() {
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    builder.format(|out, record| {
-        LINE.with_borrow_mut(|line| {
-            line.clear();
-            write_line(line, record);
-            out.write_all(line)
-        })
-    });
+    builder.format(|out, record| format(out, record));
     if let Ok(queue) = Queue::spawn(io::stderr()) {
         builder.target(env_logger::Target::Pipe(Box::new(queue.clone())));
         let _ = QUEUE.set(queue);
@@ -227,6 +238,39 @@ mod tests {
         line.clear();
         record(format_args!("two\nlines"), &mut line);
         assert!(line.ends_with(b"lotus_rest::access] two\n    lines\n"));
+    }
+
+    #[test]
+    fn a_record_logged_while_another_is_formatted_is_written_too() {
+        struct Logs;
+        impl std::fmt::Display for Logs {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut inner = Vec::new();
+                format(
+                    &mut inner,
+                    &log::Record::builder()
+                        .args(format_args!("inner"))
+                        .target("t")
+                        .build(),
+                )
+                .map_err(|_| std::fmt::Error)?;
+                f.write_str(std::str::from_utf8(&inner).unwrap().trim_end())
+            }
+        }
+        let mut out = Vec::new();
+        format(
+            &mut out,
+            &log::Record::builder()
+                .args(format_args!("outer {}", Logs))
+                .target("t")
+                .build(),
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("t] outer [") && text.ends_with("t] inner\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -163,6 +163,8 @@ async fn the_spec_and_swagger_ui_are_served() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&packed[..]), &mut json)
         .unwrap();
     assert_eq!(json, r.text);
+    // Unpacked once, then kept a while for the clients that follow.
+    assert_eq!(h.get("/openapi.json", None).await.text, r.text);
     let r = h.get("/docs/", None).await;
     assert_eq!(r.status, 200);
     assert!(r.text.contains("swagger-ui"), "{}", r.text);
