@@ -821,6 +821,7 @@ fn start_floor(
     dir: &Path,
     workers: usize,
     event_data: &[u8],
+    routes: bool,
 ) -> Result<(ChildGuard, SocketAddr), String> {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let data = dir.join("floor-event");
@@ -833,6 +834,7 @@ fn start_floor(
         .env(floor::LISTEN, addr.to_string())
         .env(floor::WORKERS, workers.to_string())
         .env(floor::EVENT_DATA, &data)
+        .env(floor::ROUTES, if routes { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
@@ -1856,8 +1858,21 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     // parsing, no log), against nginx's `proxy_pass` (l). Its process also holds the floor's streams (below).
     let mut floor_proc = None;
     let mut floor_idle_rss = None;
+    let mut routes_idle_rss = None;
     if cfg.runs("m") || (cfg.streams > 0 && cfg.runs("n")) {
-        match start_floor(&sim, dir.path(), gw_workers, &direct.body) {
+        // First with the gateway's routes declared as well, for its idle memory alone.
+        if let Ok((mut guard, addr)) = start_floor(&sim, dir.path(), gw_workers, &direct.body, true)
+        {
+            if wait_ready(addr, &rpc_post(addr), "the floor server")
+                .await
+                .is_ok()
+                && guard.check_running().is_ok()
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                routes_idle_rss = vm_kib(guard.pid(), "VmRSS:");
+            }
+        }
+        match start_floor(&sim, dir.path(), gw_workers, &direct.body, false) {
             Ok((mut guard, addr)) => {
                 match wait_ready(addr, &rpc_post(addr), "the floor server").await {
                     Ok(_) => {
@@ -1974,8 +1989,10 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     );
     if floor_idle_rss.is_some() {
         println!(
-            "floor server memory (actix-web + hyper alone, this executable): idle RSS {}",
-            mib(floor_idle_rss)
+            "floor server memory (actix-web + hyper alone, this executable): idle RSS {}; with the gateway's /v1 \
+             routes declared as well (registered, not served): idle RSS {}",
+            mib(floor_idle_rss),
+            mib(routes_idle_rss)
         );
     }
     for m in &streams {

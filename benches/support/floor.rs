@@ -26,6 +26,9 @@ pub const LISTEN: &str = "BENCH_FLOOR_LISTEN";
 pub const WORKERS: &str = "BENCH_FLOOR_WORKERS";
 /// A file whose bytes are the data of every stream event.
 pub const EVENT_DATA: &str = "BENCH_FLOOR_EVENT_DATA";
+/// `1`: each worker's app also declares the gateway's `/v1` routes (registered as the gateway registers them, never
+/// served here), to measure what declaring the gateway's API surface costs actix-web, beside the floor's own.
+pub const ROUTES: &str = "BENCH_FLOOR_ROUTES";
 
 thread_local! {
     /// Idle connections to the node made by this worker's runtime.
@@ -63,6 +66,7 @@ pub fn main() {
         current: event("current"),
         events: tokio::sync::watch::channel(event("apply")).0,
     });
+    let routes = std::env::var(ROUTES).is_ok_and(|v| v == "1");
     let served = actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
             App::new()
@@ -70,6 +74,15 @@ pub fn main() {
                 .route("/rpc/v1", web::post().to(rpc))
                 .route("/v1/streams/heads", web::get().to(heads))
                 .route("/floor/emit", web::post().to(emit))
+                .configure(|cfg| {
+                    if routes {
+                        cfg.service(web::scope("/v1").configure(|cfg| {
+                            lotus_rest::routes::v1(&mut lotus_rest::routes::ServiceConfig::Plain(
+                                cfg,
+                            ))
+                        }));
+                    }
+                })
         })
         .workers(workers)
         .bind(listen)?
