@@ -488,8 +488,10 @@ fn gauge(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
 }
 
-/// The route pattern a request matched (`/v1/blocks/{cid}`), the label of its metrics. Finding it walks the routes,
-/// so it is found once per request and kept in the request's extensions for every middleware that asks.
+/// The route pattern a request matched (`/v1/blocks/{cid}`), the label of its metrics. Once the request has been
+/// routed, actix-web knows it from the route it took; before, finding it matches the path against the routes again
+/// (several regular expressions for a path with parameters), so the middleware asks after the route where it can.
+/// It is kept in the request's extensions for every middleware that asks.
 pub fn route_of(req: &actix_web::HttpRequest) -> Option<String> {
     use actix_web::HttpMessage;
     #[derive(Clone)]

@@ -45,7 +45,6 @@ pub async fn access_log(
     let start = Instant::now();
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let route = crate::metrics::route_of(req.request()).unwrap_or_else(|| "unmatched".into());
     let metrics = req
         .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| s.metrics.clone());
@@ -59,7 +58,10 @@ pub async fn access_log(
     drop(in_flight);
     let (method, path) = (res.request().method(), res.request().path());
     if let Some(m) = metrics {
-        m.request_finished(&route, method.as_str(), status.as_str(), elapsed);
+        // Once routed, the request's pattern is known without matching its path again.
+        let route = crate::metrics::route_of(res.request());
+        let route = route.as_deref().unwrap_or("unmatched");
+        m.request_finished(route, method.as_str(), status.as_str(), elapsed);
     }
     log::info!(
         target: "lotus_rest::access",

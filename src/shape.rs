@@ -322,17 +322,17 @@ fn contains_null(body: &[u8]) -> bool {
     body.windows(4).any(|w| w == b"null")
 }
 
-/// The operation a request's answer is to be shaped for, if its route has anything to shape: `/rpc/v1` and most
-/// routes have not, and pass with no key made.
-pub struct Shaping(Option<(String, Method, web::Data<Shapes>)>);
+/// What shaping a request's answer needs of the request, taken before the route runs: the shapes, and the method.
+/// The operation is looked up once the request has been routed (its pattern is then known without matching the
+/// path again); `/rpc/v1` and most routes have nothing to shape, and pass with no key made.
+pub struct Shaping(Option<(Method, web::Data<Shapes>)>);
 
 impl Shaping {
     pub fn of(req: &ServiceRequest) -> Shaping {
-        Shaping(req.app_data::<web::Data<Shapes>>().and_then(|shapes| {
-            crate::metrics::route_of(req.request())
-                .filter(|pattern| shapes.shapes_route(pattern))
-                .map(|pattern| (pattern, req.method().clone(), shapes.clone()))
-        }))
+        Shaping(
+            req.app_data::<web::Data<Shapes>>()
+                .map(|shapes| (req.method().clone(), shapes.clone())),
+        )
     }
 }
 
@@ -341,7 +341,12 @@ pub async fn conform(
     res: ServiceResponse<BoxBody>,
     shaping: Shaping,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some((pattern, method, shapes)) = shaping.0 else {
+    let Some((method, shapes)) = shaping.0 else {
+        return Ok(res);
+    };
+    let Some(pattern) =
+        crate::metrics::route_of(res.request()).filter(|pattern| shapes.shapes_route(pattern))
+    else {
         return Ok(res);
     };
     let status = res.status().as_u16();

@@ -386,6 +386,10 @@ async fn metrics_count_exactly_the_requests_sent() {
     for _ in 0..3 {
         assert_eq!(h.get("/v1/no-such-route", None).await.status, 404);
     }
+    // A route with a parameter is labelled with its pattern, not its path.
+    for address in ["f01000", "f01001"] {
+        h.get(&format!("/v1/actors/{address}"), None).await;
+    }
     let after = h.get("/metrics", None).await.text;
     let delta = |name: &str, labels: &[(&str, &str)]| {
         sample(&after, name, labels) - sample(&before, name, labels)
@@ -409,6 +413,13 @@ async fn metrics_count_exactly_the_requests_sent() {
             &[("route", "/v1/chain/head")]
         ),
         7.0
+    );
+    assert_eq!(
+        delta(
+            "lotus_rest_http_request_duration_seconds_count",
+            &[("route", "/v1/actors/{address}")]
+        ),
+        2.0
     );
     assert_eq!(
         delta(
