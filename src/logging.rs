@@ -122,18 +122,13 @@ thread_local! {
 
 /// Writes one record to `out` (see [`write_line`]), in a buffer of the thread's.
 fn format(out: &mut dyn Write, record: &log::Record<'_>) -> io::Result<()> {
-    LINE.with(|line| match line.try_borrow_mut() {
-        Ok(mut line) => {
-            line.clear();
-            write_line(&mut line, record);
-            out.write_all(&line)
-        }
-        // A record logged while another is formatted on this thread (by a `Display` that logs).
-        Err(_) => {
-            let mut line = Vec::new();
-            write_line(&mut line, record);
-            out.write_all(&line)
-        }
+    LINE.with(|kept| {
+        // A record logged while another is formatted on this thread (by a `Display` that logs) gets its own.
+        let (mut kept, mut own) = (kept.try_borrow_mut().ok(), Vec::new());
+        let line = kept.as_deref_mut().unwrap_or(&mut own);
+        line.clear();
+        write_line(line, record);
+        out.write_all(line)
     })
 }
 

@@ -295,38 +295,15 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
     cors
 }
 
-/// What [`etag`] needs of the request: whether it is a GET, and its `If-None-Match`.
-struct EtagAsk {
-    is_get: bool,
-    if_none_match: Option<String>,
-}
-
-impl EtagAsk {
-    fn of(req: &ServiceRequest) -> EtagAsk {
-        let is_get = req.method() == actix_web::http::Method::GET;
-        EtagAsk {
-            is_get,
-            if_none_match: req
-                .headers()
-                .get(header::IF_NONE_MATCH)
-                .filter(|_| is_get)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        }
-    }
-}
-
 /// Gives every successful GET answer an `ETag` (a hash of its body) and answers `If-None-Match` with 304, so a
 /// client that polls pays for a body only when it changed.
-async fn etag(
-    res: ServiceResponse<BoxBody>,
-    ask: EtagAsk,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+async fn etag(res: ServiceResponse<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !ask.is_get || res.status() != actix_web::http::StatusCode::OK || !json {
+    let is_get = res.request().method() == actix_web::http::Method::GET;
+    if !is_get || res.status() != actix_web::http::StatusCode::OK || !json {
         return Ok(res);
     }
     let (req, res) = res.into_parts();
@@ -336,7 +313,11 @@ async fn etag(
         .map_err(|_| ApiError::internal("cannot read the response body"))?;
     let hash = blake2b_simd::Params::new().hash_length(16).hash(&bytes);
     let tag = format!("\"{}\"", hash.to_hex());
-    let matches = ask.if_none_match.is_some_and(|v| {
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    let matches = if_none_match.is_some_and(|v| {
         v.split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
             .any(|t| t == tag || t == "*")
@@ -373,11 +354,9 @@ pub async fn gate(
         Ok(admitted) => admitted,
         Err(refused) => return Ok(refused),
     };
-    let ask = EtagAsk::of(&req);
-    let shape = crate::shape::Shaping::of(&req);
     let res = next.call(req).await?.map_into_boxed_body();
-    let res = crate::shape::conform(res, shape).await?;
-    let mut res = etag(res, ask).await?;
+    let res = crate::shape::conform(res).await?;
+    let mut res = etag(res).await?;
     if let Some(charged) = charged {
         charged.headers(&mut res);
     }

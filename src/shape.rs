@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::body::BoxBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, Method};
 use actix_web::web;
 use serde_json::{Map, Value};
@@ -322,26 +322,14 @@ fn contains_null(body: &[u8]) -> bool {
     body.windows(4).any(|w| w == b"null")
 }
 
-/// What shaping a request's answer needs of the request, taken before the route runs: the shapes, and the method.
-/// The operation is looked up once the request has been routed (its pattern is then known without matching the
-/// path again); `/rpc/v1` and most routes have nothing to shape, and pass with no key made.
-pub struct Shaping(Option<(Method, web::Data<Shapes>)>);
-
-impl Shaping {
-    pub fn of(req: &ServiceRequest) -> Shaping {
-        Shaping(
-            req.app_data::<web::Data<Shapes>>()
-                .map(|shapes| (req.method().clone(), shapes.clone())),
-        )
-    }
-}
-
 /// Shapes every JSON answer of a documented operation as its schema says (see the module's documentation).
+///
+/// It runs once the request has been routed, so its pattern is known from the route taken; `/rpc/v1` and most routes
+/// have nothing to shape, and pass with no key made.
 pub async fn conform(
     res: ServiceResponse<BoxBody>,
-    shaping: Shaping,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some((method, shapes)) = shaping.0 else {
+    let Some(shapes) = res.request().app_data::<web::Data<Shapes>>().cloned() else {
         return Ok(res);
     };
     let Some(pattern) =
@@ -349,6 +337,7 @@ pub async fn conform(
     else {
         return Ok(res);
     };
+    let method = res.request().method().clone();
     let status = res.status().as_u16();
     let json = res
         .headers()
