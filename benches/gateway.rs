@@ -849,6 +849,22 @@ fn start_floor(
     ))
 }
 
+/// The floor started and answering `probe`: the server, its address, and its resident memory (KiB) once idle.
+async fn ready_floor(
+    sim: &SimHandle,
+    dir: &Path,
+    workers: usize,
+    event_data: &[u8],
+    routes: bool,
+    probe: impl Fn(SocketAddr) -> Vec<u8>,
+) -> Result<(ChildGuard, SocketAddr, Option<u64>), String> {
+    let (guard, addr) = start_floor(sim, dir, workers, event_data, routes)?;
+    wait_ready(addr, &probe(addr), "the floor server").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = vm_kib(guard.pid(), "VmRSS:");
+    Ok((guard, addr, idle))
+}
+
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -1861,28 +1877,18 @@ async fn bench(cfg: &Config) -> Result<(), String> {
     let mut routes_idle_rss = None;
     if cfg.runs("m") || (cfg.streams > 0 && cfg.runs("n")) {
         // First with the gateway's routes declared as well, for its idle memory alone.
-        if let Ok((mut guard, addr)) = start_floor(&sim, dir.path(), gw_workers, &direct.body, true)
+        if let Ok((mut guard, _, idle)) =
+            ready_floor(&sim, dir.path(), gw_workers, &direct.body, true, rpc_post).await
         {
-            if wait_ready(addr, &rpc_post(addr), "the floor server")
-                .await
-                .is_ok()
-                && guard.check_running().is_ok()
-            {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                routes_idle_rss = vm_kib(guard.pid(), "VmRSS:");
+            if guard.check_running().is_ok() {
+                routes_idle_rss = idle;
             }
         }
-        match start_floor(&sim, dir.path(), gw_workers, &direct.body, false) {
-            Ok((mut guard, addr)) => {
-                match wait_ready(addr, &rpc_post(addr), "the floor server").await {
-                    Ok(_) => {
-                        guard.check_running()?;
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        floor_idle_rss = vm_kib(guard.pid(), "VmRSS:");
-                        floor_proc = Some((guard, addr));
-                    }
-                    Err(e) => println!("  the floor server: {e}"),
-                }
+        match ready_floor(&sim, dir.path(), gw_workers, &direct.body, false, rpc_post).await {
+            Ok((mut guard, addr, idle)) => {
+                guard.check_running()?;
+                floor_idle_rss = idle;
+                floor_proc = Some((guard, addr));
             }
             Err(e) => println!("  the floor server: {e}"),
         }
