@@ -310,6 +310,61 @@ mod tests {
     use super::*;
     use actix_web::http::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING};
 
+    /// Every documented operation is routed to the route of its own path: a request to its path (each parameter
+    /// filled in) with its method is labelled with that path, so no route is hidden behind another one declared
+    /// before it, and a nested scope puts its routes at the paths the document gives.
+    #[actix_web::test]
+    async fn every_operation_is_routed_to_its_own_path() {
+        use actix_web::test::{call_service, init_service, TestRequest};
+        let app = init_service(api(App::new()).wrap_fn(|req, srv| {
+            use actix_web::dev::Service;
+            let fut = srv.call(req);
+            async move {
+                let res = fut.await?;
+                let pattern = res.request().match_pattern().unwrap_or_default();
+                Ok(res.map_body(move |_, _| actix_web::body::BoxBody::new(pattern)))
+            }
+        }))
+        .await;
+        let doc = openapi();
+        let mut checked = 0;
+        for (path, item) in &doc.paths.paths {
+            let concrete = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "x1"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let operations = [
+                (&item.get, actix_web::http::Method::GET),
+                (&item.post, actix_web::http::Method::POST),
+                (&item.put, actix_web::http::Method::PUT),
+                (&item.delete, actix_web::http::Method::DELETE),
+                (&item.patch, actix_web::http::Method::PATCH),
+            ];
+            for (_, method) in operations.iter().filter(|(op, _)| op.is_some()) {
+                let req = TestRequest::default()
+                    .method(method.clone())
+                    .uri(&concrete)
+                    .to_request();
+                let res = call_service(&app, req).await;
+                let body = actix_web::test::read_body(res).await;
+                assert_eq!(
+                    std::str::from_utf8(&body).unwrap(),
+                    path.as_str(),
+                    "{method} {concrete}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 250, "{checked} operations");
+    }
+
     #[test]
     fn gzip_is_sent_where_accept_encoding_takes_it() {
         let takes = |value: Option<&str>| {
