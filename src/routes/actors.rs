@@ -25,7 +25,7 @@ const ADDRESS_EXAMPLE: &str = "f01234";
     responses((status = 200, description = "The actor", body = Actor)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}")]
+#[get("")]
 pub async fn get_actor(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -60,7 +60,7 @@ pub struct Balance {
     responses((status = 200, description = "The balance", body = Balance)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/balance")]
+#[get("/balance")]
 pub async fn get_actor_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -98,7 +98,7 @@ pub async fn get_actor_balance(
         content_type = "application/json", example = json!(ADDRESS_EXAMPLE))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/id")]
+#[get("/id")]
 pub async fn get_address_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -123,7 +123,7 @@ pub async fn get_address_id(
         example = json!("f1abjxfbp274xpdqcpuaykwkfb43omjotacm2p3za"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/key")]
+#[get("/key")]
 pub async fn get_address_key(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -140,13 +140,12 @@ pub async fn get_address_key(
     .await
 }
 
-/// Registers the actor and address routes.
-/// The routes under `/v1/actors`, in the order they are matched.
-pub fn register_actors(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/actors/{address}` this module declares, in the order they are matched.
+pub fn register_actor(cfg: &mut ServiceConfig) {
     cfg.service(get_actor).service(get_actor_balance);
 }
 
-/// The routes under `/v1/addresses`, in the order they are matched.
-pub fn register_addresses(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/addresses/{address}` this module declares, in the order they are matched.
+pub fn register_address(cfg: &mut ServiceConfig) {
     cfg.service(get_address_id).service(get_address_key);
 }

@@ -99,7 +99,7 @@ pub async fn get_tipset_by_height(
     responses((status = 200, description = "The tipset", body = TipSet)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/key/{key}")]
+#[get("")]
 pub async fn get_tipset_by_key(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn get_tipset_by_key(
     responses((status = 200, description = "The block header", body = BlockHeader)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}")]
+#[get("")]
 pub async fn get_block(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -152,7 +152,7 @@ pub async fn get_block(
     responses((status = 200, description = "The block's messages", body = BlockMessages)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}/messages")]
+#[get("/messages")]
 pub async fn get_block_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -239,7 +239,7 @@ pub struct ChainMessage {
     responses((status = 200, description = "A page of the tipset's messages", body = PageOf<ChainMessage>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/key/{key}/messages")]
+#[get("/messages")]
 pub async fn list_tipset_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -276,7 +276,7 @@ pub async fn list_tipset_messages(
         content_type = "application/json", example = json!("3405880"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/key/{key}/weight")]
+#[get("/weight")]
 pub async fn get_tipset_weight(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -303,7 +303,7 @@ pub async fn get_tipset_weight(
     responses((status = 200, description = "The parent tipset's messages", body = Vec<ChainMessage>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}/parent-messages")]
+#[get("/parent-messages")]
 pub async fn list_block_parent_messages(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -330,7 +330,7 @@ pub async fn list_block_parent_messages(
     responses((status = 200, description = "The receipts", body = Vec<MessageReceipt>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}/parent-receipts")]
+#[get("/parent-receipts")]
 pub async fn list_block_parent_receipts(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -574,7 +574,7 @@ pub struct ObjectStat {
     responses((status = 200, description = "The object", body = ChainObject)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/objects/{cid}")]
+#[get("")]
 pub async fn get_chain_object(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -598,7 +598,7 @@ pub async fn get_chain_object(
     responses((status = 200, description = "Whether the object is present", body = ObjectPresence)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/objects/{cid}/presence")]
+#[get("/presence")]
 pub async fn get_chain_object_presence(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -635,7 +635,7 @@ pub struct StatBase {
     responses((status = 200, description = "The size", body = ObjectStat)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/objects/{cid}/stat")]
+#[get("/stat")]
 pub async fn get_chain_object_stat(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -731,7 +731,7 @@ pub async fn create_chain_object(
     responses((status = 204, description = "The object is deleted")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/objects/{cid}")]
+#[delete("")]
 pub async fn delete_chain_object(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -1094,24 +1094,32 @@ pub fn register_chain(cfg: &mut ServiceConfig) {
         .service(create_chain_export)
         .service(validate_chain_index)
         .service(create_chain_object)
-        .service(get_chain_object)
-        .service(get_chain_object_presence)
-        .service(get_chain_object_stat)
-        .service(delete_chain_object);
+        .scope("/objects/{cid}", |cfg| {
+            cfg.service(get_chain_object)
+                .service(get_chain_object_presence)
+                .service(get_chain_object_stat)
+                .service(delete_chain_object);
+        });
 }
 
-/// The routes under `/v1/tipsets`, in the order they are matched.
+/// The routes under `/v1/tipsets` other than a tipset's by its key, in the order they are matched.
 pub fn register_tipsets(cfg: &mut ServiceConfig) {
+    cfg.service(get_tipset_by_height);
+}
+
+/// The routes under `/v1/tipsets/key/{key}` this module declares, in the order they are matched.
+pub fn register_tipset(cfg: &mut ServiceConfig) {
     cfg.service(get_tipset_by_key)
         .service(list_tipset_messages)
-        .service(get_tipset_weight)
-        .service(get_tipset_by_height);
+        .service(get_tipset_weight);
 }
 
 /// The routes under `/v1/blocks`, in the order they are matched.
 pub fn register_blocks(cfg: &mut ServiceConfig) {
-    cfg.service(get_block)
-        .service(get_block_messages)
-        .service(list_block_parent_messages)
-        .service(list_block_parent_receipts);
+    cfg.scope("/{cid}", |cfg| {
+        cfg.service(get_block)
+            .service(get_block_messages)
+            .service(list_block_parent_messages)
+            .service(list_block_parent_receipts);
+    });
 }

@@ -199,7 +199,7 @@ fn pushed(cid: Cid) -> HttpResponse {
     responses((status = 200, description = "Escrow and locked funds", body = MarketBalance)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/balances/{address}")]
+#[get("")]
 pub async fn get_market_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -402,7 +402,7 @@ pub async fn get_market_collateral_bounds(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/balances/{address}/deposits")]
+#[post("/deposits")]
 pub async fn create_market_deposit(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -434,7 +434,7 @@ pub async fn create_market_deposit(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/balances/{address}/withdrawals")]
+#[post("/withdrawals")]
 pub async fn create_market_withdrawal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -464,7 +464,7 @@ pub async fn create_market_withdrawal(
     responses((status = 200, description = "The funds reserved", body = Reservation)),
     security(("lotus_token" = ["sign"]))
 )]
-#[get("/reservations/{address}")]
+#[get("")]
 pub async fn get_market_reservation(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -499,7 +499,7 @@ pub async fn get_market_reservation(
             headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/reservations/{address}")]
+#[post("")]
 pub async fn create_market_reservation(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -538,7 +538,7 @@ pub async fn create_market_reservation(
     ),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/reservations/{address}/releases")]
+#[post("/releases")]
 pub async fn create_market_release(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -559,15 +559,19 @@ pub async fn create_market_release(
 /// Registers the market routes.
 /// The routes under `/v1/market`, in the order they are matched.
 pub fn register_market(cfg: &mut ServiceConfig) {
-    cfg.service(get_market_balance)
-        .service(list_market_participants)
+    cfg.service(list_market_participants)
         .service(list_market_deals)
         .service(get_market_deal)
         .service(get_market_proposal)
         .service(get_market_collateral_bounds)
-        .service(create_market_deposit)
-        .service(create_market_withdrawal)
-        .service(get_market_reservation)
-        .service(create_market_reservation)
-        .service(create_market_release);
+        .scope("/balances/{address}", |cfg| {
+            cfg.service(get_market_balance)
+                .service(create_market_deposit)
+                .service(create_market_withdrawal);
+        })
+        .scope("/reservations/{address}", |cfg| {
+            cfg.service(get_market_reservation)
+                .service(create_market_reservation)
+                .service(create_market_release);
+        });
 }

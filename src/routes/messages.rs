@@ -428,7 +428,7 @@ pub async fn create_signed_message_batch(
     responses((status = 200, description = "The message", body = Message)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}")]
+#[get("")]
 pub async fn get_message(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -455,7 +455,7 @@ pub async fn get_message(
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}/receipt")]
+#[get("/receipt")]
 pub async fn get_message_receipt(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -486,12 +486,15 @@ pub async fn get_message_receipt(
 }
 
 /// Registers the message routes.
-/// The routes under `/v1/messages`, in the order they are matched.
+/// The routes under `/v1/messages` with a fixed path, in the order they are matched.
 pub fn register_messages(cfg: &mut ServiceConfig) {
-    cfg.service(get_message)
-        .service(get_message_receipt)
-        .service(create_message)
+    cfg.service(create_message)
         .service(create_message_batch)
         .service(create_signed_message)
         .service(create_signed_message_batch);
+}
+
+/// The routes under `/v1/messages/{cid}` this module declares, in the order they are matched.
+pub fn register_message(cfg: &mut ServiceConfig) {
+    cfg.service(get_message).service(get_message_receipt);
 }

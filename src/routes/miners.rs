@@ -371,7 +371,7 @@ miner_route!(
     ///
     /// The miner's info: owner, worker and control addresses, peer ID, multiaddresses, sector size, proof types
     /// and beneficiary, in the state of the tipset selected (`Filecoin.StateMinerInfo`).
-    get_miner, "/{address}", "Filecoin.StateMinerInfo", MinerInfo, "The miner's info"
+    get_miner, "", "Filecoin.StateMinerInfo", MinerInfo, "The miner's info"
 );
 
 miner_route!(
@@ -379,7 +379,7 @@ miner_route!(
     ///
     /// The miner's raw and quality-adjusted power, the network's, and whether the miner has the consensus minimum
     /// (`Filecoin.StateMinerPower`).
-    get_miner_power, "/{address}/power", "Filecoin.StateMinerPower", MinerPower, "The miner's power"
+    get_miner_power, "/power", "Filecoin.StateMinerPower", MinerPower, "The miner's power"
 );
 
 miner_route!(
@@ -387,7 +387,7 @@ miner_route!(
     ///
     /// What the miner could withdraw, in attoFIL: its balance less locked rewards, pledges and pre-commit deposits
     /// (`Filecoin.StateMinerAvailableBalance`).
-    get_miner_available_balance, "/{address}/available-balance", "Filecoin.StateMinerAvailableBalance",
+    get_miner_available_balance, "/available-balance", "Filecoin.StateMinerAvailableBalance",
     BigInt, "The available balance in attoFIL, as a JSON string"
 );
 
@@ -396,7 +396,7 @@ miner_route!(
     ///
     /// The 48 deadlines of the miner's proving period, in order, with the partitions proven in each
     /// (`Filecoin.StateMinerDeadlines`).
-    list_miner_deadlines, "/{address}/deadlines", "Filecoin.StateMinerDeadlines", Vec<Deadline>,
+    list_miner_deadlines, "/deadlines", "Filecoin.StateMinerDeadlines", Vec<Deadline>,
     "The deadlines, index 0 first"
 );
 
@@ -405,7 +405,7 @@ miner_route!(
     ///
     /// The deadline open at the tipset selected, with the proving-period constants
     /// (`Filecoin.StateMinerProvingDeadline`).
-    get_miner_proving_deadline, "/{address}/deadlines/current", "Filecoin.StateMinerProvingDeadline",
+    get_miner_proving_deadline, "/deadlines/current", "Filecoin.StateMinerProvingDeadline",
     DeadlineInfo, "The current deadline"
 );
 
@@ -413,7 +413,7 @@ miner_route!(
     /// A miner's faulty sectors.
     ///
     /// The numbers of the miner's sectors that are faulty, as a bitfield (`Filecoin.StateMinerFaults`).
-    get_miner_faults, "/{address}/faults", "Filecoin.StateMinerFaults", BitField,
+    get_miner_faults, "/faults", "Filecoin.StateMinerFaults", BitField,
     "The faulty sectors, as run lengths"
 );
 
@@ -422,7 +422,7 @@ miner_route!(
     ///
     /// The numbers of the faulty sectors the miner has declared recovered, to be proven at their next deadline, as a
     /// bitfield (`Filecoin.StateMinerRecoveries`).
-    get_miner_recoveries, "/{address}/recoveries", "Filecoin.StateMinerRecoveries", BitField,
+    get_miner_recoveries, "/recoveries", "Filecoin.StateMinerRecoveries", BitField,
     "The recovering sectors, as run lengths"
 );
 
@@ -430,7 +430,7 @@ miner_route!(
     /// A miner's sector counts.
     ///
     /// How many of the miner's sectors are live, active and faulty (`Filecoin.StateMinerSectorCount`).
-    get_miner_sector_count, "/{address}/sector-count", "Filecoin.StateMinerSectorCount", MinerSectors,
+    get_miner_sector_count, "/sector-count", "Filecoin.StateMinerSectorCount", MinerSectors,
     "The sector counts"
 );
 
@@ -439,7 +439,7 @@ miner_route!(
     ///
     /// Every sector number the miner has allocated (used or reserved), as a bitfield
     /// (`Filecoin.StateMinerAllocated`).
-    get_miner_allocated_sectors, "/{address}/allocated-sectors", "Filecoin.StateMinerAllocated", BitField,
+    get_miner_allocated_sectors, "/allocated-sectors", "Filecoin.StateMinerAllocated", BitField,
     "The allocated sector numbers, as run lengths"
 );
 
@@ -455,7 +455,7 @@ miner_route!(
     responses((status = 200, description = "The deadline's partitions", body = Vec<Partition>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/deadlines/{index}/partitions")]
+#[get("/deadlines/{index}/partitions")]
 pub async fn list_miner_partitions(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -492,7 +492,7 @@ pub async fn list_miner_partitions(
     responses((status = 200, description = "A page of sectors", body = PageOf<SectorOnChainInfo>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/sectors")]
+#[get("/sectors")]
 pub async fn list_miner_sectors(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -586,7 +586,7 @@ sector_route!(
     ///
     /// The on-chain info of one of the miner's sectors (`Filecoin.StateSectorGetInfo`). A sector the miner does
     /// not have is a 404.
-    get_miner_sector, "/{address}/sectors/{number}", "Filecoin.StateSectorGetInfo", SectorOnChainInfo,
+    get_miner_sector, "/sectors/{number}", "Filecoin.StateSectorGetInfo", SectorOnChainInfo,
     "The sector", null = "miner {address} has no sector {number}", errors = []
 );
 
@@ -595,7 +595,7 @@ sector_route!(
     ///
     /// The epoch the sector expires at, and the epoch it is terminated at early if it stays faulty
     /// (`Filecoin.StateSectorExpiration`).
-    get_miner_sector_expiration, "/{address}/sectors/{number}/expiration", "Filecoin.StateSectorExpiration",
+    get_miner_sector_expiration, "/sectors/{number}/expiration", "Filecoin.StateSectorExpiration",
     SectorExpiration, "The sector's expiration", null = "miner {address} has no sector {number}",
     errors = ["failed to find sector"]
 );
@@ -604,7 +604,7 @@ sector_route!(
     /// Where a sector is proven.
     ///
     /// The deadline and partition of one of the miner's sectors (`Filecoin.StateSectorPartition`).
-    get_miner_sector_partition, "/{address}/sectors/{number}/partition", "Filecoin.StateSectorPartition",
+    get_miner_sector_partition, "/sectors/{number}/partition", "Filecoin.StateSectorPartition",
     SectorLocation, "The sector's deadline and partition", null = "miner {address} has no sector {number}",
     errors = ["not due at any deadline"]
 );
@@ -614,7 +614,7 @@ sector_route!(
     ///
     /// The pre-commitment of a sector the miner has not proven yet, with its deposit
     /// (`Filecoin.StateSectorPreCommitInfo`). A sector number without a pre-commitment is a 404.
-    get_miner_precommit, "/{address}/precommits/{number}", "Filecoin.StateSectorPreCommitInfo",
+    get_miner_precommit, "/precommits/{number}", "Filecoin.StateSectorPreCommitInfo",
     SectorPreCommitOnChainInfo, "The pre-commitment",
     null = "miner {address} has no pre-committed sector {number}", errors = []
 );
@@ -623,7 +623,7 @@ sector_route!(
     /// Whether a sector number is allocated.
     ///
     /// Whether the miner has allocated the sector number, used or reserved (`Filecoin.StateMinerSectorAllocated`).
-    get_miner_sector_allocated, "/{address}/allocated-sectors/{number}", "Filecoin.StateMinerSectorAllocated",
+    get_miner_sector_allocated, "/allocated-sectors/{number}", "Filecoin.StateMinerSectorAllocated",
     bool, "Whether the number is allocated, as a JSON boolean", null = "miner {address} has no sector {number}",
     errors = []
 );
@@ -746,7 +746,7 @@ deposit_route!(
     ///
     /// The initial pledge in attoFIL the miner would lock to prove the sector described by the query
     /// (`Filecoin.StateMinerInitialPledgeCollateral`).
-    get_miner_initial_pledge, "/{address}/initial-pledge", "Filecoin.StateMinerInitialPledgeCollateral",
+    get_miner_initial_pledge, "/initial-pledge", "Filecoin.StateMinerInitialPledgeCollateral",
     "The pledge in attoFIL, as a JSON string"
 );
 
@@ -755,7 +755,7 @@ deposit_route!(
     ///
     /// The deposit in attoFIL the miner would lock to pre-commit the sector described by the query
     /// (`Filecoin.StateMinerPreCommitDepositForPower`).
-    get_miner_precommit_deposit, "/{address}/precommit-deposit",
+    get_miner_precommit_deposit, "/precommit-deposit",
     "Filecoin.StateMinerPreCommitDepositForPower", "The deposit in attoFIL, as a JSON string"
 );
 
@@ -774,7 +774,7 @@ deposit_route!(
     responses((status = 200, description = "The mining base info", body = MiningBaseInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/mining-base")]
+#[get("/mining-base")]
 pub async fn get_miner_mining_base(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -813,7 +813,7 @@ pub async fn get_miner_mining_base(
     responses((status = 200, description = "The signed block and the CIDs of its messages", body = BlockMsg)),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/{address}/blocks")]
+#[post("/blocks")]
 pub async fn create_miner_block(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -880,12 +880,16 @@ pub async fn create_miner_block(
 }
 
 /// Registers the miners routes. Fixed paths come before the ones they would match as a miner address.
-/// The routes under `/v1/miners`, in the order they are matched.
+/// The routes under `/v1/miners` with a fixed path, in the order they are matched.
 pub fn register_miners(cfg: &mut ServiceConfig) {
     cfg.service(list_miners)
         .service(get_miner_creation_deposit)
-        .service(list_miner_faults)
-        .service(get_miner)
+        .service(list_miner_faults);
+}
+
+/// The routes under `/v1/miners/{address}` this module declares, in the order they are matched.
+pub fn register_miner(cfg: &mut ServiceConfig) {
+    cfg.service(get_miner)
         .service(get_miner_power)
         .service(get_miner_available_balance)
         .service(list_miner_deadlines)

@@ -278,7 +278,7 @@ pub struct SenderNonce {
     responses((status = 200, description = "The next nonce", body = SenderNonce)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/senders/{address}/nonce")]
+#[get("/nonce")]
 pub async fn get_mpool_sender_nonce(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -446,7 +446,7 @@ pub async fn post_mpool_replace_checks(
     responses((status = 200, description = "The checks of each pending message", body = Vec<Vec<MessageCheckStatus>>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/senders/{address}/checks")]
+#[get("/checks")]
 pub async fn get_mpool_sender_checks(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -475,8 +475,10 @@ pub fn register_mpool(cfg: &mut ServiceConfig) {
         .service(list_mpool_selection)
         .service(get_mpool_config)
         .service(update_mpool_config)
-        .service(get_mpool_sender_nonce)
         .service(post_mpool_checks)
         .service(post_mpool_replace_checks)
-        .service(get_mpool_sender_checks);
+        .scope("/senders/{address}", |cfg| {
+            cfg.service(get_mpool_sender_nonce)
+                .service(get_mpool_sender_checks);
+        });
 }

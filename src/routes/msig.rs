@@ -410,7 +410,7 @@ pub async fn create_multisig(
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/available-balance")]
+#[get("/available-balance")]
 pub async fn get_multisig_available_balance(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -434,7 +434,7 @@ pub async fn get_multisig_available_balance(
     responses((status = 200, description = "The pending transactions", body = Vec<MsigTransaction>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/proposals")]
+#[get("/proposals")]
 pub async fn list_multisig_proposals(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -458,7 +458,7 @@ pub async fn list_multisig_proposals(
     responses((status = 200, description = "The vesting schedule", body = MsigVesting)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/vesting-schedule")]
+#[get("/vesting-schedule")]
 pub async fn get_multisig_vesting_schedule(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -483,7 +483,7 @@ pub async fn get_multisig_vesting_schedule(
     responses((status = 200, description = "attoFIL", body = BigInt)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/vested")]
+#[get("/vested")]
 pub async fn get_multisig_vested(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -550,7 +550,7 @@ pub async fn get_multisig_vested(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{address}/proposals")]
+#[post("/proposals")]
 pub async fn create_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -586,7 +586,7 @@ pub async fn create_multisig_proposal(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{address}/proposals/{id}/approvals")]
+#[post("/proposals/{id}/approvals")]
 pub async fn create_multisig_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -635,7 +635,7 @@ pub async fn create_multisig_approval(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/{address}/proposals/{id}")]
+#[delete("/proposals/{id}")]
 pub async fn delete_multisig_proposal(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -703,7 +703,7 @@ pub async fn delete_multisig_proposal(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{address}/signers")]
+#[post("/signers")]
 pub async fn create_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -734,7 +734,7 @@ pub async fn create_multisig_signer(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/{address}/signers/{signer}")]
+#[delete("/signers/{signer}")]
 pub async fn delete_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -768,7 +768,7 @@ pub async fn delete_multisig_signer(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[put("/{address}/signers/{signer}")]
+#[put("/signers/{signer}")]
 pub async fn replace_multisig_signer(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -802,7 +802,7 @@ pub async fn replace_multisig_signer(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{address}/signer-additions/{id}/approvals")]
+#[post("/signer-additions/{id}/approvals")]
 pub async fn create_multisig_signer_addition_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -834,7 +834,7 @@ pub async fn create_multisig_signer_addition_approval(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/{address}/signer-additions/{id}")]
+#[delete("/signer-additions/{id}")]
 pub async fn delete_multisig_signer_addition(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -866,7 +866,7 @@ pub async fn delete_multisig_signer_addition(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{address}/signer-swaps/{id}/approvals")]
+#[post("/signer-swaps/{id}/approvals")]
 pub async fn create_multisig_signer_swap_approval(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -899,7 +899,7 @@ pub async fn create_multisig_signer_swap_approval(
         headers(("Location" = String, description = "The message: /v1/messages/{cid}")))),
     security(("lotus_token" = ["sign"]))
 )]
-#[delete("/{address}/signer-swaps/{id}")]
+#[delete("/signer-swaps/{id}")]
 pub async fn delete_multisig_signer_swap(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -921,19 +921,20 @@ pub async fn delete_multisig_signer_swap(
 /// Registers the multisig routes.
 /// The routes under `/v1/multisigs`, in the order they are matched.
 pub fn register_multisigs(cfg: &mut ServiceConfig) {
-    cfg.service(create_multisig)
-        .service(get_multisig_available_balance)
-        .service(list_multisig_proposals)
-        .service(get_multisig_vesting_schedule)
-        .service(get_multisig_vested)
-        .service(create_multisig_proposal)
-        .service(create_multisig_approval)
-        .service(delete_multisig_proposal)
-        .service(create_multisig_signer)
-        .service(delete_multisig_signer)
-        .service(replace_multisig_signer)
-        .service(create_multisig_signer_addition_approval)
-        .service(delete_multisig_signer_addition)
-        .service(create_multisig_signer_swap_approval)
-        .service(delete_multisig_signer_swap);
+    cfg.service(create_multisig).scope("/{address}", |cfg| {
+        cfg.service(get_multisig_available_balance)
+            .service(list_multisig_proposals)
+            .service(get_multisig_vesting_schedule)
+            .service(get_multisig_vested)
+            .service(create_multisig_proposal)
+            .service(create_multisig_approval)
+            .service(delete_multisig_proposal)
+            .service(create_multisig_signer)
+            .service(delete_multisig_signer)
+            .service(replace_multisig_signer)
+            .service(create_multisig_signer_addition_approval)
+            .service(delete_multisig_signer_addition)
+            .service(create_multisig_signer_swap_approval)
+            .service(delete_multisig_signer_swap);
+    });
 }

@@ -277,7 +277,7 @@ pub async fn create_net_peer(
     responses((status = 200, description = "The peer", body = PeerInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/peers/{peer_id}")]
+#[get("")]
 pub async fn get_net_peer(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -304,7 +304,7 @@ pub async fn get_net_peer(
     responses((status = 204, description = "Disconnected")),
     security(("lotus_token" = ["write"]))
 )]
-#[delete("/peers/{peer_id}")]
+#[delete("")]
 pub async fn delete_net_peer(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -339,7 +339,7 @@ pub async fn delete_net_peer(
     responses((status = 200, description = "The connectedness, as a JSON number", body = i64, content_type = "application/json", example = 1)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/peers/{peer_id}/connectedness")]
+#[get("/connectedness")]
 pub async fn get_net_peer_connectedness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -365,7 +365,7 @@ pub async fn get_net_peer_connectedness(
     responses((status = 200, description = "The agent version, as a JSON string", body = String, content_type = "application/json", example = json!("lotus-1.32.0+mainnet"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/peers/{peer_id}/agent")]
+#[get("/agent")]
 pub async fn get_net_peer_agent(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -391,7 +391,7 @@ pub async fn get_net_peer_agent(
     responses((status = 200, description = "The peer and its addresses", body = AddrInfo)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/peers/{peer_id}/addresses")]
+#[get("/addresses")]
 pub async fn get_net_peer_addresses(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -417,7 +417,7 @@ pub async fn get_net_peer_addresses(
     responses((status = 200, description = "The round trip in nanoseconds, as a JSON number", body = i64, content_type = "application/json", example = 25000000)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/peers/{peer_id}/latency")]
+#[get("/latency")]
 pub async fn get_net_peer_latency(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -807,7 +807,7 @@ pub async fn list_net_protected_peers(
     responses((status = 204, description = "Protected")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/protected/{peer_id}")]
+#[put("")]
 pub async fn put_net_protected_peer(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -830,7 +830,7 @@ pub async fn put_net_protected_peer(
     responses((status = 204, description = "No longer protected")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/protected/{peer_id}")]
+#[delete("")]
 pub async fn delete_net_protected_peer(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -875,7 +875,7 @@ pub fn scope(value: &str, all: bool) -> Result<String, ApiError> {
     responses((status = 200, description = "The limits", body = NetLimit)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/limits/{scope}")]
+#[get("")]
 pub async fn get_net_limit(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -902,7 +902,7 @@ pub async fn get_net_limit(
     responses((status = 204, description = "Set")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/limits/{scope}")]
+#[put("")]
 pub async fn put_net_limit(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -964,12 +964,14 @@ pub async fn get_net_stat(
 pub fn register_net(cfg: &mut ServiceConfig) {
     cfg.service(list_net_peers)
         .service(create_net_peer)
-        .service(get_net_peer)
-        .service(delete_net_peer)
-        .service(get_net_peer_connectedness)
-        .service(get_net_peer_agent)
-        .service(get_net_peer_addresses)
-        .service(get_net_peer_latency)
+        .scope("/peers/{peer_id}", |cfg| {
+            cfg.service(get_net_peer)
+                .service(delete_net_peer)
+                .service(get_net_peer_connectedness)
+                .service(get_net_peer_agent)
+                .service(get_net_peer_addresses)
+                .service(get_net_peer_latency);
+        })
         .service(get_net_addresses)
         .service(get_net_listening)
         .service(get_net_version)
@@ -982,9 +984,12 @@ pub fn register_net(cfg: &mut ServiceConfig) {
         .service(create_net_blocklist_entries)
         .service(delete_net_blocklist_entries)
         .service(list_net_protected_peers)
-        .service(put_net_protected_peer)
-        .service(delete_net_protected_peer)
-        .service(get_net_limit)
-        .service(put_net_limit)
+        .scope("/protected/{peer_id}", |cfg| {
+            cfg.service(put_net_protected_peer)
+                .service(delete_net_protected_peer);
+        })
+        .scope("/limits/{scope}", |cfg| {
+            cfg.service(get_net_limit).service(put_net_limit);
+        })
         .service(get_net_stat);
 }

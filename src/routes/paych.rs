@@ -551,7 +551,7 @@ pub async fn create_payment(
     responses((status = 200, description = "The channel", body = PaychStatus)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{channel}")]
+#[get("")]
 pub async fn get_payment_channel(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -575,7 +575,7 @@ pub async fn get_payment_channel(
     responses((status = 200, description = "The funds", body = ChannelAvailableFunds)),
     security(("lotus_token" = ["sign"]))
 )]
-#[get("/{channel}/funds")]
+#[get("/funds")]
 pub async fn get_payment_channel_funds(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -601,7 +601,7 @@ pub async fn get_payment_channel_funds(
     responses((status = 202, description = "The channel and the message that funds it", body = ChannelInfo)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{channel}/funds")]
+#[post("/funds")]
 pub async fn add_payment_channel_funds(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -643,7 +643,7 @@ pub async fn add_payment_channel_funds(
     responses((status = 201, description = "The lane", body = Lane)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{channel}/lanes")]
+#[post("/lanes")]
 pub async fn create_payment_channel_lane(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -671,7 +671,7 @@ pub async fn create_payment_channel_lane(
     responses((status = 202, description = "The settle message", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{channel}/settle")]
+#[post("/settle")]
 pub async fn settle_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -696,7 +696,7 @@ pub async fn settle_payment_channel(
     responses((status = 202, description = "The collect message", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{channel}/collect")]
+#[post("/collect")]
 pub async fn collect_payment_channel(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -721,7 +721,7 @@ pub async fn collect_payment_channel(
     responses((status = 200, description = "The vouchers", body = Vec<SignedVoucher>)),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/{channel}/vouchers")]
+#[get("/vouchers")]
 pub async fn list_payment_channel_vouchers(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -779,7 +779,7 @@ pub async fn list_payment_channel_vouchers(
     ),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{channel}/vouchers")]
+#[post("/vouchers")]
 pub async fn create_payment_channel_voucher(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -815,7 +815,7 @@ pub async fn create_payment_channel_voucher(
     responses((status = 201, description = "The voucher was added", body = VoucherAdded)),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/{channel}/vouchers/received")]
+#[post("/vouchers/received")]
 pub async fn add_payment_channel_voucher(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -855,7 +855,7 @@ pub async fn add_payment_channel_voucher(
     responses((status = 200, description = "The verdict", body = VoucherCheck)),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/{channel}/vouchers/check")]
+#[post("/vouchers/check")]
 pub async fn check_payment_channel_voucher(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -922,7 +922,7 @@ pub async fn check_payment_channel_voucher(
     responses((status = 202, description = "The message that redeems the voucher", body = PushedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/{channel}/vouchers/submit")]
+#[post("/vouchers/submit")]
 pub async fn submit_payment_channel_voucher(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -953,15 +953,17 @@ pub fn register_paych(cfg: &mut ServiceConfig) {
         .service(create_payment)
         .service(get_payment_channel_by_message)
         .service(get_payment_channel_funds_by_parties)
-        .service(get_payment_channel)
-        .service(get_payment_channel_funds)
-        .service(add_payment_channel_funds)
-        .service(create_payment_channel_lane)
-        .service(settle_payment_channel)
-        .service(collect_payment_channel)
-        .service(list_payment_channel_vouchers)
-        .service(create_payment_channel_voucher)
-        .service(add_payment_channel_voucher)
-        .service(check_payment_channel_voucher)
-        .service(submit_payment_channel_voucher);
+        .scope("/{channel}", |cfg| {
+            cfg.service(get_payment_channel)
+                .service(get_payment_channel_funds)
+                .service(add_payment_channel_funds)
+                .service(create_payment_channel_lane)
+                .service(settle_payment_channel)
+                .service(collect_payment_channel)
+                .service(list_payment_channel_vouchers)
+                .service(create_payment_channel_voucher)
+                .service(add_payment_channel_voucher)
+                .service(check_payment_channel_voucher)
+                .service(submit_payment_channel_voucher);
+        });
 }

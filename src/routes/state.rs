@@ -229,7 +229,7 @@ pub async fn list_actors(
     responses((status = 200, description = "The actor's state", body = ActorState)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/state")]
+#[get("/state")]
 pub async fn get_actor_state(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -258,7 +258,7 @@ pub async fn get_actor_state(
         content_type = "application/json", example = json!("f2kwadjsxm5y3rbc2r7a4q6yhoyo2qhw6jd6t7d5a"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/robust")]
+#[get("/robust")]
 pub async fn get_address_robust(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -287,7 +287,7 @@ pub async fn get_address_robust(
         content_type = "application/json", example = json!("0xff000000000000000000000000000000000003e8"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/eth")]
+#[get("/eth")]
 pub async fn get_address_eth(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -451,7 +451,7 @@ pub struct DecodeParamsRequest {
     responses((status = 200, description = "The decoded parameters", body = DecodedParams, example = json!({"A": 1}))),
     security(("lotus_token" = ["read"]))
 )]
-#[post("/{address}/params/decode")]
+#[post("/params/decode")]
 pub async fn get_decoded_params(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -670,7 +670,7 @@ pub async fn get_data_cid(
     responses((status = 200, description = "The replay", body = InvocResult)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}/replay")]
+#[get("/replay")]
 pub async fn get_message_replay(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -713,7 +713,7 @@ pub struct WaitOptions {
     responses((status = 200, description = "The receipt and the tipset that executed the message", body = MsgLookup)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{cid}/wait")]
+#[get("/wait")]
 pub async fn get_message_confirmation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1009,7 +1009,7 @@ fn check_randomness_epoch(state: &AppState, epoch: i64, at: &AtTipset) -> Result
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{source}")]
+#[get("")]
 pub async fn get_randomness(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1073,7 +1073,7 @@ pub struct DigestQuery {
         content_type = "application/json", example = json!("m3fc0I0PsSoEkqGdpMyZhC2NfSMGC5YCfbkCnhUpKYk="))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{source}/digest")]
+#[get("/digest")]
 pub async fn get_randomness_digest(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -1347,16 +1347,18 @@ pub async fn list_events_by_filter(
     events(&state, &auth, filter).await
 }
 
-/// Registers the state routes.
-/// The routes under `/v1/actors`, in the order they are matched.
+/// The routes under `/v1/actors` with a fixed path, in the order they are matched.
 pub fn register_actors(cfg: &mut ServiceConfig) {
-    cfg.service(list_actors)
-        .service(get_actor_state)
-        .service(get_decoded_params);
+    cfg.service(list_actors);
 }
 
-/// The routes under `/v1/addresses`, in the order they are matched.
-pub fn register_addresses(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/actors/{address}` this module declares, in the order they are matched.
+pub fn register_actor(cfg: &mut ServiceConfig) {
+    cfg.service(get_actor_state).service(get_decoded_params);
+}
+
+/// The routes under `/v1/addresses/{address}` this module declares, in the order they are matched.
+pub fn register_address(cfg: &mut ServiceConfig) {
     cfg.service(get_address_robust).service(get_address_eth);
 }
 
@@ -1376,8 +1378,8 @@ pub fn register_actor_codes(cfg: &mut ServiceConfig) {
         .service(get_encoded_params);
 }
 
-/// The routes under `/v1/messages`, in the order they are matched.
-pub fn register_messages(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/messages/{cid}` this module declares, in the order they are matched.
+pub fn register_message(cfg: &mut ServiceConfig) {
     cfg.service(get_message_replay)
         .service(get_message_confirmation);
 }
@@ -1399,7 +1401,9 @@ pub fn register_beacon(cfg: &mut ServiceConfig) {
 
 /// The routes under `/v1/randomness`, in the order they are matched.
 pub fn register_randomness(cfg: &mut ServiceConfig) {
-    cfg.service(get_randomness).service(get_randomness_digest);
+    cfg.scope("/{source}", |cfg| {
+        cfg.service(get_randomness).service(get_randomness_digest);
+    });
 }
 
 /// The routes under `/v1/events`, in the order they are matched.

@@ -88,7 +88,7 @@ pub struct BadBlock {
     responses((status = 200, description = "The block is marked bad", body = BadBlock)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/bad-blocks/{cid}")]
+#[get("")]
 pub async fn get_bad_block(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn get_bad_block(
     responses((status = 204, description = "The block is marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/bad-blocks/{cid}")]
+#[put("")]
 pub async fn put_sync_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -148,7 +148,7 @@ pub async fn put_sync_bad_block(
     responses((status = 204, description = "The block is no longer marked bad")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/bad-blocks/{cid}")]
+#[delete("")]
 pub async fn delete_bad_block(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -305,7 +305,7 @@ pub struct TipsetValidity {
     responses((status = 200, description = "The tipset is valid", body = TipsetValidity)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/key/{key}/validity")]
+#[get("/validity")]
 pub async fn get_tipset_validity(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -340,15 +340,17 @@ pub async fn get_tipset_validity(
 /// The routes under `/v1/sync`, in the order they are matched.
 pub fn register_sync(cfg: &mut ServiceConfig) {
     cfg.service(get_sync_state)
-        .service(get_bad_block)
-        .service(put_sync_bad_block)
-        .service(delete_bad_block)
         .service(delete_bad_blocks)
         .service(update_sync_checkpoint)
-        .service(submit_block);
+        .service(submit_block)
+        .scope("/bad-blocks/{cid}", |cfg| {
+            cfg.service(get_bad_block)
+                .service(put_sync_bad_block)
+                .service(delete_bad_block);
+        });
 }
 
-/// The routes under `/v1/tipsets`, in the order they are matched.
-pub fn register_tipsets(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/tipsets/key/{key}` this module declares, in the order they are matched.
+pub fn register_tipset(cfg: &mut ServiceConfig) {
     cfg.service(get_tipset_validity);
 }

@@ -125,7 +125,7 @@ pub async fn get_verifier(
         content_type = "application/json", example = json!("109951162777600"))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/clients/{address}")]
+#[get("")]
 pub async fn get_verified_client(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -216,7 +216,7 @@ pub async fn list_claims(
     responses((status = 200, description = "A page of allocations, by ascending ID", body = PageOf<AllocationEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/clients/{address}/allocations")]
+#[get("/allocations")]
 pub async fn list_client_allocations(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -249,7 +249,7 @@ AllocationPath, params::AtTipset
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/clients/{address}/allocations/{id}")]
+#[get("/allocations/{id}")]
 pub async fn get_allocation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -281,7 +281,7 @@ pub async fn get_allocation(
     responses((status = 200, description = "A page of claims, by ascending ID", body = PageOf<ClaimEntry>)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/claims")]
+#[get("/claims")]
 pub async fn list_provider_claims(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -313,7 +313,7 @@ ClaimPath, params::AtTipset
     responses((status = 200, description = "The claim", body = Claim)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/{address}/claims/{id}")]
+#[get("/claims/{id}")]
 pub async fn get_claim(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -346,7 +346,7 @@ pub async fn get_claim(
     responses((status = 200, description = "The allocation", body = Allocation)),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/pending-deals/{id}/allocation")]
+#[get("/allocation")]
 pub async fn get_pending_deal_allocation(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -381,7 +381,7 @@ pub async fn get_pending_deal_allocation(
         content_type = "application/json", example = json!(4))),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/pending-deals/{id}/allocation-id")]
+#[get("/allocation-id")]
 pub async fn get_pending_deal_allocation_id(
     auth: Authorized<Read>,
     state: web::Data<AppState>,
@@ -415,14 +415,18 @@ pub fn register_verifreg(cfg: &mut ServiceConfig) {
         .service(get_verifier)
         .service(list_allocations)
         .service(list_claims)
-        .service(get_verified_client)
-        .service(list_client_allocations)
-        .service(get_allocation)
-        .service(get_pending_deal_allocation)
-        .service(get_pending_deal_allocation_id);
+        .scope("/clients/{address}", |cfg| {
+            cfg.service(get_verified_client)
+                .service(list_client_allocations)
+                .service(get_allocation);
+        })
+        .scope("/pending-deals/{id}", |cfg| {
+            cfg.service(get_pending_deal_allocation)
+                .service(get_pending_deal_allocation_id);
+        });
 }
 
-/// The routes under `/v1/miners`, in the order they are matched.
-pub fn register_miners(cfg: &mut ServiceConfig) {
+/// The routes under `/v1/miners/{address}` this module declares, in the order they are matched.
+pub fn register_miner(cfg: &mut ServiceConfig) {
     cfg.service(list_provider_claims).service(get_claim);
 }

@@ -200,7 +200,7 @@ pub async fn create_imported_wallet_key(
     responses((status = 200, description = "The wallet holds the key", body = WalletAddress)),
     security(("lotus_token" = ["write"]))
 )]
-#[get("/keys/{address}")]
+#[get("")]
 pub async fn get_wallet_key(
     auth: Authorized<Write>,
     state: web::Data<AppState>,
@@ -234,7 +234,7 @@ pub async fn get_wallet_key(
     responses((status = 204, description = "The key is deleted")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/keys/{address}")]
+#[delete("")]
 pub async fn delete_wallet_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -258,7 +258,7 @@ pub async fn delete_wallet_key(
     responses((status = 200, description = "The key", body = KeyInfo)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/keys/{address}/private-key")]
+#[get("/private-key")]
 pub async fn get_wallet_private_key(
     auth: Authorized<Admin>,
     state: web::Data<AppState>,
@@ -283,7 +283,7 @@ pub async fn get_wallet_private_key(
     responses((status = 200, description = "The signature", body = Signature)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/keys/{address}/sign")]
+#[post("/sign")]
 pub async fn create_wallet_signature(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -314,7 +314,7 @@ pub async fn create_wallet_signature(
     responses((status = 200, description = "The signed message", body = SignedMessage)),
     security(("lotus_token" = ["sign"]))
 )]
-#[post("/keys/{address}/sign-message")]
+#[post("/sign-message")]
 pub async fn create_wallet_signed_message(
     auth: Authorized<Sign>,
     state: web::Data<AppState>,
@@ -507,11 +507,13 @@ pub fn register_wallet(cfg: &mut ServiceConfig) {
     cfg.service(list_wallet_keys)
         .service(create_wallet_key)
         .service(create_imported_wallet_key)
-        .service(get_wallet_key)
-        .service(delete_wallet_key)
-        .service(get_wallet_private_key)
-        .service(create_wallet_signature)
-        .service(create_wallet_signed_message)
+        .scope("/keys/{address}", |cfg| {
+            cfg.service(get_wallet_key)
+                .service(delete_wallet_key)
+                .service(get_wallet_private_key)
+                .service(create_wallet_signature)
+                .service(create_wallet_signed_message);
+        })
         .service(post_wallet_verification)
         .service(get_wallet_default)
         .service(update_wallet_default)

@@ -1059,7 +1059,7 @@ pub async fn receive_miner_sector(
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/sectors/{number}")]
+#[get("")]
 pub async fn get_miner_managed_sector(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1098,7 +1098,7 @@ pub async fn get_miner_managed_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/sectors/{number}")]
+#[delete("")]
 pub async fn delete_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1122,7 +1122,7 @@ pub async fn delete_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/sectors/{number}/terminate")]
+#[post("/terminate")]
 pub async fn terminate_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1148,7 +1148,7 @@ pub async fn terminate_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/sectors/{number}/state")]
+#[put("/state")]
 pub async fn put_miner_sector_state(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1188,7 +1188,7 @@ pub async fn put_miner_sector_state(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/sectors/{number}/upgrade")]
+#[post("/upgrade")]
 pub async fn mark_miner_sector_for_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1238,7 +1238,7 @@ pub async fn mark_miner_sector_for_upgrade(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/sectors/{number}/upgrade")]
+#[delete("/upgrade")]
 pub async fn delete_miner_sector_upgrade(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1281,7 +1281,7 @@ pub async fn delete_miner_sector_upgrade(
     ),
     security(("lotus_token" = ["write"]))
 )]
-#[post("/sectors/{number}/start-sealing")]
+#[post("/start-sealing")]
 pub async fn start_miner_sector_sealing(
     auth: MinerAuthorized<Write>,
     state: web::Data<AppState>,
@@ -1318,7 +1318,7 @@ pub async fn start_miner_sector_sealing(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/sectors/{number}/unseal")]
+#[post("/unseal")]
 pub async fn unseal_miner_sector(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1344,7 +1344,7 @@ pub async fn unseal_miner_sector(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/sectors/{number}/pieces/unseal")]
+#[post("/pieces/unseal")]
 pub async fn unseal_miner_sector_piece(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1457,7 +1457,7 @@ impl Batch {
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/batches/{kind}")]
+#[get("")]
 pub async fn list_miner_batch_sectors(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1490,7 +1490,7 @@ pub async fn list_miner_batch_sectors(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/batches/{kind}/flush")]
+#[post("/flush")]
 pub async fn flush_miner_batch(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1621,7 +1621,7 @@ pub async fn list_miner_sector_number_reservations(
     ),
     security(("lotus_token" = ["read"]))
 )]
-#[get("/sector-numbers/reservations/{name}")]
+#[get("")]
 pub async fn get_miner_sector_number_reservation(
     auth: MinerAuthorized<Read>,
     state: web::Data<AppState>,
@@ -1773,7 +1773,7 @@ pub async fn create_miner_sector_number_reservation(
     ),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/sector-numbers/reservations/{name}")]
+#[delete("")]
 pub async fn delete_miner_sector_number_reservation(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -2034,22 +2034,28 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(pledge_miner_sector)
         .service(declare_miner_sector_recoveries)
         .service(receive_miner_sector)
-        .service(get_miner_managed_sector)
-        .service(delete_miner_sector)
-        .service(terminate_miner_sector)
-        .service(put_miner_sector_state)
-        .service(mark_miner_sector_for_upgrade)
-        .service(delete_miner_sector_upgrade)
-        .service(start_miner_sector_sealing)
-        .service(unseal_miner_sector)
-        .service(unseal_miner_sector_piece)
-        .service(list_miner_batch_sectors)
-        .service(flush_miner_batch)
+        .scope("/sectors/{number}", |cfg| {
+            cfg.service(get_miner_managed_sector)
+                .service(delete_miner_sector)
+                .service(terminate_miner_sector)
+                .service(put_miner_sector_state)
+                .service(mark_miner_sector_for_upgrade)
+                .service(delete_miner_sector_upgrade)
+                .service(start_miner_sector_sealing)
+                .service(unseal_miner_sector)
+                .service(unseal_miner_sector_piece);
+        })
+        .scope("/batches/{kind}", |cfg| {
+            cfg.service(list_miner_batch_sectors)
+                .service(flush_miner_batch);
+        })
         .service(get_miner_sector_numbers)
         .service(list_miner_sector_number_reservations)
-        .service(get_miner_sector_number_reservation)
         .service(create_miner_sector_number_reservation)
-        .service(delete_miner_sector_number_reservation)
+        .scope("/sector-numbers/reservations/{name}", |cfg| {
+            cfg.service(get_miner_sector_number_reservation)
+                .service(delete_miner_sector_number_reservation);
+        })
         .service(add_miner_piece)
         .service(match_miner_pending_pieces)
         .service(get_miner_seal_delay)

@@ -778,7 +778,7 @@ pub async fn list_miner_storage_paths(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/storage/paths/{id}")]
+#[get("")]
 pub async fn get_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -818,7 +818,7 @@ pub async fn get_miner_storage_path(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/storage/paths/{id}/stat")]
+#[get("/stat")]
 pub async fn get_miner_storage_path_stat(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -845,7 +845,7 @@ pub async fn get_miner_storage_path_stat(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[put("/storage/paths/{id}/health")]
+#[put("/health")]
 pub async fn put_miner_storage_path_health(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -925,7 +925,7 @@ pub struct DetachOptions {
         (status = 404, description = "No such path or URL", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/storage/paths/{id}")]
+#[delete("")]
 pub async fn delete_miner_storage_path(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -976,7 +976,7 @@ pub async fn delete_miner_storage_path(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/storage/paths/{id}/sectors")]
+#[get("/sectors")]
 pub async fn list_miner_storage_path_sectors(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1217,7 +1217,7 @@ pub struct FindOptions {
     responses((status = 200, description = "The paths", body = Vec<MinerSectorLocation>)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/storage/sectors/{number}/locations")]
+#[get("/locations")]
 pub async fn list_miner_sector_locations(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1273,7 +1273,7 @@ pub async fn list_miner_sector_locations(
         (status = 404, description = "No such path", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[post("/storage/sectors/{number}/locations")]
+#[post("/locations")]
 pub async fn create_miner_sector_location(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1320,7 +1320,7 @@ pub struct DropOptions {
     responses((status = 204, description = "Dropped")),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/storage/sectors/{number}/locations/{id}")]
+#[delete("/locations/{id}")]
 pub async fn delete_miner_sector_location(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -1625,18 +1625,22 @@ pub async fn verify_miner_storage_token(
 pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(list_miner_storage_paths)
         .service(create_miner_storage_path)
-        .service(get_miner_storage_path)
-        .service(delete_miner_storage_path)
-        .service(get_miner_storage_path_stat)
-        .service(put_miner_storage_path_health)
-        .service(list_miner_storage_path_sectors)
+        .scope("/storage/paths/{id}", |cfg| {
+            cfg.service(get_miner_storage_path)
+                .service(delete_miner_storage_path)
+                .service(get_miner_storage_path_stat)
+                .service(put_miner_storage_path_health)
+                .service(list_miner_storage_path_sectors);
+        })
         .service(list_miner_storage_local)
         .service(create_miner_storage_local)
         .service(delete_miner_storage_local)
         .service(redeclare_miner_storage_local)
-        .service(list_miner_sector_locations)
-        .service(create_miner_sector_location)
-        .service(delete_miner_sector_location)
+        .scope("/storage/sectors/{number}", |cfg| {
+            cfg.service(list_miner_sector_locations)
+                .service(create_miner_sector_location)
+                .service(delete_miner_sector_location);
+        })
         .service(list_miner_storage_allocations)
         .service(list_miner_storage_locks)
         .service(create_miner_storage_lock)

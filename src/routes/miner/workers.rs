@@ -417,7 +417,7 @@ async fn find_job(state: &AppState, caller: &Caller, id: &str) -> Result<Value, 
         (status = 404, description = "No such job", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[get("/jobs/{id}")]
+#[get("")]
 pub async fn get_miner_job(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -439,7 +439,7 @@ pub async fn get_miner_job(
         (status = 404, description = "No such job", body = crate::error::Problem)),
     security(("lotus_token" = ["admin"]))
 )]
-#[delete("/jobs/{id}")]
+#[delete("")]
 pub async fn delete_miner_job(
     auth: MinerAuthorized<Admin>,
     state: web::Data<AppState>,
@@ -540,8 +540,9 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(connect_miner_worker)
         .service(get_miner_worker)
         .service(list_miner_jobs)
-        .service(get_miner_job)
-        .service(delete_miner_job)
+        .scope("/jobs/{id}", |cfg| {
+            cfg.service(get_miner_job).service(delete_miner_job);
+        })
         .service(get_miner_scheduler)
         .service(run_miner_scheduler)
         .service(delete_miner_scheduler_request);
