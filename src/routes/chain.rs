@@ -1094,7 +1094,7 @@ pub fn register_chain(cfg: &mut ServiceConfig) {
         .service(create_chain_export)
         .service(validate_chain_index)
         .service(create_chain_object)
-        .scope("/objects/{cid}", |cfg| {
+        .scope("/objects/{cid}", &|cfg| {
             cfg.service(get_chain_object)
                 .service(get_chain_object_presence)
                 .service(get_chain_object_stat)
@@ -1116,7 +1116,7 @@ pub fn register_tipset(cfg: &mut ServiceConfig) {
 
 /// The routes under `/v1/blocks`, in the order they are matched.
 pub fn register_blocks(cfg: &mut ServiceConfig) {
-    cfg.scope("/{cid}", |cfg| {
+    cfg.scope("/{cid}", &|cfg| {
         cfg.service(get_block)
             .service(get_block_messages)
             .service(list_block_parent_messages)

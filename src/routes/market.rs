@@ -564,12 +564,12 @@ pub fn register_market(cfg: &mut ServiceConfig) {
         .service(get_market_deal)
         .service(get_market_proposal)
         .service(get_market_collateral_bounds)
-        .scope("/balances/{address}", |cfg| {
+        .scope("/balances/{address}", &|cfg| {
             cfg.service(get_market_balance)
                 .service(create_market_deposit)
                 .service(create_market_withdrawal);
         })
-        .scope("/reservations/{address}", |cfg| {
+        .scope("/reservations/{address}", &|cfg| {
             cfg.service(get_market_reservation)
                 .service(create_market_reservation)
                 .service(create_market_release);

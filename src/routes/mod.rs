@@ -177,8 +177,9 @@ impl ServiceConfig<'_, '_> {
         self
     }
 
-    /// Declares the routes `declare` declares in a scope of `prefix`: their paths are relative to it.
-    pub fn scope(&mut self, prefix: &str, declare: impl FnOnce(&mut ServiceConfig)) -> &mut Self {
+    /// Declares the routes `declare` declares in a scope of `prefix`: their paths are relative to it. Not generic:
+    /// the scope's registration is compiled once, not once for each scope (more code run once at start).
+    pub fn scope(&mut self, prefix: &str, declare: &dyn Fn(&mut ServiceConfig)) -> &mut Self {
         match self {
             ServiceConfig::Documented(cfg) => {
                 cfg.service(
@@ -202,7 +203,7 @@ fn declare(cfg: &mut ServiceConfig, parts: &[Part]) {
         match part {
             Routes(register) => register(cfg),
             Scope(prefix, parts) => {
-                cfg.scope(prefix, |cfg| declare(cfg, parts));
+                cfg.scope(prefix, &|cfg| declare(cfg, parts));
             }
         }
     }

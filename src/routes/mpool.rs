@@ -477,7 +477,7 @@ pub fn register_mpool(cfg: &mut ServiceConfig) {
         .service(update_mpool_config)
         .service(post_mpool_checks)
         .service(post_mpool_replace_checks)
-        .scope("/senders/{address}", |cfg| {
+        .scope("/senders/{address}", &|cfg| {
             cfg.service(get_mpool_sender_nonce)
                 .service(get_mpool_sender_checks);
         });

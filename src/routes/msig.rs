@@ -921,7 +921,7 @@ pub async fn delete_multisig_signer_swap(
 /// Registers the multisig routes.
 /// The routes under `/v1/multisigs`, in the order they are matched.
 pub fn register_multisigs(cfg: &mut ServiceConfig) {
-    cfg.service(create_multisig).scope("/{address}", |cfg| {
+    cfg.service(create_multisig).scope("/{address}", &|cfg| {
         cfg.service(get_multisig_available_balance)
             .service(list_multisig_proposals)
             .service(get_multisig_vesting_schedule)

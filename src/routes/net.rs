@@ -964,7 +964,7 @@ pub async fn get_net_stat(
 pub fn register_net(cfg: &mut ServiceConfig) {
     cfg.service(list_net_peers)
         .service(create_net_peer)
-        .scope("/peers/{peer_id}", |cfg| {
+        .scope("/peers/{peer_id}", &|cfg| {
             cfg.service(get_net_peer)
                 .service(delete_net_peer)
                 .service(get_net_peer_connectedness)
@@ -984,11 +984,11 @@ pub fn register_net(cfg: &mut ServiceConfig) {
         .service(create_net_blocklist_entries)
         .service(delete_net_blocklist_entries)
         .service(list_net_protected_peers)
-        .scope("/protected/{peer_id}", |cfg| {
+        .scope("/protected/{peer_id}", &|cfg| {
             cfg.service(put_net_protected_peer)
                 .service(delete_net_protected_peer);
         })
-        .scope("/limits/{scope}", |cfg| {
+        .scope("/limits/{scope}", &|cfg| {
             cfg.service(get_net_limit).service(put_net_limit);
         })
         .service(get_net_stat);

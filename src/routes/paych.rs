@@ -953,7 +953,7 @@ pub fn register_paych(cfg: &mut ServiceConfig) {
         .service(create_payment)
         .service(get_payment_channel_by_message)
         .service(get_payment_channel_funds_by_parties)
-        .scope("/{channel}", |cfg| {
+        .scope("/{channel}", &|cfg| {
             cfg.service(get_payment_channel)
                 .service(get_payment_channel_funds)
                 .service(add_payment_channel_funds)

@@ -1401,7 +1401,7 @@ pub fn register_beacon(cfg: &mut ServiceConfig) {
 
 /// The routes under `/v1/randomness`, in the order they are matched.
 pub fn register_randomness(cfg: &mut ServiceConfig) {
-    cfg.scope("/{source}", |cfg| {
+    cfg.scope("/{source}", &|cfg| {
         cfg.service(get_randomness).service(get_randomness_digest);
     });
 }

@@ -343,7 +343,7 @@ pub fn register_sync(cfg: &mut ServiceConfig) {
         .service(delete_bad_blocks)
         .service(update_sync_checkpoint)
         .service(submit_block)
-        .scope("/bad-blocks/{cid}", |cfg| {
+        .scope("/bad-blocks/{cid}", &|cfg| {
             cfg.service(get_bad_block)
                 .service(put_sync_bad_block)
                 .service(delete_bad_block);

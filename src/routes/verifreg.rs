@@ -415,12 +415,12 @@ pub fn register_verifreg(cfg: &mut ServiceConfig) {
         .service(get_verifier)
         .service(list_allocations)
         .service(list_claims)
-        .scope("/clients/{address}", |cfg| {
+        .scope("/clients/{address}", &|cfg| {
             cfg.service(get_verified_client)
                 .service(list_client_allocations)
                 .service(get_allocation);
         })
-        .scope("/pending-deals/{id}", |cfg| {
+        .scope("/pending-deals/{id}", &|cfg| {
             cfg.service(get_pending_deal_allocation)
                 .service(get_pending_deal_allocation_id);
         });

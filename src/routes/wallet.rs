@@ -507,7 +507,7 @@ pub fn register_wallet(cfg: &mut ServiceConfig) {
     cfg.service(list_wallet_keys)
         .service(create_wallet_key)
         .service(create_imported_wallet_key)
-        .scope("/keys/{address}", |cfg| {
+        .scope("/keys/{address}", &|cfg| {
             cfg.service(get_wallet_key)
                 .service(delete_wallet_key)
                 .service(get_wallet_private_key)

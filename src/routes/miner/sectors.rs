@@ -2034,7 +2034,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(pledge_miner_sector)
         .service(declare_miner_sector_recoveries)
         .service(receive_miner_sector)
-        .scope("/sectors/{number}", |cfg| {
+        .scope("/sectors/{number}", &|cfg| {
             cfg.service(get_miner_managed_sector)
                 .service(delete_miner_sector)
                 .service(terminate_miner_sector)
@@ -2045,14 +2045,14 @@ pub fn register(cfg: &mut ServiceConfig) {
                 .service(unseal_miner_sector)
                 .service(unseal_miner_sector_piece);
         })
-        .scope("/batches/{kind}", |cfg| {
+        .scope("/batches/{kind}", &|cfg| {
             cfg.service(list_miner_batch_sectors)
                 .service(flush_miner_batch);
         })
         .service(get_miner_sector_numbers)
         .service(list_miner_sector_number_reservations)
         .service(create_miner_sector_number_reservation)
-        .scope("/sector-numbers/reservations/{name}", |cfg| {
+        .scope("/sector-numbers/reservations/{name}", &|cfg| {
             cfg.service(get_miner_sector_number_reservation)
                 .service(delete_miner_sector_number_reservation);
         })

@@ -1625,7 +1625,7 @@ pub async fn verify_miner_storage_token(
 pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(list_miner_storage_paths)
         .service(create_miner_storage_path)
-        .scope("/storage/paths/{id}", |cfg| {
+        .scope("/storage/paths/{id}", &|cfg| {
             cfg.service(get_miner_storage_path)
                 .service(delete_miner_storage_path)
                 .service(get_miner_storage_path_stat)
@@ -1636,7 +1636,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(create_miner_storage_local)
         .service(delete_miner_storage_local)
         .service(redeclare_miner_storage_local)
-        .scope("/storage/sectors/{number}", |cfg| {
+        .scope("/storage/sectors/{number}", &|cfg| {
             cfg.service(list_miner_sector_locations)
                 .service(create_miner_sector_location)
                 .service(delete_miner_sector_location);

@@ -540,7 +540,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(connect_miner_worker)
         .service(get_miner_worker)
         .service(list_miner_jobs)
-        .scope("/jobs/{id}", |cfg| {
+        .scope("/jobs/{id}", &|cfg| {
             cfg.service(get_miner_job).service(delete_miner_job);
         })
         .service(get_miner_scheduler)
