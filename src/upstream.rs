@@ -226,7 +226,10 @@ pub struct Client(Arc<Inner>);
 type Flight = Shared<BoxFuture<'static, Result<Arc<str>, UpstreamError>>>;
 
 pub struct Inner {
-    http: reqwest::Client,
+    /// The client of the nodes the lean clients do not serve (over HTTPS, or with a CA file); `None` when there are
+    /// none: building it reads the system's CA certificates and starts the TLS stack, which a gateway whose nodes
+    /// are all over plain HTTP never uses.
+    http: Option<reqwest::Client>,
     /// The lean client of each node reached over plain HTTP, by URL (see [`crate::lean`]).
     lean: Vec<(url::Url, crate::lean::Lean)>,
     opts: ClientOptions,
@@ -264,42 +267,20 @@ fn snippet(bytes: &[u8]) -> String {
 
 impl Client {
     pub fn new(opts: ClientOptions, table: &'static [Method]) -> Result<Self, String> {
-        let mut builder = reqwest::Client::builder();
+        let mut roots = Vec::new();
         if let Some(path) = &opts.ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            roots = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("CA file {} is not PEM certificates: {e}", path.display()))?;
-            if certs.is_empty() {
+            if roots.is_empty() {
                 return Err(format!("CA file {} holds no certificate", path.display()));
             }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
         }
-        let http = builder
-            .connect_timeout(opts.connect_timeout)
-            .pool_max_idle_per_host(opts.max_idle_per_host)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .user_agent(concat!("lotus-rest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let max_concurrent = opts.max_concurrent.max(1);
-        let pool = (opts.pool.len() > 1).then(|| {
-            let nodes = opts
-                .pool
-                .iter()
-                .enumerate()
-                .map(|(i, (url, token))| crate::pool::Node::new(i, url.clone(), token.clone()))
-                .collect();
-            crate::pool::Pool::new(nodes, opts.max_head_lag)
-        });
+        let urls = || opts.url.iter().chain(opts.pool.iter().map(|(url, _)| url));
         // Nodes over plain HTTP without a CA file are called with the lean client.
-        let lean = if opts.ca_file.is_none() {
-            opts.url
-                .iter()
-                .chain(opts.pool.iter().map(|(url, _)| url))
+        let lean: Vec<_> = if opts.ca_file.is_none() {
+            urls()
                 .filter_map(|url| {
                     let lean = crate::lean::Lean::for_url(
                         url,
@@ -312,6 +293,35 @@ impl Client {
         } else {
             Vec::new()
         };
+        let http = if urls().all(|url| lean.iter().any(|(served, _)| served == url)) {
+            None
+        } else {
+            let builder = roots
+                .into_iter()
+                .fold(reqwest::Client::builder(), |builder, cert| {
+                    builder.add_root_certificate(cert)
+                });
+            Some(
+                builder
+                    .connect_timeout(opts.connect_timeout)
+                    .pool_max_idle_per_host(opts.max_idle_per_host)
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tcp_nodelay(true)
+                    .user_agent(concat!("lotus-rest/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))?,
+            )
+        };
+        let max_concurrent = opts.max_concurrent.max(1);
+        let pool = (opts.pool.len() > 1).then(|| {
+            let nodes = opts
+                .pool
+                .iter()
+                .enumerate()
+                .map(|(i, (url, token))| crate::pool::Node::new(i, url.clone(), token.clone()))
+                .collect();
+            crate::pool::Pool::new(nodes, opts.max_head_lag)
+        });
         Ok(Client(Arc::new(Inner {
             http,
             lean,
@@ -711,8 +721,14 @@ impl Client {
                 })?;
             return read_reply(reply.status, reply.body, id);
         }
-        let mut req = self
-            .http
+        let Some(http) = &self.http else {
+            // Every node has a lean client or the HTTP client (`new`): a URL with neither is not one of them.
+            log::error!("no client for the node at {url}");
+            return Err(UpstreamError::Unreachable(
+                "no client for this node".to_string(),
+            ));
+        };
+        let mut req = http
             .post(url.clone())
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
