@@ -340,14 +340,7 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
                 .join("/");
-            let operations = [
-                (&item.get, actix_web::http::Method::GET),
-                (&item.post, actix_web::http::Method::POST),
-                (&item.put, actix_web::http::Method::PUT),
-                (&item.delete, actix_web::http::Method::DELETE),
-                (&item.patch, actix_web::http::Method::PATCH),
-            ];
-            for (_, method) in operations.iter().filter(|(op, _)| op.is_some()) {
+            for (method, _) in middleware::operations(item) {
                 let req = TestRequest::default()
                     .method(method.clone())
                     .uri(&concrete)

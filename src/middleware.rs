@@ -124,6 +124,22 @@ fn is_problem(res: &ServiceResponse<impl MessageBody>) -> bool {
         .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("application/json"))
 }
 
+/// The operations of a documented path with the HTTP methods they answer, in the order `Allow` lists them.
+pub fn operations(
+    item: &utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (actix_web::http::Method, &utoipa::openapi::path::Operation)> {
+    use actix_web::http::Method;
+    [
+        (Method::GET, &item.get),
+        (Method::PUT, &item.put),
+        (Method::POST, &item.post),
+        (Method::DELETE, &item.delete),
+        (Method::PATCH, &item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| Some((method, op.as_ref()?)))
+}
+
 /// The methods the spec lists for each route, for `Allow`.
 pub struct Allowed(std::collections::HashMap<String, String>);
 
@@ -131,16 +147,9 @@ impl Allowed {
     pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Allowed {
         let mut all = std::collections::HashMap::new();
         for (pattern, item) in &spec.paths.paths {
-            let methods: Vec<&str> = [
-                ("GET", item.get.is_some()),
-                ("PUT", item.put.is_some()),
-                ("POST", item.post.is_some()),
-                ("DELETE", item.delete.is_some()),
-                ("PATCH", item.patch.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(name, present)| present.then_some(name))
-            .collect();
+            let methods: Vec<String> = operations(item)
+                .map(|(method, _)| method.to_string())
+                .collect();
             if !methods.is_empty() {
                 all.insert(pattern.clone(), methods.join(", "));
             }
@@ -214,18 +223,10 @@ pub struct QueryRules(std::collections::HashMap<(String, actix_web::http::Method
 
 impl QueryRules {
     pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
-        use actix_web::http::Method;
         use utoipa::openapi::{path::ParameterIn, RefOr};
         let mut rules = std::collections::HashMap::new();
         for (path, item) in &spec.paths.paths {
-            for (method, op) in [
-                (Method::GET, &item.get),
-                (Method::PUT, &item.put),
-                (Method::POST, &item.post),
-                (Method::DELETE, &item.delete),
-                (Method::PATCH, &item.patch),
-            ] {
-                let Some(op) = op else { continue };
+            for (method, op) in operations(item) {
                 let names = op
                     .parameters
                     .iter()
